@@ -1,0 +1,68 @@
+"""The bookkeeping every notebook shares: seed, device, threads, output folder, wall time, and the artifacts.
+
+A notebook starts with ``run = Run.start("01_sl1_mnist", profile=profile, seed=seed, device=device, out_dir=out_dir)``
+and ends with ``run.save(df, metrics=..., claims=..., params=..., deviations=...)``, which writes ``results.csv`` and
+``headline.json`` (formats in `study.results`) with the environment record and the wall time since `start`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import torch
+
+from . import results
+from .train import pick_device, seed_everything, set_threads
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+PROFILES = ("smoke", "default", "paper")
+
+
+@dataclass
+class Run:
+    notebook: str
+    profile: str
+    seed: int
+    device: torch.device
+    out: Path
+    generator: torch.Generator
+    env: dict[str, Any]
+    timer: results.Timer = field(default_factory=results.Timer)
+
+    @classmethod
+    def start(cls, notebook: str, *, profile: str, seed: int = 0, device: str = "auto",
+              out_dir: str | Path | None = None, threads: int | None = None) -> "Run":
+        """Seed everything from `seed`, pick the device, set threads, create the output folder.
+
+        `out_dir` None -> ``reports/_lab/<notebook>`` (interactive runs never overwrite `make reproduce`'s output).
+
+        Raises:
+            ValueError: `profile` not one of smoke/default/paper, or a bad seed/device.
+        """
+        if profile not in PROFILES:
+            raise ValueError(f"profile={profile!r} not in {PROFILES}")
+        gen = seed_everything(seed)
+        dev = pick_device(device)
+        set_threads(threads)
+        out = Path(out_dir) if out_dir else REPO_ROOT / "reports" / "_lab" / notebook
+        out.mkdir(parents=True, exist_ok=True)
+        env = {**results.env_record(dev), "profile": profile, "seed": seed}
+        print(f"{notebook} | profile={profile} seed={seed} | " + ", ".join(f"{k}={v}" for k, v in env.items()
+                                                                            if k not in ("profile", "seed")))
+        return cls(notebook, profile, seed, dev, out, gen, env)
+
+    def figure(self, fig, name: str) -> Path:
+        """Save a figure as ``<out>/<name>.png`` (whole file)."""
+        return results.save_figure(fig, self.out / f"{name}.png")
+
+    def save(self, df: pd.DataFrame, *, metrics: dict[str, dict[str, Any]], claims: list[dict[str, Any]],
+             params: dict[str, Any] | None = None, deviations: list[str] | None = None) -> float:
+        """Write ``results.csv`` and ``headline.json``; returns the wall time in seconds since `start`."""
+        results.write_results(df, self.out)
+        wall = self.timer.s
+        results.write_headline(self.out, notebook=self.notebook, profile=self.profile, wall_s=wall, env=self.env,
+                               metrics=metrics, claims=claims, params=params, deviations=deviations)
+        print(f"wrote {self.out}/results.csv ({len(df)} rows) and headline.json; wall time {wall:.1f} s")
+        return wall

@@ -1,0 +1,270 @@
+"""One training loop for every study: mini-batch SGD (with a momentum schedule) plus hooks.
+
+Hooks (all optional) are where the science plugs in, each one hop away from the notebook that uses it:
+
+* ``loss_fn(logits, y) -> scalar``       -- the data term (cross-entropy, entropy error, ...), a batch mean;
+* ``penalty(model) -> scalar``           -- a regulariser added to the data term (SL1, L1, TL1, RVSM coupling, ...);
+* ``after_step(model)``                   -- runs after each optimiser step (proximal/thresholding steps, RVSM's u);
+* ``on_epoch_start(epoch)``               -- e.g. to update a loss weight f(epoch);
+* ``on_epoch_end(model, epoch) -> dict``  -- extra per-epoch metrics, returned as tidy rows.
+
+`fit` returns tidy rows ``{"epoch", "split", "metric", "value"}`` (see `study.results.tidy`): epoch 0 is the
+untrained model, train "loss" is the mean data term over the epoch's batches, "objective" adds the penalty.
+A non-finite loss stops the run with `FloatingPointError` naming the epoch and batch.
+"""
+from __future__ import annotations
+
+import os
+import random
+import time
+from typing import Any, Callable
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from tqdm import tqdm
+
+Tensor = torch.Tensor
+
+
+def seed_everything(seed: int) -> torch.Generator:
+    """Seed Python, NumPy and torch (CPU and CUDA) from one integer; returns a torch.Generator seeded the same.
+
+    Raises:
+        ValueError: `seed` negative or not an integer.
+    """
+    if not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed={seed!r} must be a non-negative integer")
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+    g = torch.Generator()
+    g.manual_seed(seed)
+    return g
+
+
+def pick_device(device: str = "auto") -> torch.device:
+    """"auto" -> CUDA when available else CPU; otherwise the named device.
+
+    Raises:
+        ValueError: "cuda" requested but not available, or an unknown device string.
+    """
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        dev = torch.device(device)
+    except RuntimeError as exc:
+        raise ValueError(f"device={device!r} is not a torch device ('auto', 'cpu', 'cuda', 'cuda:0')") from exc
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device={device!r} requested but CUDA is not available; use 'auto' or 'cpu'")
+    return dev
+
+
+def set_threads(n: int | None = None) -> int:
+    """Set torch's intra-op threads (default: `STUDY_THREADS`, else all cores); returns the count in use."""
+    n = n or int(os.environ.get("STUDY_THREADS", "0")) or os.cpu_count() or 1
+    torch.set_num_threads(n)
+    return torch.get_num_threads()
+
+
+def momentum_ramp(target: float, ramp_epochs: int) -> Callable[[int], float]:
+    """Momentum schedule mu(epoch), epochs counted from 1: linear from target/ramp_epochs up to `target` at epoch
+    `ramp_epochs`, constant after (Yang et al. §3(2): momentum 0.2 "gradually increased over the first 20
+    iterations"). ``ramp_epochs = 0`` gives a constant `target`.
+
+    Raises:
+        ValueError: `target` outside [0, 1) or `ramp_epochs` negative.
+    """
+    if not 0.0 <= target < 1.0:
+        raise ValueError(f"momentum target={target} must be in [0, 1)")
+    if ramp_epochs < 0:
+        raise ValueError(f"ramp_epochs={ramp_epochs} must be >= 0")
+    if ramp_epochs == 0:
+        return lambda epoch: target
+    return lambda epoch: target * min(1.0, epoch / ramp_epochs)
+
+
+def batches(n: int, batch_size: int, generator: torch.Generator | None = None) -> list[Tensor]:
+    """Index tensors of one epoch's mini-batches: a random permutation of range(n) (sequential when no generator)
+    cut into chunks of `batch_size` (the last one may be shorter)."""
+    if batch_size < 1:
+        raise ValueError(f"batch_size={batch_size} must be >= 1")
+    order = torch.randperm(n, generator=generator) if generator is not None else torch.arange(n)
+    return list(order.split(batch_size))
+
+
+@torch.inference_mode()
+def predict(model: nn.Module, x: Tensor, *, batch_size: int = 2000, device: torch.device | None = None,
+            channels_last: bool = False) -> Tensor:
+    """Logits for inputs `x` (N, ...) in evaluation mode, batched; returns (N, classes) float32 on the CPU."""
+    device = device or next(model.parameters()).device
+    was = model.training
+    model.eval()
+    out = []
+    for i in range(0, len(x), batch_size):
+        xb = x[i:i + batch_size].to(device, non_blocking=True)
+        if channels_last and xb.dim() == 4:
+            xb = xb.contiguous(memory_format=torch.channels_last)
+        out.append(model(xb).float().cpu())
+    model.train(was)
+    return torch.cat(out)
+
+
+@torch.inference_mode()
+def evaluate(model: nn.Module, x: Tensor, y: Tensor, *, loss_fn: Callable[[Tensor, Tensor], Tensor] | None = None,
+             batch_size: int = 2000, device: torch.device | None = None, channels_last: bool = False
+             ) -> dict[str, float]:
+    """Accuracy (fraction in [0, 1]) and mean loss of `model` on (x (N, ...), y (N,) int64)."""
+    logits = predict(model, x, batch_size=batch_size, device=device, channels_last=channels_last)
+    out = {"accuracy": (logits.argmax(1) == y.cpu()).float().mean().item()}
+    if loss_fn is not None:
+        out["loss"] = float(loss_fn(logits, y.cpu()))
+    return out
+
+
+def check_finite(value: Tensor, *, what: str, epoch: int, batch: int) -> None:
+    """Raise `FloatingPointError` if `value` is NaN or infinite (never continue on a silent NaN)."""
+    if not torch.isfinite(value).all():
+        raise FloatingPointError(
+            f"non-finite {what} ({value.detach().flatten()[:4].tolist()}) at epoch {epoch}, batch {batch}: "
+            "lower the learning rate or the penalty weight, or check the inputs")
+
+
+def fit(model: nn.Module, x: Tensor, y: Tensor, *, epochs: int, batch_size: int, lr: float,
+        momentum: float | Callable[[int], float] = 0.0, weight_decay: float = 0.0,
+        loss_fn: Callable[[Tensor, Tensor], Tensor] = F.cross_entropy,
+        penalty: Callable[[nn.Module], Tensor] | None = None,
+        after_step: Callable[[nn.Module], Any] | None = None,
+        on_epoch_start: Callable[[int], Any] | None = None,
+        on_epoch_end: Callable[[nn.Module, int], dict[str, float] | None] | None = None,
+        eval_sets: dict[str, tuple[Tensor, Tensor]] | None = None,
+        optimizer: torch.optim.Optimizer | None = None,
+        generator: torch.Generator | None = None, device: torch.device | str = "cpu",
+        channels_last: bool = False, eval_at_start: bool = True, progress: bool = True,
+        desc: str = "train") -> list[dict[str, Any]]:
+    """Train `model` in place by mini-batch SGD on (x, y) and return the history as tidy rows.
+
+    Args:
+        model: the network; moved to `device`.
+        x: inputs, float32 (N, C, H, W) or (N, D); y: int64 labels (N,). Kept in memory, sliced per batch.
+        epochs: passes over the data (>= 1); batch_size: examples per step (>= 1); lr: learning rate (> 0).
+        momentum: a constant in [0, 1) or a schedule mu(epoch) (epochs from 1), e.g. `momentum_ramp`.
+        weight_decay: L2 coefficient handed to SGD (the "L2" baseline).
+        loss_fn, penalty, after_step, on_epoch_start, on_epoch_end: hooks (module docstring).
+        eval_sets: {"val": (x, y), "test": (x, y), ...} evaluated after every epoch (accuracy, loss).
+        optimizer: use this instead of SGD(lr, momentum, weight_decay); the momentum schedule is then not applied.
+        generator: seeded source of the batch order (see `seed_everything`).
+        channels_last: NHWC memory format for 4-D inputs (faster convolutions on CPU for some models).
+
+    Returns:
+        list of {"epoch", "split", "metric", "value"}; metrics: train loss/objective, <split> accuracy/loss,
+        "-" epoch_time_s, plus whatever `on_epoch_end` returns (split "-").
+
+    Raises:
+        ValueError: a bad argument (names it and the accepted range).
+        FloatingPointError: the loss became NaN or infinite.
+    """
+    if epochs < 1:
+        raise ValueError(f"epochs={epochs} must be >= 1")
+    if not lr > 0:
+        raise ValueError(f"lr={lr} must be > 0")
+    if len(x) != len(y):
+        raise ValueError(f"x has {len(x)} rows but y has {len(y)}")
+    device = torch.device(device)
+    model.to(device)
+    if channels_last:
+        model.to(memory_format=torch.channels_last)
+    mom = momentum if callable(momentum) else (lambda epoch, m=momentum: m)
+    if optimizer is None:
+        m0 = mom(1)
+        if not 0.0 <= m0 < 1.0:
+            raise ValueError(f"momentum={m0} must be in [0, 1)")
+        optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=m0, weight_decay=weight_decay)
+        schedule = True
+    else:
+        schedule = False
+    eval_sets = eval_sets or {}
+    xd, yd = x.to(device), y.to(device)
+    rows: list[dict[str, Any]] = []
+
+    def record(epoch: int) -> dict[str, float]:
+        shown = {}
+        for split, (xe, ye) in eval_sets.items():
+            res = evaluate(model, xe, ye, loss_fn=loss_fn, device=device, channels_last=channels_last)
+            for k, v in res.items():
+                rows.append({"epoch": epoch, "split": split, "metric": k, "value": v})
+            shown[f"{split}_acc"] = res["accuracy"]
+        return shown
+
+    if eval_at_start:
+        record(0)
+    bar = tqdm(range(1, epochs + 1), desc=desc, disable=not progress, leave=True, mininterval=1.0)
+    for epoch in bar:
+        t0 = time.perf_counter()
+        if on_epoch_start is not None:
+            on_epoch_start(epoch)
+        if schedule:
+            for g in optimizer.param_groups:
+                g["momentum"] = mom(epoch)
+        model.train()
+        sum_loss = torch.zeros((), device=device)
+        sum_obj = torch.zeros((), device=device)
+        n_batches = 0
+        for b, idx in enumerate(batches(len(xd), batch_size, generator)):
+            idx = idx.to(device)
+            xb, yb = xd[idx], yd[idx]
+            if channels_last and xb.dim() == 4:
+                xb = xb.contiguous(memory_format=torch.channels_last)
+            logits = model(xb)
+            loss = loss_fn(logits, yb)
+            obj = loss + penalty(model) if penalty is not None else loss
+            check_finite(obj, what="training objective", epoch=epoch, batch=b)
+            optimizer.zero_grad(set_to_none=True)
+            obj.backward()
+            optimizer.step()
+            if after_step is not None:
+                after_step(model)
+            sum_loss += loss.detach()
+            sum_obj += obj.detach()
+            n_batches += 1
+        dt = time.perf_counter() - t0
+        rows += [{"epoch": epoch, "split": "train", "metric": "loss", "value": sum_loss.item() / n_batches},
+                 {"epoch": epoch, "split": "train", "metric": "objective", "value": sum_obj.item() / n_batches},
+                 {"epoch": epoch, "split": "-", "metric": "epoch_time_s", "value": dt}]
+        shown = record(epoch)
+        if on_epoch_end is not None:
+            for k, v in (on_epoch_end(model, epoch) or {}).items():
+                rows.append({"epoch": epoch, "split": "-", "metric": k, "value": float(v)})
+        bar.set_postfix(loss=f"{sum_loss.item() / n_batches:.4f}", **{k: f"{v:.4f}" for k, v in shown.items()})
+    return rows
+
+
+def throughput(model: nn.Module, x: Tensor, y: Tensor, *, batch_size: int, steps: int = 20, warmup: int = 3,
+               lr: float = 0.01, channels_last: bool = False, device: torch.device | str = "cpu",
+               loss_fn: Callable[[Tensor, Tensor], Tensor] = F.cross_entropy) -> float:
+    """Training throughput in images per second of plain SGD steps on `model` (a benchmark helper, not a test).
+
+    Uses the first `batch_size` rows of (x, y) repeatedly; `warmup` steps are not timed.
+    """
+    device = torch.device(device)
+    model = model.to(device)
+    if channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    opt = torch.optim.SGD(model.parameters(), lr=lr)
+    xb, yb = x[:batch_size].to(device), y[:batch_size].to(device)
+    if channels_last and xb.dim() == 4:
+        xb = xb.contiguous(memory_format=torch.channels_last)
+    t0 = 0.0
+    for i in range(warmup + steps):
+        if i == warmup:
+            if device.type == "cuda":
+                torch.cuda.synchronize()
+            t0 = time.perf_counter()
+        opt.zero_grad(set_to_none=True)
+        loss_fn(model(xb), yb).backward()
+        opt.step()
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    return steps * len(xb) / (time.perf_counter() - t0)
+
