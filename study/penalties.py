@@ -87,3 +87,175 @@ def l1(weight: Tensor, lam: float) -> Tensor:
 def l2(weight: Tensor, lam: float) -> Tensor:
     """(λ/2) · Σ_ij w_ij²: the L2 penalty (weight decay with coefficient λ on these weights). Scalar."""
     return 0.5 * _check_lam(lam) * (weight * weight).sum()
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# l0 / l1 / transformed-l1 penalties and their proximal (thresholding) operators, for RVSM (Xue & Xin, arXiv
+# 1902.07419, §2, eqs. 2.1-2.4; Dinh & Xin, arXiv 1812.05719). For the u-update of RVSM,
+#
+#     prox_{λP/β}(w) = argmin_u  λ·P(u) + (β/2)·(u − w)²        (elementwise, μ = λ/β),
+#
+# each operator below takes the dense layer's weights w (any shape) and returns u of the same shape and dtype.
+
+def _check_beta(beta: float) -> float:
+    if not beta > 0:
+        raise ValueError(f"beta={beta} must be > 0 (the RVSM coupling weight)")
+    return float(beta)
+
+
+def _check_a(a: float) -> float:
+    if not a > 0:
+        raise ValueError(f"a={a} must be > 0 (the transformed-l1 shape parameter)")
+    return float(a)
+
+
+def tl1_rho(x: Tensor, a: float) -> Tensor:
+    """The transformed-l1 function ρ_a(x) = (a+1)|x| / (a+|x|), elementwise; same shape as `x`, values in [0, a+1).
+
+    Zhang & Xin 2017 (Comm. Math. Sci. 15(2)); Xue & Xin eq. (2.3). ρ_a(0) = 0; as a → 0⁺ it tends to the indicator
+    1[x ≠ 0] (l0), as a → ∞ to |x| (l1); ρ_a(x) ≤ (a+1)/a·|x| everywhere.
+
+    Raises:
+        ValueError: `a` <= 0.
+    """
+    a = _check_a(a)
+    ax = x.abs()
+    return (a + 1.0) * ax / (a + ax)
+
+
+def tl1(weight: Tensor, lam: float, a: float) -> Tensor:
+    """λ · Σ_ij ρ_a(w_ij): the transformed-l1 penalty (Xue & Xin eq. 2.3). Scalar; differentiable except at 0
+    (autograd's subgradient there is 0). This is the penalty placed inside the loss in the SGD baseline.
+
+    Raises:
+        ValueError: `lam` < 0 or `a` <= 0.
+    """
+    return _check_lam(lam) * tl1_rho(weight, a).sum()
+
+
+def l0(weight: Tensor, lam: float) -> Tensor:
+    """λ · ‖w‖₀ = λ · #{w_ij ≠ 0}. Scalar (a count, float). Discontinuous: used in RVSM only through its prox,
+    `hard_threshold`; no useful gradient.
+
+    Raises:
+        ValueError: `lam` < 0.
+    """
+    return _check_lam(lam) * (weight != 0).sum().to(weight.dtype if weight.is_floating_point() else torch.float32)
+
+
+def hard_threshold(w: Tensor, lam: float, beta: float) -> Tensor:
+    """prox of λ‖·‖₀ with coupling β: u = w where |w| > √(2λ/β), else 0 (Xue & Xin eq. 2.1; Blumensath & Davies
+    2008). At |w| = √(2λ/β) both 0 and w are minimisers; we return 0.
+
+    Args:
+        w: weights, any shape. lam: λ >= 0. beta: β > 0.
+
+    Returns:
+        u, same shape and dtype as `w`.
+
+    Raises:
+        ValueError: `lam` < 0 or `beta` <= 0.
+    """
+    lam, beta = _check_lam(lam), _check_beta(beta)
+    t = (2.0 * lam / beta) ** 0.5
+    return torch.where(w.abs() > t, w, torch.zeros_like(w))
+
+
+def soft_threshold(w: Tensor, lam: float, beta: float) -> Tensor:
+    """prox of λ‖·‖₁ with coupling β: u = sign(w)·max(|w| − λ/β, 0) (Xue & Xin eq. 2.2; Daubechies et al. 2004).
+
+    Args:
+        w: weights, any shape. lam: λ >= 0. beta: β > 0.
+
+    Returns:
+        u, same shape and dtype as `w`.
+
+    Raises:
+        ValueError: `lam` < 0 or `beta` <= 0.
+    """
+    lam, beta = _check_lam(lam), _check_beta(beta)
+    return torch.sign(w) * torch.clamp(w.abs() - lam / beta, min=0.0)
+
+
+def tl1_threshold_value(mu: float, a: float) -> float:
+    """The TL1 thresholding level t(μ, a) (Zhang & Xin 2017, Thm 3.1; Xue & Xin eq. 2.4), μ = λ/β:
+
+        t = μ(a+1)/a                 if μ ≤ a² / (2(a+1)),
+        t = √(2μ(a+1)) − a/2         otherwise.
+
+    |w| <= t gives u = 0. Raises ValueError for μ < 0 or a <= 0.
+    """
+    a = _check_a(a)
+    if not mu >= 0:
+        raise ValueError(f"mu={mu} must be >= 0 (mu = lam / beta)")
+    if mu <= a * a / (2.0 * (a + 1.0)):
+        return mu * (a + 1.0) / a
+    return (2.0 * mu * (a + 1.0)) ** 0.5 - a / 2.0
+
+
+def tl1_threshold(w: Tensor, lam: float, beta: float, a: float) -> Tensor:
+    """prox of λ·Σρ_a with coupling β (Zhang & Xin 2017, closed form; Xue & Xin eqs. 2.3-2.4). With μ = λ/β:
+
+        u = sign(w)·( (2/3)(a+|w|)·cos(φ/3) − 2a/3 + |w|/3 ),   φ = arccos(1 − 27μa(a+1) / (2(a+|w|)³)),
+            for |w| > t(μ, a) (see `tl1_threshold_value`), else u = 0.
+
+    The arccos argument is clamped to [−1, 1] (it can leave it by rounding). Interpolates hard thresholding
+    (a → 0⁺, threshold √(2μ)) and soft thresholding with μ(a+1)/a (a → ∞).
+
+    Args:
+        w: weights, any shape. lam: λ >= 0. beta: β > 0. a: a > 0.
+
+    Returns:
+        u, same shape and dtype as `w`.
+
+    Raises:
+        ValueError: `lam` < 0, `beta` <= 0 or `a` <= 0.
+    """
+    lam, beta, a = _check_lam(lam), _check_beta(beta), _check_a(a)
+    mu = lam / beta
+    t = tl1_threshold_value(mu, a)
+    aw = w.abs()
+    # compute in float64 for the cubic's trigonometric form (cancellation for large a), return w's dtype
+    awd = aw.double()
+    arg = 1.0 - 27.0 * mu * a * (a + 1.0) / (2.0 * (a + awd) ** 3)
+    phi = torch.arccos(torch.clamp(arg, -1.0, 1.0))
+    g = (2.0 / 3.0) * (a + awd) * torch.cos(phi / 3.0) - 2.0 * a / 3.0 + awd / 3.0
+    u = torch.where(awd > t, torch.sign(w.double()) * g, torch.zeros_like(awd))
+    return u.to(w.dtype)
+
+
+PROX_OPERATORS = ("l0", "l1", "tl1")
+
+
+def prox(w: Tensor, penalty: str, lam: float, beta: float, a: float | None = None) -> Tensor:
+    """Dispatch to `hard_threshold` ("l0"), `soft_threshold` ("l1") or `tl1_threshold` ("tl1", needs `a`).
+
+    Raises:
+        ValueError: unknown `penalty`, "tl1" without `a`, or bad λ, β, a (see the operators).
+    """
+    if penalty == "l0":
+        return hard_threshold(w, lam, beta)
+    if penalty == "l1":
+        return soft_threshold(w, lam, beta)
+    if penalty == "tl1":
+        if a is None:
+            raise ValueError("penalty='tl1' needs a > 0, got a=None")
+        return tl1_threshold(w, lam, beta, a)
+    raise ValueError(f"penalty={penalty!r} is not one of {PROX_OPERATORS}")
+
+
+def penalty_value(w: Tensor, penalty: str, lam: float, a: float | None = None) -> Tensor:
+    """λ·P(w) for P = ‖·‖₀ ("l0"), ‖·‖₁ ("l1") or Σρ_a ("tl1"). Scalar.
+
+    Raises:
+        ValueError: unknown `penalty`, "tl1" without `a`, λ < 0 or a <= 0.
+    """
+    if penalty == "l0":
+        return l0(w, lam)
+    if penalty == "l1":
+        return l1(w, lam)
+    if penalty == "tl1":
+        if a is None:
+            raise ValueError("penalty='tl1' needs a > 0, got a=None")
+        return tl1(w, lam, a)
+    raise ValueError(f"penalty={penalty!r} is not one of {PROX_OPERATORS}")
