@@ -1,0 +1,104 @@
+"""SL1 penalty (Yang et al. eqs. 5-7), the losses and the LeNet-style model."""
+import pytest
+import torch
+
+from study import losses, penalties
+from study.models import LeNetSL1
+
+
+
+@pytest.fixture(autouse=True)
+def float64():
+    """Exact comparisons in double precision, restored afterwards (other test files expect float32)."""
+    old = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    yield
+    torch.set_default_dtype(old)
+
+
+def h_reference(u: torch.Tensor, alpha: float) -> float:
+    """Eq. (5) for a single vector, written out."""
+    n = float(torch.linalg.vector_norm(u))
+    return n if n >= alpha else n * n / (2 * alpha) + alpha / 2
+
+
+@pytest.mark.parametrize("alpha", [1e-3, 0.05, 1.0])
+def test_h_matches_eq5_columnwise(alpha):
+    g = torch.Generator().manual_seed(0)
+    # columns with norms spread on both sides of alpha, plus an exact zero column
+    w = torch.randn(10, 50, generator=g) * torch.logspace(-3, 1, 50) * alpha
+    w[:, 0] = 0
+    h = penalties.sl1_h(w, alpha)
+    assert h.shape == (50,)
+    ref = torch.tensor([h_reference(w[:, k], alpha) for k in range(50)])
+    torch.testing.assert_close(h, ref)
+    assert h[0] == pytest.approx(alpha / 2)  # h(0) = alpha/2 > 0: the smoothing, not a hard zero
+
+
+@pytest.mark.parametrize("alpha", [0.01, 0.3])
+def test_h_and_gradient_continuous_at_alpha(alpha):
+    u = torch.randn(10, 1)
+    u = u / torch.linalg.vector_norm(u) * alpha
+    eps = 1e-9
+    inside, outside = u * (1 - eps), u * (1 + eps)
+    assert penalties.sl1_h(inside, alpha).item() == pytest.approx(penalties.sl1_h(outside, alpha).item(), abs=1e-8)
+    torch.testing.assert_close(penalties.sl1_grad(inside, alpha), penalties.sl1_grad(outside, alpha),
+                               atol=1e-7, rtol=1e-6)
+    torch.testing.assert_close(penalties.sl1_grad(u, alpha), u / alpha)
+
+
+@pytest.mark.parametrize("alpha", [0.02, 0.5])
+def test_autograd_equals_analytic_gradient(alpha):
+    g = torch.Generator().manual_seed(1)
+    w = (torch.randn(10, 40, generator=g) * torch.logspace(-2, 0.5, 40)).requires_grad_()
+    w.data[:, 3] = 0.0
+    penalties.sl1_h(w, alpha).sum().backward()
+    assert torch.isfinite(w.grad).all()
+    torch.testing.assert_close(w.grad, penalties.sl1_grad(w.detach(), alpha))
+    assert torch.all(w.grad[:, 3] == 0)  # gradient at u = 0 exists and is 0
+
+
+def test_gradient_matches_finite_differences():
+    w = torch.randn(4, 6).requires_grad_()
+    assert torch.autograd.gradcheck(lambda t: penalties.sl1(t, 0.7, 0.5), (w,))
+
+
+def test_sl1_approaches_group_l1_as_alpha_vanishes():
+    w = torch.randn(10, 30)
+    for alpha in (1e-2, 1e-4, 1e-6):
+        gap = (penalties.sl1(w, 1.0, alpha) - penalties.group_l1(w, 1.0)).abs().item()
+        assert gap <= 30 * alpha / 2 + 1e-9
+
+
+@pytest.mark.parametrize("call,name", [
+    (lambda: penalties.sl1(torch.ones(2, 2), 1.0, 0.0), "alpha"),
+    (lambda: penalties.sl1(torch.ones(2, 2), 1.0, -1.0), "alpha"),
+    (lambda: penalties.sl1(torch.ones(2, 2), -0.1, 0.1), "lam"),
+    (lambda: penalties.l2(torch.ones(2, 2), -1.0), "lam"),
+    (lambda: penalties.sl1_h(torch.ones(2), 0.1), "weight"),
+    (lambda: LeNetSL1(activation="tanh"), "activation"),
+    (lambda: losses.get("hinge"), "loss"),
+])
+def test_bad_parameters_raise_value_error_naming_them(call, name):
+    with pytest.raises(ValueError, match=name):
+        call()
+
+
+def test_entropy_error_is_summed_binary_cross_entropy():
+    z = torch.randn(5, 10)
+    y = torch.randint(0, 10, (5,))
+    t = torch.nn.functional.one_hot(y, 10).double()
+    p = torch.sigmoid(z)
+    ref = -(t * p.log() + (1 - t) * (1 - p).log()).sum(1).mean()
+    torch.testing.assert_close(losses.entropy_error(z, y), ref)
+
+
+@pytest.mark.parametrize("activation", ["relu", "sigmoid"])
+def test_model_shapes_and_parameter_count(activation):
+    m = LeNetSL1(activation).double()
+    out = m(torch.randn(3, 1, 28, 28))
+    assert out.shape == (3, 10)
+    assert m.features(torch.randn(2, 1, 28, 28)).shape == (2, 192)  # 4 x 4 x 12 flattened
+    expected = (6 * (1 * 25) + 6) + (12 * (6 * 25) + 12) + (10 * 192 + 10)
+    assert sum(p.numel() for p in m.parameters()) == expected
+    assert m.fc.weight.shape == (10, 192)
