@@ -190,23 +190,60 @@ def mlp(sizes: list[int], *, dropout: float | None = None, mode: str = "scale_at
         input_dropout: float | None = None) -> nn.Sequential:
     """A fully connected ReLU network with `sizes` = [d_in, hidden..., classes]; optional `Dropout(p)` after each
     hidden ReLU (keep probability `dropout`) and on the input (keep probability `input_dropout`). Input (N, ...) is
-    flattened; output (N, classes) logits.
+    flattened; output (N, classes) logits. ``mode="torch"`` uses `torch.nn.Dropout(1 - p)` (inverted dropout).
 
     Raises:
-        ValueError: fewer than two sizes.
+        ValueError: fewer than two sizes, or an unknown mode.
     """
     if len(sizes) < 2:
         raise ValueError(f"sizes={sizes} needs at least [d_in, classes]")
+    if mode not in ("scale_at_test", "inverted", "torch"):
+        raise ValueError(f"mode={mode!r} is not 'scale_at_test', 'inverted' or 'torch'")
+
+    def drop(p: float) -> nn.Module:
+        return nn.Dropout(1.0 - p) if mode == "torch" else Dropout(p, mode)
+
     mods: list[nn.Module] = [nn.Flatten()]
     if input_dropout is not None:
-        mods.append(Dropout(input_dropout, mode))
+        mods.append(drop(input_dropout))
     for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
         mods.append(nn.Linear(a, b))
         if i < len(sizes) - 2:
             mods.append(nn.ReLU())
             if dropout is not None:
-                mods.append(Dropout(dropout, mode))
+                mods.append(drop(dropout))
     return nn.Sequential(*mods)
+
+
+def scale_weights(model: nn.Sequential) -> nn.Sequential:
+    """The notes' test-time network (§5): a copy of `model` without its dropout layers, in which the weights leaving
+    every dropped unit (the `nn.Linear` right after a `Dropout(p)`) are multiplied by p; biases are unchanged.
+
+    For a model trained with `Dropout(mode="scale_at_test")` the copy computes exactly what ``model.eval()`` does.
+
+    Raises:
+        ValueError: a dropout layer not followed by an `nn.Linear` (directly or after a Flatten).
+    """
+    import copy
+    mods = list(copy.deepcopy(model))
+    out: list[nn.Module] = []
+    pending: float | None = None
+    for m in mods:
+        if isinstance(m, Dropout):
+            if m.mode != "scale_at_test":
+                raise ValueError("scale_weights expects Dropout(mode='scale_at_test') layers")
+            pending = m.p if pending is None else pending * m.p
+            continue
+        if pending is not None and isinstance(m, nn.Linear):
+            with torch.no_grad():
+                m.weight.mul_(pending)
+            pending = None
+        elif pending is not None and not isinstance(m, nn.Flatten):
+            raise ValueError(f"a Dropout layer is followed by {type(m).__name__}, not by nn.Linear")
+        out.append(m)
+    if pending is not None:
+        raise ValueError("the last layer is a Dropout; there are no weights leaving it to scale")
+    return nn.Sequential(*out)
 
 
 # ------------------------------------------------------------------------------------------- a plain training loop

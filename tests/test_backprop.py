@@ -7,6 +7,15 @@ import torch.nn.functional as F
 from study import backprop as bp
 
 
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Tiny tensors: one intra-op thread is faster and fair to a shared 2-core machine."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
 def _problem(seed=0, in_shape=(1, 10, 10), channels=3, kernel=3, pool=2, classes=5, n=6):
     g = torch.Generator().manual_seed(seed)
     params = bp.init_params(in_shape, channels, kernel, pool, classes, generator=g)

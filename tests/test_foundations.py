@@ -10,6 +10,15 @@ import torch.nn.functional as F
 from study import foundations as fd
 
 
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Tiny tensors: one intra-op thread is faster and fair to a shared 2-core machine."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
 def test_softmax_on_simplex_and_stable():
     g = torch.Generator().manual_seed(0)
     z = torch.randn(20, 7, generator=g, dtype=torch.float64) * 30
@@ -142,3 +151,21 @@ def test_train_momentum_learns_and_flags_divergence():
     assert any(r["metric"] == "diverged" for r in rows)
     with pytest.raises(ValueError, match="batch_size"):
         fd.train_momentum(m, x, y, lr=0.1, batch_size=0, epochs=1)
+
+
+def test_scale_weights_equals_eval_mode():
+    torch.manual_seed(3)
+    m = fd.mlp([12, 8, 8, 3], dropout=0.5, input_dropout=0.8)
+    m.eval()
+    s = fd.scale_weights(m)
+    assert not any(isinstance(k, fd.Dropout) for k in s)
+    x = torch.randn(5, 12)
+    torch.testing.assert_close(s(x), m(x))
+    # classic dropout with weights W is inverted dropout with weights p W, mask by mask
+    lin = nn.Linear(8, 3)
+    h, keep = torch.randn(4, 8), (torch.rand(4, 8) < 0.5)
+    scaled = nn.Linear(8, 3)
+    scaled.load_state_dict({"weight": 0.5 * lin.weight.detach(), "bias": lin.bias.detach()})
+    torch.testing.assert_close(lin(h * keep), scaled(h * keep / 0.5))
+    with pytest.raises(ValueError, match="mode"):
+        fd.mlp([4, 2], mode="bogus")
