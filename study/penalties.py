@@ -50,9 +50,12 @@ def sl1_h(weight: Tensor, alpha: float) -> Tensor:
     if weight.dim() != 2:
         raise ValueError(f"weight must be a 2-D (out, in) matrix, got shape {tuple(weight.shape)}")
     sq = (weight * weight).sum(dim=0)
-    outer = torch.sqrt(torch.clamp(sq, min=alpha * alpha))  # clamp keeps sqrt's gradient finite in the unused branch
+    outside = sq >= alpha * alpha
+    # sqrt only of values >= α² (finite gradient in the unused branch); `where`, not `clamp`, so that the gradient
+    # also flows at ‖u‖ = α exactly (clamp's gradient is 0 at its bound)
+    outer = torch.sqrt(torch.where(outside, sq, torch.full_like(sq, alpha * alpha)))
     inner = sq / (2.0 * alpha) + alpha / 2.0
-    return torch.where(sq >= alpha * alpha, outer, inner)
+    return torch.where(outside, outer, inner)
 
 
 def sl1_grad(weight: Tensor, alpha: float) -> Tensor:

@@ -45,6 +45,11 @@ def test_h_and_gradient_continuous_at_alpha(alpha):
     torch.testing.assert_close(penalties.sl1_grad(inside, alpha), penalties.sl1_grad(outside, alpha),
                                atol=1e-7, rtol=1e-6)
     torch.testing.assert_close(penalties.sl1_grad(u, alpha), u / alpha)
+    e = torch.zeros(10, 1)
+    e[0] = alpha  # ‖e‖² == α² exactly in floating point: autograd must give e/α there too, not 0
+    w = e.clone().requires_grad_()
+    penalties.sl1_h(w, alpha).sum().backward()
+    torch.testing.assert_close(w.grad, e / alpha)
 
 
 @pytest.mark.parametrize("alpha", [0.02, 0.5])
