@@ -67,21 +67,37 @@ def render_notebook(executed: Path, dest: Path) -> Path:
     return atomic_write_text(dest, body)
 
 
+def _metric_cell(m: dict[str, Any]) -> str:
+    unit = m.get("unit", "")
+    mean, std, n = m.get("mean"), m.get("std"), m.get("n")
+    if unit == "fraction" and isinstance(mean, (int, float)):
+        return f"{100 * mean:.2f} %" + (f" ± {100 * std:.2f}" if n and n > 1 and std is not None else "")
+    return _fmt(mean) + (f" ± {_fmt(std)}" if n and n > 1 and std is not None else "")
+
+
 def metrics_table(metrics: dict[str, dict[str, Any]]) -> str:
+    """Headline metrics as a grid: one row per metric, one column per method ("metric/method" keys)."""
+    if not metrics:
+        return "<p>No headline metrics.</p>"
+    grid: dict[str, dict[str, dict[str, Any]]] = {}
+    methods: list[str] = []
+    for key, m in metrics.items():
+        name, _, method = key.partition("/")
+        method = method or "–"
+        grid.setdefault(name, {})[method] = m
+        if method not in methods:
+            methods.append(method)
+    head = "".join(f"<th>{html.escape(m)}</th>" for m in methods)
     rows = []
-    for name, m in metrics.items():
-        unit = m.get("unit", "")
-        mean, std, n = m.get("mean"), m.get("std"), m.get("n")
-        if unit == "fraction" and isinstance(mean, (int, float)):
-            val = f"{100 * mean:.2f} %" + (f" ± {100 * std:.2f}" if n and n > 1 and std is not None else "")
-            unit_s = "percent"
-        else:
-            val = _fmt(mean) + (f" ± {_fmt(std)}" if n and n > 1 and std is not None else "")
-            unit_s = unit
-        rows.append(f"<tr><td>{html.escape(name)}</td><td class='num'>{val}</td><td class='num'>{n or ''}</td>"
-                    f"<td>{html.escape(unit_s)}</td></tr>")
-    return ("<table><tr><th>metric / method</th><th>mean ± std</th><th>n</th><th>unit</th></tr>"
-            + "".join(rows) + "</table>") if rows else "<p>No headline metrics.</p>"
+    for name, by in grid.items():
+        some = next(iter(by.values()))
+        unit = "percent" if some.get("unit") == "fraction" else some.get("unit", "")
+        ns = sorted({str(v.get("n")) for v in by.values()})
+        cells = "".join(f"<td class='num'>{_metric_cell(by[m]) if m in by else ''}</td>" for m in methods)
+        rows.append(f"<tr><td>{html.escape(name)}</td>{cells}<td>{html.escape(unit)}</td>"
+                    f"<td class='num'>{'/'.join(ns)}</td></tr>")
+    return (f"<table><tr><th>metric</th>{head}<th>unit</th><th>n</th></tr>" + "".join(rows) + "</table>"
+            "<p class='env'>mean ± standard deviation over n seeds.</p>")
 
 
 def claims_table(claims: list[dict[str, Any]]) -> str:
@@ -139,12 +155,17 @@ def build(reports: Path | str = "reports", *, render: bool = True) -> Path:
         dev = head.get("deviations") or []
         dev_html = ("<h3>Where we deviate from the paper</h3><ul>" + "".join(f"<li>{html.escape(d)}</li>" for d in dev)
                     + "</ul>") if dev else ""
+        figs = sorted(folder.glob("*.png"))
+        fig_html = ("<h3>Figures</h3><div>" + "".join(
+            f"<a href='{name}/{f.name}'><img src='{name}/{f.name}' alt='{html.escape(f.stem)}' "
+            f"title='{html.escape(f.stem)}' style='max-height:220px;margin:4px;border:1px solid #ddd'></a>"
+            for f in figs) + "</div>") if figs else ""
         sections.append(
             f"<section id='{name}'><h2>{html.escape(title)}</h2>"
             f"<p class='env'>{html.escape(name)} — profile <b>{html.escape(head.get('profile', ''))}</b>, wall time "
             f"{head.get('wall_s', 0):.0f} s{link}<br>{env_s}</p>"
             f"<h3>Headline metrics</h3>{metrics_table(head.get('metrics', {}))}"
-            f"<h3>Paper vs ours</h3>{claims_table(claims)}{dev_html}</section>")
+            f"<h3>Paper vs ours</h3>{claims_table(claims)}{dev_html}{fig_html}</section>")
     stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     doc = (
         "<!doctype html><html><head><meta charset='utf-8'><title>CNN training and sparsification: reproduction "
