@@ -1,0 +1,217 @@
+"""The relaxed variable splitting method (RVSM) for sparse weights (Dinh & Xin, arXiv 1812.05719; Xue & Xin,
+arXiv 1902.07419, §2, Algorithm RVSM).
+
+RVSM minimises the relaxed Lagrangian
+
+    L_β(w, u) = f(w) + λ·P(u) + (β/2)·‖w − u‖²
+
+by alternating, once per mini-batch,
+
+    u ← prox_{λP/β}(w) = argmin_u λ·P(u) + (β/2)‖u − w‖²         (thresholding: `study.penalties.prox`)
+    w ← w − η·(∇f(w) + β·(w − u))                               (a gradient step on f + coupling)
+
+for P ∈ {‖·‖₀, ‖·‖₁, Σρ_a (transformed l1)}. Here it acts on one layer's weight (the dense layer of the curve CNN);
+all other parameters train by plain SGD on f. The sparse network is the one whose dense layer holds u.
+
+Plugging into `study.train.fit`: ``penalty=rvsm.coupling`` adds (β/2)‖w − u‖² to the loss (autograd then gives the
+β(w − u) term of the w step) and ``after_step=rvsm.update_u`` recomputes u from the new w. `RVSM.__init__` sets
+u = prox(w₀), so batch k's w step uses u = prox(w_{k−1}): exactly the alternation above.
+
+Normalisation: Xue & Xin's algorithm normalises w after the gradient step (Dinh & Xin's one-layer analysis uses
+w/‖w‖ because their network is scale invariant). Our dense layer is followed by ReLU and a trainable output layer:
+the network is not invariant to the dense layer's scale, and dividing w by ‖w‖ (‖w‖ ≫ 1 for ~10⁵ weights) would
+push every weight under the threshold. We therefore do not normalise; the paper does not give the exact
+normalisation, and we say so rather than guess it.
+"""
+from __future__ import annotations
+
+import contextlib
+from typing import Iterator
+
+import torch
+import torch.nn as nn
+
+from . import penalties
+
+Tensor = torch.Tensor
+
+
+class RVSM:
+    """RVSM state for one weight tensor.
+
+    Args:
+        weight: the parameter w to sparsify (e.g. ``model.fc.weight``, shape (out, in)); trained by the optimiser.
+        penalty: "l0", "l1" or "tl1".
+        lam: λ >= 0, the penalty weight. beta: β > 0, the coupling. a: the TL1 parameter (> 0, "tl1" only).
+
+    Attributes:
+        u: the sparse copy prox_{λP/β}(w), same shape as w (no gradient).
+        steps: number of u-updates so far.
+
+    Raises:
+        ValueError: unknown penalty, λ < 0, β <= 0, a <= 0 or missing for "tl1" (from `study.penalties`).
+    """
+
+    def __init__(self, weight: nn.Parameter, penalty: str, lam: float, beta: float, a: float | None = None) -> None:
+        if penalty not in penalties.PROX_OPERATORS:
+            raise ValueError(f"penalty={penalty!r} is not one of {penalties.PROX_OPERATORS}")
+        self.weight, self.penalty, self.lam, self.beta, self.a = weight, penalty, float(lam), float(beta), a
+        self.steps = 0
+        self.u = self._prox()  # validates lam, beta, a
+
+    def _prox(self) -> Tensor:
+        with torch.no_grad():
+            return penalties.prox(self.weight.detach(), self.penalty, self.lam, self.beta, self.a)
+
+    @property
+    def threshold(self) -> float:
+        """|w| at or below which u = 0: √(2λ/β) (l0), λ/β (l1), t(λ/β, a) (TL1)."""
+        mu = self.lam / self.beta
+        if self.penalty == "l0":
+            return (2 * mu) ** 0.5
+        if self.penalty == "l1":
+            return mu
+        return penalties.tl1_threshold_value(mu, self.a)
+
+    def coupling(self, model: nn.Module | None = None) -> Tensor:
+        """(β/2)·‖w − u‖², scalar with gradient β(w − u) w.r.t. w (the `penalty` hook of `fit`)."""
+        return 0.5 * self.beta * (self.weight - self.u).pow(2).sum()
+
+    def update_u(self, model: nn.Module | None = None) -> None:
+        """u ← prox_{λP/β}(w) (the `after_step` hook of `fit`)."""
+        self.u = self._prox()
+        self.steps += 1
+
+    def lagrangian(self, f_value: float | Tensor) -> float:
+        """L_β(w, u) = f + λP(u) + (β/2)‖w − u‖² for a given data term value f (float)."""
+        with torch.no_grad():
+            pen = penalties.penalty_value(self.u, self.penalty, self.lam, self.a)
+            return float(f_value) + float(pen) + float(self.coupling())
+
+    def sparsity(self) -> float:
+        """Fraction of exactly-zero entries of u, in [0, 1]."""
+        return (self.u == 0).float().mean().item()
+
+    @contextlib.contextmanager
+    def sparse_weights(self) -> Iterator[None]:
+        """Within the block the layer holds u instead of w (to evaluate the sparse network); w is restored after."""
+        with torch.no_grad():
+            saved = self.weight.detach().clone()
+            self.weight.copy_(self.u)
+        try:
+            yield
+        finally:
+            with torch.no_grad():
+                self.weight.copy_(saved)
+
+
+def sparsity(weight: Tensor) -> float:
+    """Fraction of exactly-zero entries of a tensor, in [0, 1]."""
+    return (weight == 0).float().mean().item()
+
+
+def normalized_magnitude_fractions(weight: Tensor, scales: tuple[float, ...] = (1e-1, 1e-2, 1e-3, 1e-4, 1e-5)
+                                   ) -> dict[float, float]:
+    """Fraction of entries with |w| / max|w| < s, for each scale s (Xue & Xin Table 3). Fractions in [0, 1].
+
+    Raises:
+        ValueError: `weight` is all zero (the normalisation is undefined).
+    """
+    m = weight.abs().max()
+    if not m > 0:
+        raise ValueError("weight is all zero: |w|/max|w| is undefined")
+    r = weight.abs() / m
+    return {s: (r < s).float().mean().item() for s in scales}
+
+
+def sign_changes(before: Tensor, after: Tensor) -> int:
+    """Number of entries whose sign differs between two tensors of the same shape (zeros count as their own sign).
+
+    Raises:
+        ValueError: shapes differ.
+    """
+    if before.shape != after.shape:
+        raise ValueError(f"shapes differ: {tuple(before.shape)} vs {tuple(after.shape)}")
+    return int((torch.sign(before) != torch.sign(after)).sum().item())
+
+
+def fit_rvsm(model: nn.Module, layer: nn.Linear, x: Tensor, y: Tensor, *, penalty: str, lam: float, beta: float,
+             a: float | None = None, eval_sets: dict[str, tuple[Tensor, Tensor]] | None = None,
+             **fit_kwargs) -> tuple[list[dict], RVSM]:
+    """Train `model` by RVSM on `layer.weight` (all other parameters by plain SGD) with `study.train.fit`.
+
+    Per epoch it records, besides `fit`'s rows (accuracy of the network with w: metric "accuracy"), the accuracy of
+    the sparse network (u in `layer`; metric "accuracy_sparse", split of each eval set), the sparsity of u
+    ("sparsity", split "-", fraction of exact zeros) and the fraction of exact zeros of w ("sparsity_w").
+
+    Args:
+        model, layer: the network and its layer to sparsify (e.g. ``model.fc``).
+        x, y: training inputs (N, 1, S, S) float and labels (N,) int64.
+        penalty, lam, beta, a: see `RVSM`.
+        eval_sets: {"test": (x, y), ...}.
+        fit_kwargs: passed to `study.train.fit` (epochs, batch_size, lr, momentum, generator, device, ...).
+
+    Returns:
+        (tidy rows, the `RVSM` state, whose `u` is the final sparse weight).
+
+    Raises:
+        ValueError: bad penalty parameters (see `RVSM`) or bad `fit` arguments.
+    """
+    from .train import evaluate, fit
+    device = torch.device(fit_kwargs.get("device", "cpu"))
+    model.to(device)  # before RVSM: u lives on w's device
+    state = RVSM(layer.weight, penalty, lam, beta, a)
+    eval_sets = eval_sets or {}
+    cl = fit_kwargs.get("channels_last", False)
+    user_end = fit_kwargs.pop("on_epoch_end", None)
+
+    def on_epoch_end(m: nn.Module, epoch: int) -> dict[str, float]:
+        out = {"sparsity": state.sparsity(), "sparsity_w": sparsity(layer.weight.detach())}
+        with state.sparse_weights():
+            for split, (xe, ye) in eval_sets.items():
+                out[f"accuracy_sparse_{split}"] = evaluate(m, xe, ye, device=device, channels_last=cl)["accuracy"]
+        if user_end is not None:
+            out.update(user_end(m, epoch) or {})
+        return out
+
+    rows = fit(model, x, y, penalty=state.coupling, after_step=state.update_u, on_epoch_end=on_epoch_end,
+               eval_sets=eval_sets, **fit_kwargs)
+    for r in rows:  # rename "accuracy_sparse_<split>" rows into metric "accuracy_sparse" with that split
+        if r["metric"].startswith("accuracy_sparse_"):
+            r["split"] = r["metric"][len("accuracy_sparse_"):]
+            r["metric"] = "accuracy_sparse"
+    return rows, state
+
+
+def train_step_throughput(model: nn.Module, layer: nn.Linear, x: Tensor, y: Tensor, *, batch_size: int,
+                          penalty: str = "l0", lam: float = 5e-4, beta: float = 1.0, a: float | None = None,
+                          lr: float = 0.01, momentum: float = 0.9, steps: int = 20, warmup: int = 3,
+                          channels_last: bool = False, device: torch.device | str = "cpu") -> float:
+    """Images per second of our RVSM training step (forward, loss + coupling, backward, SGD step, prox update of
+    u), on the first `batch_size` rows of (x, y) repeated; compare with `study.train.throughput` (a bare loop)."""
+    import time
+
+    import torch.nn.functional as F
+    device = torch.device(device)
+    model.to(device)
+    if channels_last:
+        model.to(memory_format=torch.channels_last)
+    state = RVSM(layer.weight, penalty, lam, beta, a)
+    opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum)
+    xb, yb = x[:batch_size].to(device), y[:batch_size].to(device)
+    if channels_last:
+        xb = xb.contiguous(memory_format=torch.channels_last)
+    t0 = 0.0
+    for i in range(warmup + steps):
+        if i == warmup:
+            if device.type == "cuda":
+                torch.cuda.synchronize()
+            t0 = time.perf_counter()
+        loss = F.cross_entropy(model(xb), yb) + state.coupling()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        state.update_u()
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    return steps * len(xb) / (time.perf_counter() - t0)

@@ -1,0 +1,109 @@
+"""RVSM (Xue & Xin §2; Dinh & Xin): the alternation u ← prox(w), w ← w − η(∇f + β(w − u)) and its bookkeeping."""
+import pytest
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from study import penalties
+from study.models.curve_cnn import CurveCNN
+from study.rvsm import RVSM, fit_rvsm, normalized_magnitude_fractions, sign_changes, sparsity
+
+
+def test_coupling_gradient_is_beta_w_minus_u():
+    torch.manual_seed(0)
+    w = nn.Parameter(torch.randn(6, 7) * 0.1)
+    r = RVSM(w, "tl1", lam=0.002, beta=0.7, a=0.5)
+    assert torch.equal(r.u, penalties.tl1_threshold(w.detach(), 0.002, 0.7, 0.5))
+    r.coupling().backward()
+    assert torch.allclose(w.grad, 0.7 * (w.detach() - r.u), atol=1e-7)
+
+
+@pytest.mark.parametrize("pen,a", [("l0", None), ("l1", None), ("tl1", 0.01), ("tl1", 100.0)])
+def test_one_fit_step_matches_the_algorithm(pen, a):
+    """One full-batch step through `fit_rvsm` equals u0 = prox(w0); w1 = w0 − η(∇f(w0) + β(w0 − u0)); u1 = prox(w1)."""
+    torch.manual_seed(1)
+    x, y = torch.randn(20, 5), torch.randint(0, 2, (20,))
+    model = nn.Sequential(nn.Linear(5, 2))
+    lam, beta, lr = 0.01, 2.0, 0.1
+    w0 = model[0].weight.detach().clone()
+    u0 = penalties.prox(w0, pen, lam, beta, a)
+    wv = w0.clone().requires_grad_(True)
+    f = F.cross_entropy(F.linear(x, wv, model[0].bias.detach()), y)
+    (gf,) = torch.autograd.grad(f, wv)
+    w1 = w0 - lr * (gf + beta * (w0 - u0))
+    rows, state = fit_rvsm(model, model[0], x, y, penalty=pen, lam=lam, beta=beta, a=a, epochs=1, batch_size=20,
+                           lr=lr, momentum=0.0, progress=False, eval_sets={"test": (x, y)})
+    assert torch.allclose(model[0].weight.detach(), w1, atol=1e-6)
+    assert torch.allclose(state.u, penalties.prox(w1, pen, lam, beta, a), atol=1e-6)
+    metrics = {(r["metric"], r["split"]) for r in rows}
+    assert {("sparsity", "-"), ("accuracy_sparse", "test"), ("accuracy", "test")} <= metrics
+
+
+def test_lagrangian_descends_and_l0_recovers_support():
+    """Full-batch RVSM with a small step on least squares with a 5-sparse truth: L_β(w, u) is non-increasing
+    (Dinh & Xin's descent property) and u ends on the true support."""
+    g = torch.Generator().manual_seed(3)
+    n, d = 200, 40
+    X = torch.randn(n, d, generator=g, dtype=torch.float64)
+    w_true = torch.zeros(d, dtype=torch.float64)
+    w_true[[2, 9, 17, 25, 33]] = torch.tensor([1.5, -2.0, 1.0, -1.2, 2.5], dtype=torch.float64)
+    yv = X @ w_true
+    w = nn.Parameter(torch.zeros(d, dtype=torch.float64))
+    r = RVSM(w, "l0", lam=0.02, beta=1.0)
+    f = lambda: 0.5 * ((X @ w - yv) ** 2).mean()  # noqa: E731
+    lr = 0.05
+    prev = float("inf")
+    for _ in range(400):
+        # the Lagrangian after the u-update must not exceed the previous one
+        L = r.lagrangian(f().item())
+        assert L <= prev + 1e-9
+        prev = L
+        loss = f() + r.coupling()
+        w.grad = None
+        loss.backward()
+        with torch.no_grad():
+            w -= lr * w.grad
+        L_after_w = r.lagrangian(f().item())
+        assert L_after_w <= L + 1e-9
+        r.update_u()
+    assert set(torch.nonzero(r.u).flatten().tolist()) == {2, 9, 17, 25, 33}
+    assert r.sparsity() == pytest.approx(35 / 40)
+
+
+def test_sparse_weights_context_swaps_and_restores():
+    torch.manual_seed(4)
+    m = CurveCNN(16)
+    r = RVSM(m.fc.weight, "l0", lam=5e-4, beta=1.0)
+    w = m.fc.weight.detach().clone()
+    with r.sparse_weights():
+        assert torch.equal(m.fc.weight.detach(), r.u)
+        assert sparsity(m.fc.weight.detach()) == r.sparsity() > 0
+    assert torch.equal(m.fc.weight.detach(), w)
+    assert r.threshold == pytest.approx((2 * 5e-4) ** 0.5)
+
+
+def test_helpers_and_errors():
+    w = torch.tensor([1.0, -0.05, 0.005, 0.0, -0.0004])
+    fr = normalized_magnitude_fractions(w, (1e-1, 1e-2, 1e-3))
+    assert fr == {1e-1: pytest.approx(0.8), 1e-2: pytest.approx(0.6), 1e-3: pytest.approx(0.4)}
+    assert sign_changes(torch.tensor([1.0, -1.0, 2.0]), torch.tensor([-1.0, -3.0, 2.0])) == 1
+    with pytest.raises(ValueError):
+        sign_changes(torch.ones(2), torch.ones(3))
+    with pytest.raises(ValueError):
+        normalized_magnitude_fractions(torch.zeros(3))
+    p = nn.Parameter(torch.randn(3))
+    with pytest.raises(ValueError):
+        RVSM(p, "l2", 0.1, 1.0)
+    with pytest.raises(ValueError):
+        RVSM(p, "tl1", 0.1, 1.0)  # a missing
+    with pytest.raises(ValueError):
+        RVSM(p, "l0", 0.1, 0.0)
+
+
+def test_curve_cnn_shapes():
+    m = CurveCNN(104)
+    assert m.fc.weight.numel() == 692_224
+    assert [c.weight.numel() for c in m.conv_layers().values()] == [288, 9216, 9216]
+    assert m(torch.zeros(2, 1, 104, 104)).shape == (2, 2)
+    with pytest.raises(ValueError):
+        CurveCNN(30)
