@@ -189,29 +189,8 @@ def train_step_throughput(model: nn.Module, layer: nn.Linear, x: Tensor, y: Tens
                           channels_last: bool = False, device: torch.device | str = "cpu") -> float:
     """Images per second of our RVSM training step (forward, loss + coupling, backward, SGD step, prox update of
     u), on the first `batch_size` rows of (x, y) repeated; compare with `study.train.throughput` (a bare loop)."""
-    import time
-
-    import torch.nn.functional as F
-    device = torch.device(device)
-    model.to(device)
-    if channels_last:
-        model.to(memory_format=torch.channels_last)
+    from .train import throughput
     state = RVSM(layer.weight, penalty, lam, beta, a)
-    opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum)
-    xb, yb = x[:batch_size].to(device), y[:batch_size].to(device)
-    if channels_last:
-        xb = xb.contiguous(memory_format=torch.channels_last)
-    t0 = 0.0
-    for i in range(warmup + steps):
-        if i == warmup:
-            if device.type == "cuda":
-                torch.cuda.synchronize()
-            t0 = time.perf_counter()
-        loss = F.cross_entropy(model(xb), yb) + state.coupling()
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        state.update_u()
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-    return steps * len(xb) / (time.perf_counter() - t0)
+    return throughput(model, x, y, batch_size=batch_size, steps=steps, warmup=warmup, lr=lr, momentum=momentum,
+                      channels_last=channels_last, device=device, penalty=lambda m: state.coupling(),
+                      after_step=lambda m: state.update_u())

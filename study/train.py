@@ -241,8 +241,10 @@ def fit(model: nn.Module, x: Tensor, y: Tensor, *, epochs: int, batch_size: int,
 
 
 def throughput(model: nn.Module, x: Tensor, y: Tensor, *, batch_size: int, steps: int = 20, warmup: int = 3,
-               lr: float = 0.01, channels_last: bool = False, device: torch.device | str = "cpu",
-               loss_fn: Callable[[Tensor, Tensor], Tensor] = F.cross_entropy) -> float:
+               lr: float = 0.01, momentum: float = 0.0, channels_last: bool = False,
+               device: torch.device | str = "cpu", loss_fn: Callable[[Tensor, Tensor], Tensor] = F.cross_entropy,
+               penalty: Callable[[nn.Module], Tensor] | None = None,
+               after_step: Callable[[nn.Module], Any] | None = None) -> float:
     """Training throughput in images per second of plain SGD steps on `model` (a benchmark helper, not a test).
 
     Uses the first `batch_size` rows of (x, y) repeatedly; `warmup` steps are not timed.
@@ -251,7 +253,7 @@ def throughput(model: nn.Module, x: Tensor, y: Tensor, *, batch_size: int, steps
     model = model.to(device)
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
-    opt = torch.optim.SGD(model.parameters(), lr=lr)
+    opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum)
     xb, yb = x[:batch_size].to(device), y[:batch_size].to(device)
     if channels_last and xb.dim() == 4:
         xb = xb.contiguous(memory_format=torch.channels_last)
@@ -261,9 +263,14 @@ def throughput(model: nn.Module, x: Tensor, y: Tensor, *, batch_size: int, steps
             if device.type == "cuda":
                 torch.cuda.synchronize()
             t0 = time.perf_counter()
+        loss = loss_fn(model(xb), yb)
+        if penalty is not None:
+            loss = loss + penalty(model)
         opt.zero_grad(set_to_none=True)
-        loss_fn(model(xb), yb).backward()
+        loss.backward()
         opt.step()
+        if after_step is not None:
+            after_step(model)
     if device.type == "cuda":
         torch.cuda.synchronize()
     return steps * len(xb) / (time.perf_counter() - t0)
