@@ -157,6 +157,7 @@ def fmt_pm(mean: float, std: float, n: int, scale: float = 1.0, digits: int = 2)
     """"m ± s (n=k)" with values multiplied by `scale` (e.g. 100 for percent)."""
     if mean is None or not math.isfinite(mean):
         return "n/a"
+    n = int(n)  # pandas hands row-wise counts over as floats
     if n <= 1:
         return f"{mean * scale:.{digits}f} (n=1)"
     return f"{mean * scale:.{digits}f} ± {std * scale:.{digits}f} (n={n})"

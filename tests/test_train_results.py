@@ -102,3 +102,13 @@ def test_run_writes_both_artifacts_whole(tmp_path):
     assert not list(tmp_path.glob("*.part"))
     with pytest.raises(ValueError, match="profile"):
         Run.start("99_test", profile="fast", out_dir=tmp_path)
+
+
+def test_mean_std_and_fmt_pm_print_integer_counts():
+    d = pd.DataFrame({"method": ["a", "a", "a", "b"], "value": [0.9, 0.92, 0.94, 0.5]})
+    s = results.mean_std(d, ["method"]).set_index("method")
+    # a row of a numeric frame arrives as floats: the count must still print as an integer
+    text = s.apply(lambda r: results.fmt_pm(r["mean"], r["std"], r["n"], 100), axis=1)
+    assert text["a"] == "92.00 ± 2.00 (n=3)"
+    assert text["b"] == "50.00 (n=1)"
+    assert results.fmt_pm(float("nan"), 0.0, 3) == "n/a"
