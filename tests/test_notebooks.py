@@ -43,3 +43,14 @@ def test_profile_parameters_are_notebook_parameters(nb_path, profile):
     keys = set((yaml.safe_load(f.read_text()) or {}).keys())
     assert keys <= names, f"{f.name} ({profile}) sets unknown parameters {sorted(keys - names)}"
     assert not keys & {"profile", "out_dir"}, "profile and out_dir are set by the Makefile"
+
+
+@pytest.mark.parametrize("nb_path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_papermill_reads_every_parameter(nb_path):
+    # papermill's own parser (what `papermill --help-notebook` and JupyterLab extensions show) must see the same
+    # names as Python does; a comment it cannot parse (e.g. one holding "=") hides the parameter from it
+    from papermill.translators import PythonTranslator
+    nb = json.loads(nb_path.read_text())
+    cell = next(c for c in nb["cells"] if "parameters" in c.get("metadata", {}).get("tags", []))
+    seen = {p.name for p in PythonTranslator.inspect({"source": "".join(cell["source"])})}
+    assert seen == parameters(nb_path), f"papermill cannot parse {sorted(parameters(nb_path) - seen)}"
