@@ -220,7 +220,9 @@ def claims_table(claims: list[dict[str, Any]]) -> pd.DataFrame:
             ours = f"{ours:.4g}" + (f" ± {c['ours_std']:.2g}" if c.get("ours_std") else "")
         rows.append({"paper": c["paper"], "claim": c["claim"], "paper value": c["paper_value"], "ours": ours,
                      "n": c.get("n"), "unit": c.get("unit", ""), "verdict": c["verdict"], "note": c.get("note", "")})
-    return pd.DataFrame(rows)
+    out = pd.DataFrame(rows)
+    out["n"] = out["n"].astype("Int64")  # seed counts stay integers beside claims without one (<NA>)
+    return out
 
 
 def _jsonable(x: Any) -> Any:

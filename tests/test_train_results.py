@@ -112,3 +112,10 @@ def test_mean_std_and_fmt_pm_print_integer_counts():
     assert text["a"] == "92.00 ± 2.00 (n=3)"
     assert text["b"] == "50.00 (n=1)"
     assert results.fmt_pm(float("nan"), 0.0, 3) == "n/a"
+
+
+def test_claims_table_keeps_integer_counts():
+    cs = [results.claim("P", "a", 1.0, 0.9, ours_std=0.1, n=3, tol=0.2),
+          results.claim("P", "b", "qualitative", "yes", verdict_="reproduced")]
+    t = results.claims_table(cs)
+    assert str(t["n"].dtype) == "Int64" and t["n"].iloc[0] == 3 and pd.isna(t["n"].iloc[1])
