@@ -190,6 +190,21 @@ def verdict(paper_value: float, ours: float | None, ours_std: float = 0.0, tol: 
     return "not reproduced"
 
 
+def verdict_at_least(target: float, ours: float | None, partly_below: float) -> str:
+    """One-sided verdict for claims of the form "reaches at least `target`" (a higher value supports the claim):
+    reproduced if ours >= target, partly if ours >= target - partly_below, else not reproduced; inconclusive when
+    `ours` is missing or not finite.
+
+    Raises:
+        ValueError: `partly_below` negative.
+    """
+    if partly_below < 0:
+        raise ValueError(f"partly_below={partly_below} must be >= 0")
+    if ours is None or not math.isfinite(ours):
+        return "inconclusive"
+    return "reproduced" if ours >= target else ("partly" if ours >= target - partly_below else "not reproduced")
+
+
 def claim(paper: str, claim: str, paper_value: Any, ours: Any, *, ours_std: float | None = None,
           n: int | None = None, unit: str = "", tol: float | None = None, verdict_: str | None = None,
           note: str = "") -> dict[str, Any]:

@@ -65,13 +65,8 @@ class RVSM:
 
     @property
     def threshold(self) -> float:
-        """|w| at or below which u = 0: √(2λ/β) (l0), λ/β (l1), t(λ/β, a) (TL1)."""
-        mu = self.lam / self.beta
-        if self.penalty == "l0":
-            return (2 * mu) ** 0.5
-        if self.penalty == "l1":
-            return mu
-        return penalties.tl1_threshold_value(mu, self.a)
+        """|w| at or below which u = 0 (see `threshold`)."""
+        return threshold(self.penalty, self.lam, self.beta, self.a)
 
     def coupling(self, model: nn.Module | None = None) -> Tensor:
         """(β/2)·‖w − u‖², scalar with gradient β(w − u) w.r.t. w (the `penalty` hook of `fit`)."""
@@ -103,6 +98,24 @@ class RVSM:
         finally:
             with torch.no_grad():
                 self.weight.copy_(saved)
+
+
+def threshold(penalty: str, lam: float, beta: float, a: float | None = None) -> float:
+    """|w| at or below which prox_{λP/β}(w) = 0, with μ = λ/β: √(2μ) (l0), μ (l1), t(μ, a) (TL1, Xue & Xin eq. 2.4).
+
+    Raises:
+        ValueError: unknown penalty, β <= 0, or a bad TL1 parameter (from `study.penalties`).
+    """
+    if penalty not in penalties.PROX_OPERATORS:
+        raise ValueError(f"penalty={penalty!r} is not one of {penalties.PROX_OPERATORS}")
+    if not beta > 0:
+        raise ValueError(f"beta={beta} must be > 0")
+    mu = lam / beta
+    if penalty == "l0":
+        return (2 * mu) ** 0.5
+    if penalty == "l1":
+        return mu
+    return penalties.tl1_threshold_value(mu, a)
 
 
 def sparsity(weight: Tensor) -> float:

@@ -4,7 +4,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from study import penalties
+from study import penalties, rvsm
 from study.models.curve_cnn import CurveCNN
 from study.rvsm import RVSM, fit_rvsm, normalized_magnitude_fractions, sign_changes, sparsity
 
@@ -107,3 +107,14 @@ def test_curve_cnn_shapes():
     assert m(torch.zeros(2, 1, 104, 104)).shape == (2, 2)
     with pytest.raises(ValueError):
         CurveCNN(30)
+
+
+@pytest.mark.parametrize("penalty,a", [("l0", None), ("l1", None), ("tl1", 0.01), ("tl1", 1.0), ("tl1", 100.0)])
+@pytest.mark.parametrize("lam", [3e-5, 5e-4])
+def test_threshold_is_where_the_prox_turns_zero(penalty, a, lam):
+    t = rvsm.threshold(penalty, lam, 1.0, a)
+    w = torch.tensor([t * 0.999, t * 1.001], dtype=torch.float64)
+    u = penalties.prox(w, penalty, lam, 1.0, a)
+    assert u[0] == 0 and u[1] != 0
+    with pytest.raises(ValueError, match="beta"):
+        rvsm.threshold(penalty, lam, 0.0, a)

@@ -119,3 +119,13 @@ def test_claims_table_keeps_integer_counts():
           results.claim("P", "b", "qualitative", "yes", verdict_="reproduced")]
     t = results.claims_table(cs)
     assert str(t["n"].dtype) == "Int64" and t["n"].iloc[0] == 3 and pd.isna(t["n"].iloc[1])
+
+
+def test_verdict_at_least_is_one_sided():
+    assert results.verdict_at_least(0.9, 0.99, 0.05) == "reproduced"  # above the target is support, not a miss
+    assert results.verdict_at_least(0.9, 0.9, 0.05) == "reproduced"
+    assert results.verdict_at_least(0.9, 0.87, 0.05) == "partly"
+    assert results.verdict_at_least(0.9, 0.84, 0.05) == "not reproduced"
+    assert results.verdict_at_least(0.9, float("nan"), 0.05) == "inconclusive"
+    with pytest.raises(ValueError, match="partly_below"):
+        results.verdict_at_least(0.9, 0.9, -0.1)
