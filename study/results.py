@@ -6,7 +6,7 @@ Artifacts of a notebook in ``reports/<notebook>/`` (read by `study.report`):
   ``study, dataset, model, method, seed, epoch, split, metric, value``. ``split`` is train/val/test (or "-" for
   quantities of the model itself, e.g. sparsity); metric names carry their unit where it is not obvious
   (``accuracy`` and ``sparsity`` are fractions in [0, 1], ``mi_bits`` in bits).
-* ``headline.json`` -- ``{notebook, profile, wall_s, env, params, metrics, claims}``, see `write_headline`.
+* ``headline.json`` -- ``{notebook, profile, wall_s, env, runs, params, metrics, claims}``, see `write_headline`.
 
 **The verdict rule, used by every notebook** (`verdict`): with the paper's value p, our mean m over n seeds and our
 standard deviation s, and a tolerance `tol` in the metric's own unit stated per claim,
@@ -260,10 +260,11 @@ def _jsonable(x: Any) -> Any:
 
 
 def write_headline(out_dir: Path | str, *, notebook: str, profile: str, wall_s: float, env: dict[str, Any],
-                   metrics: dict[str, dict[str, Any]], claims: list[dict[str, Any]],
+                   runs: dict[str, Any] | None = None, metrics: dict[str, dict[str, Any]], claims: list[dict[str, Any]],
                    params: dict[str, Any] | None = None, deviations: list[str] | None = None) -> Path:
     """Write ``<out_dir>/headline.json`` whole (format in the module docstring and ../shared/DESIGN.md).
 
+    `runs` is the notebook's run record ``{"total", "cached", "ran", "failed", "executor"}`` (`study.runs.sweep`).
     `metrics` maps "name/method" to ``{"mean", "std", "n", "unit"}``; `claims` are `claim` rows; `deviations` lists,
     in words, where this run departs from the paper and why.
 
@@ -274,6 +275,7 @@ def write_headline(out_dir: Path | str, *, notebook: str, profile: str, wall_s: 
         if c.get("verdict") not in VERDICTS:
             raise ValueError(f"claim {c.get('claim')!r}: verdict {c.get('verdict')!r} not in {VERDICTS}")
     doc = {"notebook": notebook, "profile": profile, "wall_s": round(float(wall_s), 1), "env": env,
+           "runs": runs or {"total": 0, "cached": 0, "ran": 0, "failed": 0, "executor": "none"},
            "params": params or {}, "metrics": metrics, "claims": claims, "deviations": deviations or []}
     return atomic_write_text(Path(out_dir) / "headline.json", json.dumps(_jsonable(doc), indent=2))
 

@@ -1,8 +1,11 @@
 """The bookkeeping every notebook shares: seed, device, threads, output folder, wall time, and the artifacts.
 
-A notebook starts with ``run = Run.start("01_sl1_mnist", profile=profile, seed=seed, device=device, out_dir=out_dir)``
-and ends with ``run.save(df, metrics=..., claims=..., params=..., deviations=...)``, which writes ``results.csv`` and
-``headline.json`` (formats in `study.results`) with the environment record and the wall time since `start`.
+A notebook starts with ``nb = Run.start("01_sl1_mnist", profile=profile, seed=seed, device=device, out_dir=out_dir,
+executor=executor)``, runs its training runs through ``res = nb.sweep(experiment.run, configs)`` (`study.runs.sweep`
+with the notebook's executor and store; the counts add up over the notebook's sweeps), and ends with
+``nb.save(df, metrics=..., claims=..., params=..., deviations=...)``, which writes ``results.csv`` and
+``headline.json`` (formats in `study.results`) with the environment record, the runs record
+``{"total", "cached", "ran", "failed", "executor"}`` and the wall time since `start`.
 """
 from __future__ import annotations
 
@@ -13,7 +16,7 @@ from typing import Any
 import pandas as pd
 import torch
 
-from . import results
+from . import results, runs
 from .train import pick_device, seed_everything, set_threads
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -29,29 +32,41 @@ class Run:
     out: Path
     generator: torch.Generator
     env: dict[str, Any]
+    executor: str = "serial"
     timer: results.Timer = field(default_factory=results.Timer)
+    runs: dict[str, Any] = field(default_factory=lambda: {"total": 0, "cached": 0, "ran": 0, "failed": 0})
 
     @classmethod
     def start(cls, notebook: str, *, profile: str, seed: int = 0, device: str = "auto",
-              out_dir: str | Path | None = None, threads: int | None = None) -> "Run":
+              out_dir: str | Path | None = None, threads: int | None = None,
+              executor: str = "serial") -> "Run":
         """Seed everything from `seed`, pick the device, set threads, create the output folder.
 
         `out_dir` None -> ``reports/_lab/<notebook>`` (interactive runs never overwrite `make reproduce`'s output).
+        `executor` runs the notebook's sweeps ("serial", "processes", "dask"; ``$STUDY_EXECUTOR`` overrides it).
 
         Raises:
-            ValueError: `profile` not one of smoke/default/paper, or a bad seed/device.
+            ValueError: `profile` not one of smoke/default/paper, or a bad seed/device/executor.
         """
         if profile not in PROFILES:
             raise ValueError(f"profile={profile!r} not in {PROFILES}")
+        executor = runs.resolve_executor(executor)
         gen = seed_everything(seed)
         dev = pick_device(device)
         set_threads(threads)
         out = Path(out_dir) if out_dir else REPO_ROOT / "reports" / "_lab" / notebook
         out.mkdir(parents=True, exist_ok=True)
-        env = {**results.env_record(dev), "profile": profile, "seed": seed}
+        env = {**results.env_record(dev), "profile": profile, "seed": seed, "executor": executor}
         print(f"{notebook} | profile={profile} seed={seed} | " + ", ".join(f"{k}={v}" for k, v in env.items()
                                                                             if k not in ("profile", "seed")))
-        return cls(notebook, profile, seed, dev, out, gen, env)
+        return cls(notebook, profile, seed, dev, out, gen, env, executor)
+
+    def sweep(self, run_fn, configs, **kw) -> runs.Sweep:
+        """`study.runs.sweep` with this notebook's executor; adds the sweep's counts to `runs` (see `save`)."""
+        res = runs.sweep(run_fn, configs, executor=self.executor, **kw)
+        for k in ("total", "cached", "ran", "failed"):
+            self.runs[k] += res.counts[k]
+        return res
 
     def figure(self, fig, name: str) -> Path:
         """Save a figure as ``<out>/<name>.png`` (whole file)."""
@@ -63,6 +78,6 @@ class Run:
         results.write_results(df, self.out)
         wall = self.timer.s
         results.write_headline(self.out, notebook=self.notebook, profile=self.profile, wall_s=wall, env=self.env,
-                               metrics=metrics, claims=claims, params=params, deviations=deviations)
+                               runs={**self.runs, "executor": self.executor}, metrics=metrics, claims=claims, params=params, deviations=deviations)
         print(f"wrote {self.out}/results.csv ({len(df)} rows) and headline.json; wall time {wall:.1f} s")
         return wall

@@ -1,0 +1,459 @@
+"""The run store and the sweep: every training run a cached, resumable task.
+
+A *run* is one call of an experiment's run function on one config (a plain JSON-able dict)::
+
+    @runs.experiment("rvsm")
+    def run(config: dict) -> runs.Result: ...          # study/experiments/rvsm.py
+
+    res = runs.sweep(run, configs, executor="processes")
+    res.frame, res.results, res.artifacts, res.counts
+
+**Store.** `joblib.Memory` keeps each finished run under ``$STUDY_RUNS/<experiment>/`` (default ``runs/`` at the
+repository root), keyed by joblib's hash of (experiment, canonical config JSON, code version). joblib writes the
+output file to a temporary name and renames it, so a run killed while writing is never read back as finished; a
+corrupt entry is cleared and re-run with a warning that names it. What joblib lacks and this module adds:
+
+* the **code version** (`code_version`): joblib hashes only the cached function's own source; ours hashes the run
+  function, every function/class of its own module it references (transitively), and the whole source file of every
+  other ``study`` module reached from there (transitively through their imports). Editing a model, penalty,
+  training, data or estimator function therefore invalidates the runs that use it; editing a plan, a claim builder,
+  a table or a figure (not called by the run function) does not. Bookkeeping modules (`EXCLUDED_MODULES`: run
+  store, notebook bookkeeping, result tables and verdicts, report) never enter the key;
+* the **run record** beside the rows (`Result.meta`): config, code version, wall time, device, threads, torch and
+  python versions, git commit, host, when it finished;
+* **accounting and failures**: which runs were cached, ran or failed (with config and traceback); a failed run is
+  not stored, so re-running a sweep retries only failed and missing runs;
+* the **executors**: ``serial`` (in this process), ``processes`` (a spawn-based local pool, one torch thread per
+  worker) and ``dask`` (`dask.distributed`: an embedded `LocalCluster` of one-thread worker processes, or the
+  scheduler named by ``STUDY_DASK_SCHEDULER``; CUDA runs ask for the worker resource ``GPU=1`` there).
+
+Environment: ``STUDY_RUNS`` (store folder), ``STUDY_EXECUTOR`` (overrides the notebook's executor),
+``STUDY_WORKERS`` (workers of ``processes`` / the embedded Dask cluster; default: CPU cores),
+``STUDY_DASK_SCHEDULER`` (``tcp://host:8786``).
+"""
+from __future__ import annotations
+
+import atexit
+import hashlib
+import inspect
+import json
+import math
+import multiprocessing
+import os
+import platform
+import socket
+import sys
+import time
+import traceback
+import types
+import uuid
+import warnings
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+import joblib
+import pandas as pd
+import torch
+from tqdm.auto import tqdm
+
+from . import results
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+EXECUTORS = ("serial", "processes", "dask")
+#: torch threads of every run, whatever the executor (results then do not depend on it; `_task`). Parallelism
+#: comes from running runs side by side: `processes` / `dask` with one worker per core.
+RUN_THREADS = 1
+#: Modules whose code never changes what a run computes (bookkeeping, tables, verdicts, report): not in the key.
+EXCLUDED_MODULES = frozenset({"study.runs", "study.run", "study.results", "study.report", "study.claims",
+                              "study.notebook"})
+
+
+# ---------------------------------------------------------------------------------------------------------- result
+@dataclass
+class Result:
+    """What one run returns and the store keeps.
+
+    Attributes:
+        rows: tidy frame with exactly `study.results.COLUMNS` (one row per observation; values finite).
+        artifacts: small picklable objects figures need (CPU tensors, arrays, floats), keyed by name.
+        meta: the run record, filled by the store (config, code version, wall time, device, threads, versions).
+    """
+    rows: pd.DataFrame
+    artifacts: dict[str, Any] = field(default_factory=dict)
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+class SweepError(RuntimeError):
+    """Some runs of a sweep failed; the others are stored. Re-running the sweep retries only the failed ones."""
+
+
+def experiment(name: str, *, depends: Iterable[Any] = ()) -> Callable[[Callable], Callable]:
+    """Decorator naming a run function's experiment (its store folder) and extra code its results depend on.
+
+    `depends` lists modules or functions the automatic code walk (`code_version`) cannot see.
+
+    Raises:
+        ValueError: `name` empty or not usable as a folder name.
+    """
+    if not isinstance(name, str) or not name or not name.replace("_", "").replace("-", "").isalnum():
+        raise ValueError(f"experiment name={name!r} must be a non-empty name of letters, digits, '_' or '-'")
+
+    def mark(fn: Callable) -> Callable:
+        fn.experiment = name
+        fn.depends = tuple(depends)
+        return fn
+    return mark
+
+
+# ---------------------------------------------------------------------------------------------------- code version
+def _global_names(code: types.CodeType) -> set[str]:
+    names = set(code.co_names)
+    for c in code.co_consts:
+        if isinstance(c, types.CodeType):
+            names |= _global_names(c)
+    return names
+
+
+def _ours(obj: Any, root: str) -> str | None:
+    """The module name behind `obj` when it belongs to package `root` (module, function or class), else None."""
+    if isinstance(obj, types.ModuleType):
+        name = obj.__name__
+    elif inspect.isfunction(obj) or inspect.isclass(obj):
+        name = getattr(obj, "__module__", None) or ""
+    else:
+        return None
+    return name if name == root or name.startswith(root + ".") else None
+
+
+def code_sources(run_fn: Callable, extra: Iterable[Any] = ()) -> dict[str, str]:
+    """The source texts a run function's results depend on, by name (see the module docstring for the walk).
+
+    Returns:
+        ``{"def <module>.<qualname>": source, "module <name>": file text}``.
+    """
+    home = run_fn.__module__
+    root = home.split(".")[0]
+    out: dict[str, str] = {}
+    todo: list[Any] = [run_fn, *extra, *getattr(run_fn, "depends", ())]
+    while todo:
+        obj = todo.pop()
+        if inspect.isfunction(obj):
+            obj = inspect.unwrap(obj)
+        mod = _ours(obj, root)
+        if mod is None or mod in EXCLUDED_MODULES:
+            continue
+        if isinstance(obj, types.ModuleType) or mod != home:
+            m = obj if isinstance(obj, types.ModuleType) else sys.modules[mod]
+            if m.__name__ == home or f"module {m.__name__}" in out:
+                continue
+            out[f"module {m.__name__}"] = Path(m.__file__).read_text(encoding="utf-8")
+            todo.extend(v for v in vars(m).values() if _ours(v, root))
+            continue
+        key = f"def {mod}.{obj.__qualname__}"
+        if key in out:
+            continue
+        out[key] = inspect.getsource(obj)
+        codes = [obj.__code__] if inspect.isfunction(obj) else [
+            f.__code__ for f in vars(obj).values() if inspect.isfunction(f)]
+        g = sys.modules[mod].__dict__
+        for n in sorted({n for c in codes for n in _global_names(c) if n in g}):
+            if _ours(g[n], root):
+                todo.append(g[n])
+            elif isinstance(g[n], (int, float, str, bytes, tuple, list, dict, frozenset, set)):
+                out[f"const {mod}.{n}"] = repr(g[n])  # a module constant the run reads (e.g. a scale list)
+    return out
+
+
+def code_version(run_fn: Callable, extra: Iterable[Any] = ()) -> str:
+    """Hash (16 hex digits) of `code_sources`: changes whenever code that computes the run changes."""
+    h = hashlib.sha256()
+    for name, text in sorted(code_sources(run_fn, extra).items()):
+        h.update(name.encode() + b"\0" + text.encode() + b"\0")
+    return h.hexdigest()[:16]
+
+
+# ------------------------------------------------------------------------------------------------------- the store
+def canonical(config: dict[str, Any]) -> str:
+    """A config as canonical JSON (sorted keys, no whitespace): the config's part of the store key.
+
+    Raises:
+        ValueError: `config` not a dict, or holds something JSON cannot represent (or a non-finite float).
+    """
+    if not isinstance(config, dict):
+        raise ValueError(f"config must be a dict, got {type(config).__name__}: {config!r}")
+    try:
+        return json.dumps(config, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"config {config!r} is not plain JSON (str/int/float/bool/None/list/dict): {exc}") from exc
+
+
+def store_root(root: str | Path | None = None) -> Path:
+    """The run store's folder: `root`, else ``$STUDY_RUNS``, else ``runs/`` at the repository root."""
+    return Path(root or os.environ.get("STUDY_RUNS") or REPO_ROOT / "runs").expanduser().resolve()
+
+
+def _memorized(root: Path, experiment_name: str):
+    mem = joblib.Memory(root / experiment_name, verbose=0)
+    return mem.cache(_execute, ignore=["run_fn"])
+
+
+def _run_record(config: dict[str, Any], version: str, wall_s: float) -> dict[str, Any]:
+    dev = str(config.get("device", "cpu"))
+    if dev.startswith("cuda") and torch.cuda.is_available():
+        dev = f"{dev} ({torch.cuda.get_device_name(torch.device(dev))})"
+    return {"config": config, "code_version": version, "wall_s": round(wall_s, 3), "device": dev,
+            "threads": torch.get_num_threads(), "torch": torch.__version__.split("+")[0],
+            "python": platform.python_version(), "git": results.git_commit(), "host": socket.gethostname(),
+            "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+
+
+def _execute(experiment_name: str, config_json: str, version: str, run_fn: Callable) -> Result:
+    """One run (what joblib caches): seed from the config, call `run_fn`, check the rows, attach the record.
+
+    Raises:
+        TypeError: `run_fn` did not return a `Result`.
+        ValueError: its rows are not `results.COLUMNS`.
+        FloatingPointError: a non-finite value in its rows.
+    """
+    from .train import seed_everything
+    config = json.loads(config_json)
+    seed_everything(int(config.get("seed", 0)))
+    t0 = time.perf_counter()
+    out = run_fn(config)
+    wall = time.perf_counter() - t0
+    if not isinstance(out, Result):
+        raise TypeError(f"{experiment_name}: the run function returned {type(out).__name__}, not runs.Result")
+    if list(out.rows.columns) != results.COLUMNS:
+        raise ValueError(f"{experiment_name}: rows have columns {list(out.rows.columns)}, not {results.COLUMNS}")
+    bad = out.rows[~out.rows["value"].astype(float).map(math.isfinite)]
+    if len(bad):
+        raise FloatingPointError(f"{experiment_name}: {len(bad)} non-finite values, first: "
+                                 f"{bad.iloc[0].to_dict()}")
+    out.meta = _run_record(config, version, wall)
+    return out
+
+
+def _task(root: str, experiment_name: str, config_json: str, version: str, run_fn: Callable,
+          threads: int = 1) -> tuple[str, Any]:
+    """Worker side of a sweep: ("ok", Result) or ("failed", "error + traceback"). Never raises.
+
+    The run sees `threads` torch threads whatever the executor (the count is restored afterwards): CPU kernels sum
+    in an order that depends on the thread count, so this is what makes stored rows identical across executors.
+    """
+    prev = torch.get_num_threads()
+    try:
+        torch.set_num_threads(threads)
+        return "ok", _memorized(Path(root), experiment_name)(experiment_name, config_json, version, run_fn)
+    except Exception as exc:  # noqa: BLE001 -- a failed run is reported, it does not stop the others
+        return "failed", f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}"
+    finally:
+        torch.set_num_threads(prev)
+
+
+def _load_cached(mf, args: tuple) -> Result | None:
+    """The stored result of `args`, or None if absent; a corrupt entry is cleared with a warning naming it."""
+    if not mf.check_call_in_cache(*args):
+        return None
+    ref = mf.call_and_shelve(*args)
+    try:
+        out = ref.get()
+        if not isinstance(out, Result):
+            raise TypeError(f"stored object is {type(out).__name__}, not Result")
+        return out
+    except Exception as exc:  # noqa: BLE001
+        entry = Path(ref.store_backend.location, ref.func_id, ref.args_id)
+        warnings.warn(f"corrupt run entry {entry} "
+                      f"(config {args[1]}): {type(exc).__name__}: {exc}; it is cleared and re-run", stacklevel=3)
+        ref.clear()
+        return None
+
+
+# ------------------------------------------------------------------------------------------------------- executors
+def _env_int(name: str, low: int) -> int | None:
+    raw = os.environ.get(name)
+    if raw in (None, ""):
+        return None
+    try:
+        v = int(raw)
+    except ValueError:
+        v = None
+    if v is None or v < low:
+        raise ValueError(f"environment variable {name}={raw!r} must be an integer >= {low}")
+    return v
+
+
+def resolve_executor(executor: str | None = None) -> str:
+    """``$STUDY_EXECUTOR`` if set, else `executor` (default "serial").
+
+    Raises:
+        ValueError: the value (naming where it came from) is not one of `EXECUTORS`.
+    """
+    env = os.environ.get("STUDY_EXECUTOR")
+    value, source = (env, "environment variable STUDY_EXECUTOR") if env else (executor or "serial", "executor")
+    if value not in EXECUTORS:
+        raise ValueError(f"{source}={value!r} is not one of {EXECUTORS}")
+    return value
+
+
+def default_workers() -> int:
+    """``$STUDY_WORKERS``, else the number of CPU cores."""
+    return _env_int("STUDY_WORKERS", 1) or os.cpu_count() or 1
+
+
+_POOLS: dict[int, ProcessPoolExecutor] = {}
+_DASK: dict[str, Any] = {}
+
+
+def _process_pool(workers: int) -> ProcessPoolExecutor:
+    pool = _POOLS.get(workers)
+    if pool is None:
+        # spawn: a fresh interpreter per worker (forking a process whose torch thread pools exist can deadlock)
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+        _POOLS[workers] = pool
+    return pool
+
+
+def dask_client(address: str | None = None, workers: int | None = None):
+    """A `dask.distributed.Client`: to `address` / ``$STUDY_DASK_SCHEDULER`` if given, else to an embedded
+    `LocalCluster` (processes, one thread per worker, `workers` workers). Kept for the life of this process."""
+    from dask.distributed import Client, LocalCluster
+    address = address or os.environ.get("STUDY_DASK_SCHEDULER") or None
+    key = address or f"local:{workers or default_workers()}"
+    client = _DASK.get(key)
+    if client is None or client.status not in ("running", "connecting"):
+        if address:
+            client = Client(address, timeout="30s")
+        else:
+            cluster = LocalCluster(n_workers=workers or default_workers(), threads_per_worker=1, processes=True,
+                                   dashboard_address=None)
+            client = Client(cluster)
+        _DASK[key] = client
+    return client
+
+
+@atexit.register
+def _shutdown() -> None:
+    for pool in _POOLS.values():
+        pool.shutdown(wait=False, cancel_futures=True)
+    for client in _DASK.values():
+        try:
+            cluster = client.cluster
+            client.close()
+            if cluster is not None:
+                cluster.close()
+        except Exception:  # noqa: BLE001 -- best effort at interpreter exit
+            pass
+
+
+# ----------------------------------------------------------------------------------------------------------- sweep
+@dataclass
+class Sweep:
+    """What `sweep` returns. `results`/`artifacts`/`meta` are aligned with the configs (None where a run failed)."""
+    configs: list[dict[str, Any]]
+    results: list[Result | None]
+    counts: dict[str, Any]
+    failures: list[dict[str, Any]]
+
+    @property
+    def frame(self) -> pd.DataFrame:
+        """The rows of every successful run, concatenated (`results.COLUMNS`)."""
+        parts = [r.rows for r in self.results if r is not None]
+        return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=results.COLUMNS)
+
+    @property
+    def artifacts(self) -> list[dict[str, Any] | None]:
+        return [None if r is None else r.artifacts for r in self.results]
+
+    @property
+    def meta(self) -> list[dict[str, Any] | None]:
+        return [None if r is None else r.meta for r in self.results]
+
+
+def sweep(run_fn: Callable[[dict], Result], configs: Iterable[dict[str, Any]], *, executor: str | None = "serial",
+          workers: int | None = None, store: str | Path | None = None, raise_on_failure: bool = True,
+          desc: str | None = None) -> Sweep:
+    """Run every config through `run_fn`, reusing stored runs; returns rows, artifacts and counts.
+
+    Prints ``N runs: C cached, R ran, F failed`` and each failure with its config. Identical configs run once.
+
+    Args:
+        run_fn: a function decorated with `experiment`.
+        configs: plain JSON-able dicts (see `canonical`), each a whole description of one run.
+        executor: "serial", "processes" or "dask" (``$STUDY_EXECUTOR`` overrides it; see `resolve_executor`).
+        workers: processes / embedded Dask workers (default `default_workers`).
+        store: the store folder (default `store_root`).
+        raise_on_failure: raise `SweepError` after all runs finished if any failed (the others stay stored).
+
+    Raises:
+        ValueError: `run_fn` not decorated with `experiment`, a bad config, executor or worker count.
+        SweepError: some runs failed (only with `raise_on_failure`).
+    """
+    name = getattr(run_fn, "experiment", None)
+    if name is None:
+        raise ValueError(f"run_fn={getattr(run_fn, '__qualname__', run_fn)!r} is not decorated with "
+                         "@runs.experiment(name)")
+    executor = resolve_executor(executor)
+    if workers is not None and (not isinstance(workers, int) or workers < 1):
+        raise ValueError(f"workers={workers!r} must be an integer >= 1")
+    configs = list(configs)
+    texts = [canonical(c) for c in configs]
+    root = store_root(store)
+    version = code_version(run_fn)
+    mf = _memorized(root, name)
+
+    done: dict[str, Result] = {}
+    failed: dict[str, str] = {}
+    todo = []
+    for t in dict.fromkeys(texts):
+        hit = _load_cached(mf, (name, t, version, run_fn))
+        if hit is not None:
+            done[t] = hit
+        else:
+            todo.append(t)
+    cached = len(done)
+
+    bar = tqdm(total=len(done) + len(todo), initial=cached, desc=desc or name, unit="run", mininterval=2.0)
+    def collect(t: str, status: str, payload: Any) -> None:
+        if status == "ok":
+            done[t] = payload
+        else:
+            failed[t] = payload
+        bar.update(1)
+
+    if todo and executor == "serial":
+        for t in todo:
+            collect(t, *_task(str(root), name, t, version, run_fn, RUN_THREADS))
+    elif todo and executor == "processes":
+        pool = _process_pool(workers or default_workers())
+        futs = {pool.submit(_task, str(root), name, t, version, run_fn, RUN_THREADS): t for t in todo}
+        for f in as_completed(futs):
+            collect(futs[f], *f.result())
+    elif todo:
+        client = dask_client(workers=workers)
+        remote = bool(os.environ.get("STUDY_DASK_SCHEDULER"))
+        futs = []
+        for t in todo:
+            gpu = remote and str(json.loads(t).get("device", "cpu")).startswith("cuda")
+            futs.append(client.submit(_task, str(root), name, t, version, run_fn, RUN_THREADS, key=f"{name}-{uuid.uuid4().hex}",
+                                      resources={"GPU": 1} if gpu else None, pure=False))
+        from dask.distributed import as_completed as dask_completed
+        index = {f.key: t for f, t in zip(futs, todo)}
+        for f in dask_completed(futs):
+            collect(index[f.key], *f.result())
+    bar.close()
+
+    counts = {"total": len(done) + len(failed), "cached": cached, "ran": len(todo) - len(failed), "failed": len(failed),
+              "executor": executor}
+    print(f"{name}: {counts['total']} runs: {cached} cached, {counts['ran']} ran, {counts['failed']} failed"
+          + ("" if len(set(texts)) == len(texts) else f" ({len(texts) - len(set(texts))} duplicate configs)")
+          + f" [{executor}, store {root / name}]")
+    failures = [{"config": json.loads(t), "error": e} for t, e in failed.items()]
+    for f in failures:
+        print(f"FAILED {name} {json.dumps(f['config'], sort_keys=True)}\n  {f['error'].splitlines()[0]}")
+    out = Sweep(configs, [done.get(t) for t in texts], counts, failures)
+    if failures and raise_on_failure:
+        raise SweepError(f"{name}: {len(failures)} of {len(set(texts))} runs failed (listed above; the others are "
+                         f"stored, re-running retries only the failed ones). First: {failures[0]['error'].splitlines()[0]}")
+    return out

@@ -1,0 +1,280 @@
+"""The run store and the sweep (study.runs): keys, invalidation, atomic writes, corrupt entries, failures, executors.
+
+A toy experiment package is written into a temporary folder so that the tests can edit its source, as a developer
+would, and watch which edits invalidate stored runs.
+"""
+import importlib
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import torch
+
+from study import results, runs
+
+ROOT = Path(__file__).resolve().parent.parent
+
+MODEL = '''
+import torch
+
+def make(width):
+    """A tiny network; the test edits this line's scale to simulate a model change."""
+    torch.manual_seed(0)
+    return torch.nn.Linear(4, width)
+'''
+
+EXP = '''
+import math
+import torch
+from study import results, runs
+from . import model
+
+SCALE = 1.0
+
+def _score(x, config):
+    if config.get("fail"):
+        raise RuntimeError("asked to fail")
+    if config.get("nan"):
+        return float("nan")
+    return float(x.detach().sum()) * SCALE
+
+@runs.experiment("toy")
+def run(config):
+    g = torch.Generator().manual_seed(config["seed"])
+    x = torch.randn(8, 4, generator=g) * config["a"]
+    m = model.make(3)
+    v = _score(m(x), config)
+    rows = results.tidy([{"epoch": 1, "split": "test", "metric": "score", "value": v}],
+                        study="toy", dataset="-", model="lin", method=str(config["a"]), seed=config["seed"])
+    return runs.Result(rows=rows, artifacts={"x": x})
+
+def claims(frame):
+    """Analysis only: editing it must not invalidate stored runs."""
+    return float(frame["value"].mean())
+'''
+
+
+@pytest.fixture
+def toy(tmp_path, monkeypatch):
+    """A fresh importable package `toypkg_<n>` with a model module and an experiment module; returns a namespace."""
+    name = f"toypkg_{tmp_path.name.replace('-', '_')}"
+    pkg = tmp_path / "src" / name
+    pkg.mkdir(parents=True)
+    (pkg / "__init__.py").write_text("")
+    (pkg / "model.py").write_text(MODEL)
+    (pkg / "exp.py").write_text(EXP)
+    monkeypatch.syspath_prepend(str(tmp_path / "src"))
+    monkeypatch.setenv("STUDY_RUNS", str(tmp_path / "runs"))
+    monkeypatch.delenv("STUDY_EXECUTOR", raising=False)
+    importlib.invalidate_caches()
+    exp = importlib.import_module(f"{name}.exp")
+
+    class Toy:
+        store = tmp_path / "runs"
+        module = exp
+
+        @staticmethod
+        def edit(module: str, old: str, new: str):
+            f = pkg / f"{module}.py"
+            text = f.read_text()
+            assert old in text
+            f.write_text(text.replace(old, new))
+            importlib.reload(importlib.import_module(f"{name}.{module}"))
+            if module != "exp":
+                importlib.reload(importlib.import_module(f"{name}.exp"))
+            Toy.module = importlib.import_module(f"{name}.exp")
+
+    yield Toy
+    for m in [m for m in sys.modules if m.startswith(name)]:
+        del sys.modules[m]
+
+
+def configs(n=3):
+    return [{"seed": s, "a": 1.0 + s} for s in range(n)]
+
+
+# ------------------------------------------------------------------------------------------------ keys and versions
+def test_canonical_config_is_order_independent_and_refuses_non_json():
+    assert runs.canonical({"b": 1, "a": [1, 2]}) == runs.canonical({"a": [1, 2], "b": 1})
+    assert runs.canonical({"a": 1}) != runs.canonical({"a": 1.5})
+    for bad in ({"a": float("nan")}, {"a": object()}, [1, 2]):
+        with pytest.raises(ValueError, match="config"):
+            runs.canonical(bad)
+
+
+def test_code_version_is_stable_across_processes(toy):
+    v = runs.code_version(toy.module.run)
+    assert v == runs.code_version(toy.module.run)
+    name = toy.module.__name__
+    out = subprocess.run([sys.executable, "-c", f"import {name} as m; from study import runs; "
+                          f"print(runs.code_version(m.run))"], capture_output=True, text=True, check=True,
+                         env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    assert out.stdout.strip() == v
+
+
+def test_code_sources_follow_the_run_not_the_analysis(toy):
+    src = runs.code_sources(toy.module.run)
+    name = toy.module.__name__
+    pkg = name.rsplit(".", 1)[0]
+    assert f"def {name}.run" in src and f"def {name}._score" in src and f"const {name}.SCALE" in src
+    assert f"module {pkg}.model" in src
+    assert f"def {name}.claims" not in src
+    # bookkeeping never enters the key
+    assert not any(k.startswith("module study.") for k in src), sorted(src)
+
+
+def test_real_experiments_reach_their_science_modules():
+    from study import train
+    src = runs.code_sources(train.fit)  # a study function: its module is "home", its imports are followed
+    assert "def study.train.fit" in src
+    assert not {"module study.results", "module study.report", "module study.runs"} & set(src)
+
+
+# ------------------------------------------------------------------------------------------- cache and invalidation
+def test_cached_run_equals_fresh_run_and_is_not_recomputed(toy, capsys):
+    first = runs.sweep(toy.module.run, configs())
+    assert first.counts == {"total": 3, "cached": 0, "ran": 3, "failed": 0, "executor": "serial"}
+    second = runs.sweep(toy.module.run, configs())
+    assert second.counts["cached"] == 3 and second.counts["ran"] == 0
+    pd.testing.assert_frame_equal(first.frame, second.frame)
+    assert all(torch.equal(a["x"], b["x"]) for a, b in zip(first.artifacts, second.artifacts))
+    assert "3 runs: 3 cached, 0 ran, 0 failed" in capsys.readouterr().out
+    meta = second.meta[0]
+    assert meta["config"] == configs()[0] and meta["torch"] == torch.__version__.split("+")[0]
+    assert {"code_version", "wall_s", "device", "threads", "git", "python"} <= set(meta)
+
+
+def test_config_change_runs_only_the_new_config(toy):
+    runs.sweep(toy.module.run, configs(2))
+    res = runs.sweep(toy.module.run, configs(3))
+    assert (res.counts["cached"], res.counts["ran"]) == (2, 1)
+
+
+@pytest.mark.parametrize("module,old,new,invalidates", [
+    ("model", "torch.nn.Linear(4, width)", "torch.nn.Linear(4, width, bias=False)", True),   # model code
+    ("exp", "SCALE = 1.0", "SCALE = 2.0", True),                                           # a constant the run reads
+    ("exp", "return float(x.detach().sum()) * SCALE", "return float(x.detach().sum()) * SCALE * 1", True),    # a helper of the run
+    ("exp", "return float(frame[\"value\"].mean())", "return float(frame[\"value\"].median())", False),  # analysis
+])
+def test_code_edits_invalidate_exactly_the_runs_they_affect(toy, module, old, new, invalidates):
+    v0 = runs.code_version(toy.module.run)
+    runs.sweep(toy.module.run, configs(2))
+    toy.edit(module, old, new)
+    assert (runs.code_version(toy.module.run) != v0) is invalidates
+    res = runs.sweep(toy.module.run, configs(2))
+    assert res.counts["ran"] == (2 if invalidates else 0)
+
+
+# ---------------------------------------------------------------------------------- crashes, corruption, failures
+def test_a_run_killed_while_writing_is_not_read_back(toy):
+    name = toy.module.__name__
+    script = textwrap.dedent(f"""
+        import os, signal, joblib.numpy_pickle as np_pickle
+        def half_then_die(obj, f, **kw):
+            f.write(b"\\x80\\x04partial")
+            f.flush()
+            os.kill(os.getpid(), signal.SIGKILL)
+        np_pickle.dump = half_then_die
+        import {name} as m
+        from study import runs
+        runs.sweep(m.run, [{{"seed": 0, "a": 1.0}}])
+    """)
+    proc = subprocess.run([sys.executable, "-c", script], env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+                          capture_output=True, text=True)
+    assert proc.returncode == -9, proc.stderr
+    assert list(toy.store.rglob("output.pkl*")), "the killed write left no partial file: the test did not bite"
+    assert not list(toy.store.rglob("output.pkl")), "a half-written run was stored under its final name"
+    res = runs.sweep(toy.module.run, [{"seed": 0, "a": 1.0}])
+    assert (res.counts["cached"], res.counts["ran"]) == (0, 1)
+
+
+def test_a_corrupt_entry_is_rerun_with_a_warning_naming_it(toy):
+    fresh = runs.sweep(toy.module.run, configs(1))
+    (out,) = toy.store.rglob("output.pkl")
+    out.write_bytes(out.read_bytes()[:20])
+    with pytest.warns(UserWarning, match=f"corrupt run entry {out.parent}"):
+        res = runs.sweep(toy.module.run, configs(1))
+    assert (res.counts["cached"], res.counts["ran"]) == (0, 1)
+    pd.testing.assert_frame_equal(res.frame, fresh.frame)
+    assert runs.sweep(toy.module.run, configs(1)).counts["cached"] == 1
+
+
+def test_failed_runs_are_reported_keep_the_others_and_are_retried_alone(toy, capsys):
+    cfgs = configs(3) + [{"seed": 9, "a": 1.0, "fail": True}, {"seed": 8, "a": 1.0, "nan": True}]
+    with pytest.raises(runs.SweepError, match="2 of 5 runs failed"):
+        runs.sweep(toy.module.run, cfgs)
+    out = capsys.readouterr().out
+    assert "5 runs: 0 cached, 3 ran, 2 failed" in out
+    assert 'FAILED toy {"a": 1.0, "fail": true, "seed": 9}' in out and "RuntimeError: asked to fail" in out
+    assert "FloatingPointError" in out  # a non-finite value stops that run, never a silent NaN
+    res = runs.sweep(toy.module.run, cfgs, raise_on_failure=False)
+    assert res.counts == {"total": 5, "cached": 3, "ran": 0, "failed": 2, "executor": "serial"}
+    assert res.results[3] is None and res.results[0] is not None and len(res.frame) == 3
+
+
+def test_bad_arguments_and_environment_are_refused_by_name(toy, monkeypatch):
+    with pytest.raises(ValueError, match="not decorated"):
+        runs.sweep(lambda c: None, configs(1))
+    with pytest.raises(ValueError, match="executor='threads'"):
+        runs.sweep(toy.module.run, configs(1), executor="threads")
+    with pytest.raises(ValueError, match="workers=0"):
+        runs.sweep(toy.module.run, configs(1), workers=0)
+    monkeypatch.setenv("STUDY_EXECUTOR", "gpu")
+    with pytest.raises(ValueError, match="STUDY_EXECUTOR='gpu'"):
+        runs.resolve_executor("serial")
+    monkeypatch.setenv("STUDY_WORKERS", "two")
+    with pytest.raises(ValueError, match="STUDY_WORKERS='two'"):
+        runs.default_workers()
+    with pytest.raises(ValueError, match="experiment name"):
+        runs.experiment("a/b")
+
+
+# ------------------------------------------------------------------------------------------------------- executors
+def _training_configs():
+    return [{"seed": s, "epochs": 2, "lr": 0.1} for s in range(2)]
+
+
+def test_same_stored_rows_whatever_the_executor(tmp_path, monkeypatch):
+    """A real (tiny) training run gives identical rows with serial, processes and Dask (each with an empty store)."""
+    monkeypatch.delenv("STUDY_EXECUTOR", raising=False)
+    from tests_support_training import train_tiny  # noqa: F401  (importable by spawned workers too)
+    frames = {}
+    for ex in runs.EXECUTORS:
+        res = runs.sweep(train_tiny, _training_configs(), executor=ex, workers=2, store=tmp_path / ex)
+        assert res.counts["ran"] == 2 and res.counts["executor"] == ex
+        frames[ex] = res.frame
+    pd.testing.assert_frame_equal(frames["serial"], frames["processes"], check_exact=True)
+    pd.testing.assert_frame_equal(frames["serial"], frames["dask"], check_exact=True)
+    assert torch.get_num_threads() >= 1  # the serial run left the notebook's thread count alone
+
+
+def test_dask_local_cluster_with_two_workers(toy):
+    from dask.distributed import Client, LocalCluster
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
+            Client(cluster) as client:
+        runs._DASK[f"local:2"] = client
+        try:
+            res = runs.sweep(toy.module.run, configs(4), executor="dask", workers=2)
+        finally:
+            runs._DASK.pop("local:2", None)
+        assert res.counts == {"total": 4, "cached": 0, "ran": 4, "failed": 0, "executor": "dask"}
+        workers = {m["host"] + ":" + str(m["wall_s"] >= 0) for m in res.meta}
+        assert workers and len(client.scheduler_info()["workers"]) == 2
+    again = runs.sweep(toy.module.run, configs(4))  # the serial executor reads what the Dask workers stored
+    assert again.counts["cached"] == 4
+    pd.testing.assert_frame_equal(again.frame, res.frame)
+
+
+def test_headline_records_the_runs(tmp_path, toy):
+    from study.run import Run
+    nb = Run.start("99_toy", profile="smoke", out_dir=tmp_path / "out", executor="serial")
+    nb.sweep(toy.module.run, configs(2))
+    nb.sweep(toy.module.run, configs(3))
+    nb.save(results.tidy([{"metric": "m", "value": 1.0}]), metrics={}, claims=[])
+    doc = json.loads((tmp_path / "out" / "headline.json").read_text())
+    assert doc["runs"] == {"total": 5, "cached": 2, "ran": 3, "failed": 0, "executor": "serial"}
