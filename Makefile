@@ -25,7 +25,7 @@ endif
 # Re-run notebooks when the profile changes (the stamp is rewritten only on a change).
 $(shell mkdir -p build; [ "$$(cat build/profile 2>/dev/null)" = "$(PROFILE)" ] || echo "$(PROFILE)" > build/profile)
 
-.PHONY: help reproduce env data notebooks report test unit nbval lab clean
+.PHONY: help reproduce env data notebooks report test unit nbval lab clean clean-runs
 .DEFAULT_GOAL := help
 
 help:  ## list the targets
@@ -35,7 +35,10 @@ help:  ## list the targets
 	@echo "make data       fill and verify data/ (MNIST, Fashion-MNIST) from a mirror or the network"
 	@echo "make env        create .venv with the pinned packages and the '$(KERNEL)' Jupyter kernel"
 	@echo "make lab        JupyterLab on notebooks/ with the same kernel"
-	@echo "make clean      remove reports/ outputs and build/ (keeps data/ and .venv)"
+	@echo "make clean      remove reports/ outputs and build/ (keeps data/, runs/ and .venv)"
+	@echo "make clean-runs remove the run store runs/ (every training run is recomputed next time)"
+	@echo "environment: STUDY_EXECUTOR=serial|processes|dask  STUDY_WORKERS=N  STUDY_DASK_SCHEDULER=tcp://host:8786"
+	@echo "             STUDY_RUNS=folder (run store, default runs/)  STUDY_THREADS=N (torch threads of the notebook)"
 
 reproduce: env data notebooks report  ## the main job
 
@@ -75,7 +78,8 @@ test: unit nbval
 unit: $(VENV_STAMP) $(DATA_STAMP)
 	$(PY) -m pytest -q tests
 
-# nbval: prepare each notebook with the smoke parameters (not executed), then let nbval run and check it.
+# nbval: prepare each notebook with the smoke parameters (not executed), then let nbval run and check it, with a run
+# store of its own that starts empty (so nbval always exercises the training code, never the cache of a reproduce).
 nbval: $(VENV_STAMP) $(DATA_STAMP)
 	@rm -rf build/nbval && mkdir -p build/nbval
 	@for n in $(NAMES); do \
@@ -83,10 +87,13 @@ nbval: $(VENV_STAMP) $(DATA_STAMP)
 	    -f notebooks/params/smoke/$$n.yaml -p profile smoke -p out_dir $(CURDIR)/build/nbval/out/$$n >/dev/null 2>&1 \
 	    || { echo "papermill could not prepare $$n"; exit 1; }; \
 	done
-	$(PY) -m pytest -q -p no:cacheprovider --nbval-lax --nbval-kernel-name $(KERNEL) --nbval-cell-timeout 600 build/nbval
+	STUDY_RUNS=$(CURDIR)/build/nbval/runs $(PY) -m pytest -q -p no:cacheprovider --nbval-lax --nbval-kernel-name $(KERNEL) --nbval-cell-timeout 600 build/nbval
 
 lab: $(VENV_STAMP)
 	$(VENV)/bin/jupyter lab notebooks
 
 clean:
 	rm -rf build reports/*/ reports/index.html reports/*.html
+
+clean-runs:
+	rm -rf $${STUDY_RUNS:-runs}

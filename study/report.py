@@ -2,7 +2,8 @@
 
 The index shows, per notebook, its headline metrics and its paper-vs-ours claims (read from
 ``reports/<notebook>/headline.json``, see `study.results`), where the run deviates from the paper, and the
-environment (torch version, device, threads, git commit, profile, wall time).
+environment (torch version, device, threads, git commit, profile, wall time) and the training runs it took
+(how many were read from the run store, ran, failed; which executor).
 
 Usage: ``python -m study.report [reports_dir]`` (what ``make report`` runs).
 """
@@ -100,6 +101,14 @@ def metrics_table(metrics: dict[str, dict[str, Any]]) -> str:
             "<p class='env'>mean ± standard deviation over n seeds.</p>")
 
 
+def runs_cell(r: dict[str, Any] | None) -> str:
+    """"N: C cached / R ran / F failed (executor)" from a headline's run record (`study.runs.sweep`), or "–"."""
+    if not r:
+        return "–"
+    return html.escape(f"{r.get('total', 0)}: {r.get('cached', 0)} cached / {r.get('ran', 0)} ran / "
+                       f"{r.get('failed', 0)} failed ({r.get('executor', '?')})")
+
+
 def claims_table(claims: list[dict[str, Any]]) -> str:
     if not claims:
         return "<p>No paper claims recorded.</p>"
@@ -137,7 +146,7 @@ def build(reports: Path | str = "reports", *, render: bool = True) -> Path:
         if not head_path.exists():
             sections.append(f"<section><h2>{html.escape(title)}</h2><p class='missing'>Not run or did not finish: "
                             f"no {head_path}. See {folder / 'papermill.log'}.</p></section>")
-            overview.append(f"<tr><td>{html.escape(name)}</td><td colspan='5' class='missing'>not run</td></tr>")
+            overview.append(f"<tr><td>{html.escape(name)}</td><td colspan='7' class='missing'>not run</td></tr>")
             continue
         head = json.loads(head_path.read_text(encoding="utf-8"))
         link = ""
@@ -150,7 +159,7 @@ def build(reports: Path | str = "reports", *, render: bool = True) -> Path:
         counts = {v: sum(c.get("verdict") == v for c in claims) for v in VERDICTS}
         overview.append(
             f"<tr><td><a href='#{name}'>{html.escape(name)}</a></td><td>{html.escape(head.get('profile', ''))}</td>"
-            f"<td class='num'>{head.get('wall_s', 0) / 60:.1f}</td>"
+            f"<td class='num'>{head.get('wall_s', 0) / 60:.1f}</td><td>{runs_cell(head.get('runs'))}</td>"
             + "".join(f"<td class='num'>{counts[v]}</td>" for v in VERDICTS) + "</tr>")
         dev = head.get("deviations") or []
         dev_html = ("<h3>Where we deviate from the paper</h3><ul>" + "".join(f"<li>{html.escape(d)}</li>" for d in dev)
@@ -163,7 +172,7 @@ def build(reports: Path | str = "reports", *, render: bool = True) -> Path:
         sections.append(
             f"<section id='{name}'><h2>{html.escape(title)}</h2>"
             f"<p class='env'>{html.escape(name)} — profile <b>{html.escape(head.get('profile', ''))}</b>, wall time "
-            f"{head.get('wall_s', 0):.0f} s{link}<br>{env_s}</p>"
+            f"{head.get('wall_s', 0):.0f} s; training runs: {runs_cell(head.get('runs'))}{link}<br>{env_s}</p>"
             f"<h3>Headline metrics</h3>{metrics_table(head.get('metrics', {}))}"
             f"<h3>Paper vs ours</h3>{claims_table(claims)}{dev_html}{fig_html}</section>")
     stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
@@ -176,6 +185,7 @@ def build(reports: Path | str = "reports", *, render: bool = True) -> Path:
         "|ours − paper| ≤ max(tol, 2 std), partly if within twice that, otherwise not reproduced; qualitative claims "
         "state their test in the note.</p>"
         "<h2>Overview</h2><table><tr><th>notebook</th><th>profile</th><th>wall time (min)</th>"
+        "<th>training runs (total: cached / ran / failed, executor)</th>"
         + "".join(f"<th>{v}</th>" for v in VERDICTS) + "</tr>" + "".join(overview) + "</table>"
         + "".join(sections) + "</body></html>")
     return atomic_write_text(reports / "index.html", doc)
