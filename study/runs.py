@@ -213,11 +213,16 @@ def _execute(experiment_name: str, config_json: str, version: str, run_fn: Calla
     """One run (what joblib caches): seed from the config, call `run_fn`, check the rows, attach the record.
 
     Raises:
+        RuntimeError: the code here differs from the code version the sweep computed (another checkout).
         TypeError: `run_fn` did not return a `Result`.
         ValueError: its rows are not `results.COLUMNS`.
         FloatingPointError: a non-finite value in its rows.
     """
     from .train import seed_everything
+    here = code_version(run_fn)
+    if here != version:  # e.g. a Dask worker on another host with another checkout: never store under a wrong key
+        raise RuntimeError(f"{experiment_name}: this worker's code version {here} differs from the sweep's {version} "
+                           f"(host {socket.gethostname()}); check out the same commit on every machine")
     config = json.loads(config_json)
     seed_everything(int(config.get("seed", 0)))
     t0 = time.perf_counter()

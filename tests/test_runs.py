@@ -278,3 +278,10 @@ def test_headline_records_the_runs(tmp_path, toy):
     nb.save(results.tidy([{"metric": "m", "value": 1.0}]), metrics={}, claims=[])
     doc = json.loads((tmp_path / "out" / "headline.json").read_text())
     assert doc["runs"] == {"total": 5, "cached": 2, "ran": 3, "failed": 0, "executor": "serial"}
+
+
+def test_a_worker_with_other_code_refuses_to_store_under_the_sweeps_key(toy):
+    text = runs.canonical({"seed": 0, "a": 1.0})
+    with pytest.raises(RuntimeError, match="differs from the sweep's"):
+        runs._execute("toy", text, "0123456789abcdef", toy.module.run)
+    assert not list(toy.store.rglob("output.pkl"))
