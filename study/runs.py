@@ -56,7 +56,7 @@ from typing import Any, Callable, Iterable
 import joblib
 import pandas as pd
 import torch
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from . import results
 
@@ -108,6 +108,12 @@ def experiment(name: str, *, depends: Iterable[Any] = ()) -> Callable[[Callable]
 
 
 # ---------------------------------------------------------------------------------------------------- code version
+#: Module-level values a run reads that enter the code version by their repr. Mutable containers do not (a dict
+#: used as an in-process cache would change the key as it fills): write a constant table as a tuple, a frozenset or
+#: a `types.MappingProxyType`, or list it in ``depends``.
+IMMUTABLE_CONSTANTS = (bool, int, float, complex, str, bytes, tuple, frozenset, type(None), types.MappingProxyType)
+
+
 def _global_names(code: types.CodeType) -> set[str]:
     names = set(code.co_names)
     for c in code.co_consts:
@@ -139,7 +145,7 @@ def code_sources(run_fn: Callable, extra: Iterable[Any] = ()) -> dict[str, str]:
     todo: list[Any] = [run_fn, *extra, *getattr(run_fn, "depends", ())]
     while todo:
         obj = todo.pop()
-        if inspect.isfunction(obj):
+        if hasattr(obj, "__wrapped__"):  # functools.wraps / lru_cache wrappers: the function they wrap
             obj = inspect.unwrap(obj)
         mod = _ours(obj, root)
         if mod is None or mod in EXCLUDED_MODULES:
@@ -159,10 +165,11 @@ def code_sources(run_fn: Callable, extra: Iterable[Any] = ()) -> dict[str, str]:
             f.__code__ for f in vars(obj).values() if inspect.isfunction(f)]
         g = sys.modules[mod].__dict__
         for n in sorted({n for c in codes for n in _global_names(c) if n in g}):
-            if _ours(g[n], root):
-                todo.append(g[n])
-            elif isinstance(g[n], (int, float, str, bytes, tuple, list, dict, frozenset, set)):
-                out[f"const {mod}.{n}"] = repr(g[n])  # a module constant the run reads (e.g. a scale list)
+            v = inspect.unwrap(g[n]) if hasattr(g[n], "__wrapped__") else g[n]
+            if _ours(v, root):
+                todo.append(v)
+            elif isinstance(v, IMMUTABLE_CONSTANTS):
+                out[f"const {mod}.{n}"] = repr(v)  # a module constant the run reads (e.g. a tuple of scales)
     return out
 
 

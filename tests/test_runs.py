@@ -29,19 +29,26 @@ def make(width):
 '''
 
 EXP = '''
+import functools
 import math
 import torch
 from study import results, runs
 from . import model
 
 SCALE = 1.0
+_SEEN = {}  # a mutable in-process cache: must not enter the key
+
+@functools.lru_cache(maxsize=None)
+def _offset(a):
+    return 0.0 * a
 
 def _score(x, config):
+    _SEEN[config["seed"]] = True
     if config.get("fail"):
         raise RuntimeError("asked to fail")
     if config.get("nan"):
         return float("nan")
-    return float(x.detach().sum()) * SCALE
+    return float(x.detach().sum()) * SCALE + _offset(config["a"])
 
 @runs.experiment("toy")
 def run(config):
@@ -123,7 +130,8 @@ def test_code_sources_follow_the_run_not_the_analysis(toy):
     pkg = name.rsplit(".", 1)[0]
     assert f"def {name}.run" in src and f"def {name}._score" in src and f"const {name}.SCALE" in src
     assert f"module {pkg}.model" in src
-    assert f"def {name}.claims" not in src
+    assert f"def {name}._offset" in src  # unwrapped from its lru_cache
+    assert f"def {name}.claims" not in src and f"const {name}._SEEN" not in src
     # bookkeeping never enters the key
     assert not any(k.startswith("module study.") for k in src), sorted(src)
 
@@ -159,6 +167,7 @@ def test_config_change_runs_only_the_new_config(toy):
     ("model", "torch.nn.Linear(4, width)", "torch.nn.Linear(4, width, bias=False)", True),   # model code
     ("exp", "SCALE = 1.0", "SCALE = 2.0", True),                                           # a constant the run reads
     ("exp", "return float(x.detach().sum()) * SCALE", "return float(x.detach().sum()) * SCALE * 1", True),    # a helper of the run
+    ("exp", "return 0.0 * a", "return 0.0 * a + 0.0", True),                               # behind an lru_cache
     ("exp", "return float(frame[\"value\"].mean())", "return float(frame[\"value\"].median())", False),  # analysis
 ])
 def test_code_edits_invalidate_exactly_the_runs_they_affect(toy, module, old, new, invalidates):
