@@ -18,16 +18,21 @@ RandomAffine`) and an elastic distortion (Simard et al. 2003: `torchvision.trans
 binarised at 0.5. Drawing uses PIL at `supersample` × the final size, then area-averaging down (anti-aliasing before
 the geometric transforms). Each data set is balanced, seeded, and cached as ``data/curves/<name>-<hash>.pt`` with a
 manifest (``.json``) of all generator parameters and the seed: a rerun with the same parameters loads the file.
+Both files are written whole (unique temporary name, then rename), so several processes may call `generate`
+with the same parameters at once: each may generate, none ever reads a partial file.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import os
 import time
+import uuid
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import torch
@@ -355,7 +360,8 @@ def generate(p: CurveParams, seed: int = 0, *, cache_dir: Path | str | None = CA
 
     Args:
         p: the generator's parameters (`CurveParams`); seed: non-negative integer.
-        cache_dir: folder for ``<dataset>-<hash>.pt`` + ``.json`` manifest; None disables caching.
+        cache_dir: folder for ``<dataset>-<hash>.pt`` + ``.json`` manifest; None disables caching. Safe for
+            concurrent callers (files written whole, see `_write_whole`).
 
     Returns:
         `CurveSet` (x uint8 {0, 1} (N, 1, S, S), y int64 (N,)); `.seconds` is the generation (or load) time and
@@ -382,15 +388,32 @@ def generate(p: CurveParams, seed: int = 0, *, cache_dir: Path | str | None = CA
     if cache_dir is not None:
         d = Path(cache_dir)
         d.mkdir(parents=True, exist_ok=True)
-        tmp = d / f".{p.dataset}-{key}.pt.part"
-        torch.save({"x_train": x_tr, "y_train": y_tr, "x_test": x_te, "y_test": y_te, "meta": meta}, tmp)
-        tmp.replace(d / f"{p.dataset}-{key}.pt")
         manifest = {"params": asdict(p), "seed": seed, "file": f"{p.dataset}-{key}.pt",
                     "generation_seconds": round(cs.seconds, 2),
                     "fonts": [f.name for f in font_files()] if p.dataset == "letters" else None,
                     "shape": list(x_tr.shape)}
-        (d / f"{p.dataset}-{key}.json").write_text(json.dumps(manifest, indent=2))
+        # manifest first, data file last: whoever sees the .pt also finds its manifest
+        _write_whole(d / f"{p.dataset}-{key}.json", lambda f: f.write(json.dumps(manifest, indent=2).encode()))
+        _write_whole(d / f"{p.dataset}-{key}.pt", lambda f: torch.save(
+            {"x_train": x_tr, "y_train": y_tr, "x_test": x_te, "y_test": y_te, "meta": meta}, f))
     return cs
+
+
+def _write_whole(path: Path, write: Callable[[Any], None]) -> None:
+    """Write `path` whole: `write(binary file)` into a temporary file of a unique name in the same folder, then
+    rename it over `path` (atomic on POSIX). Two processes generating the same set at once (e.g. two workers of a
+    sweep) each write their own temporary file; the last rename wins and a reader sees either no file or a
+    complete one, never a partial one. Their data are identical (same parameters and seed). The file gets the
+    usual permissions of a new file (umask), as with `open`."""
+    tmp = path.parent / f".{path.name}.{os.getpid()}.{uuid.uuid4().hex}.part"
+    try:
+        with open(tmp, "xb") as f:
+            write(f)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
 
 
 def ink_giveaway(cs: CurveSet) -> dict[str, float]:

@@ -72,3 +72,36 @@ def test_bad_parameters_raise(bad):
         curves.generate(curves.CurveParams(**{**SMALL, **bad}), seed=0, cache_dir=None)
     with pytest.raises(ValueError):
         curves.generate(curves.CurveParams(**SMALL), seed=-1, cache_dir=None)
+
+
+def test_cache_files_are_written_whole_even_when_writers_interleave(tmp_path):
+    target = tmp_path / "set.pt"
+
+    def inner(f):
+        f.write(b"second writer")
+
+    def outer(f):
+        f.write(b"first ")
+        curves._write_whole(target, inner)  # another writer finishes while this one is half way
+        f.write(b"writer")
+
+    curves._write_whole(target, outer)
+    assert target.read_bytes() == b"first writer"  # the last rename wins, whole
+    with pytest.raises(RuntimeError):
+        curves._write_whole(target, lambda f: (f.write(b"partial"), (_ for _ in ()).throw(RuntimeError("disk"))))
+    assert target.read_bytes() == b"first writer" and sorted(p.name for p in tmp_path.iterdir()) == ["set.pt"]
+
+
+def _generate_shapes(cache_dir):
+    cs = curves.generate(curves.CurveParams(dataset="shapes", **SMALL), seed=5, cache_dir=cache_dir)
+    return cs.x_train
+
+
+def test_two_processes_may_generate_the_same_set_at_once(tmp_path):
+    import multiprocessing
+    with multiprocessing.get_context("spawn").Pool(2) as pool:
+        a, b = pool.map(_generate_shapes, [tmp_path, tmp_path])
+    loaded = curves.generate(curves.CurveParams(dataset="shapes", **SMALL), seed=5, cache_dir=tmp_path)
+    assert loaded.cached and torch.equal(a, b) and torch.equal(loaded.x_train, a)
+    assert not [p for p in tmp_path.iterdir() if p.suffix == ".part"]
+    assert json.loads(next(tmp_path.glob("*.json")).read_text())["seed"] == 5
