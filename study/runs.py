@@ -203,7 +203,12 @@ def store_root(root: str | Path | None = None) -> Path:
 
 def _memorized(root: Path, experiment_name: str):
     mem = joblib.Memory(root / experiment_name, verbose=0)
-    return mem.cache(_execute, ignore=["run_fn"])
+    mf = mem.cache(_execute, ignore=["run_fn"])
+    # joblib remembers "this function's code was checked" per function and process, not per store folder: without
+    # this, a second store used in one process never gets its func_code.py, and the next process that opens it
+    # counts its first stored run as missing. Forgetting the in-process mark makes joblib check (and write) the file.
+    joblib.memory._FUNCTION_HASHES.pop(_execute, None)
+    return mf
 
 
 def _run_record(config: dict[str, Any], version: str, wall_s: float) -> dict[str, Any]:

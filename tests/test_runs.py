@@ -294,3 +294,15 @@ def test_a_worker_with_other_code_refuses_to_store_under_the_sweeps_key(toy):
     with pytest.raises(RuntimeError, match="differs from the sweep's"):
         runs._execute("toy", text, "0123456789abcdef", toy.module.run)
     assert not list(toy.store.rglob("output.pkl"))
+
+
+def test_every_store_a_process_writes_is_read_back_whole_by_the_next_process(toy, tmp_path):
+    for store in ("a", "b"):  # two stores in one process (joblib's per-process code check must not skip the second)
+        runs.sweep(toy.module.run, configs(2), store=tmp_path / store)
+    name = toy.module.__name__
+    for store in ("a", "b"):
+        out = subprocess.run([sys.executable, "-c", f"import {name} as m; from study import runs; "
+                              f"print(runs.sweep(m.run, {configs(2)!r}, store={str(tmp_path / store)!r}).counts)"],
+                             capture_output=True, text=True, check=True,
+                             env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+        assert "'cached': 2, 'ran': 0" in out.stdout, (store, out.stdout, out.stderr)
