@@ -3,6 +3,8 @@ the shallow CNN with CE alone vs with eq. 7 (Zaugg et al.) -- ``python benchmark
 
 One MI term = three normalised Gram matrices and three eigendecompositions (H(Y), H(Ŷ), H(Y,Ŷ)) in float64 on
 softmax rows (N, 10); the eigendecomposition is O(N³). Prints a table and the fitted exponent b of time ∝ N^b.
+The MI term is timed by `study.experiments.mi.mi_term_seconds`, the function notebook 03 calls. Runs with torch's
+default thread count unless ``--threads`` is given (a run of the run store uses one thread).
 """
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ import torch
 import torch.nn.functional as F
 
 from study import information as inf
+from study.experiments.mi import mi_term_seconds
 from study.models.mi_cnn import ShallowCNN
 
 
@@ -44,10 +47,7 @@ def main() -> None:
     print(f"device {dev}, torch threads {torch.get_num_threads()}")
     rows = []
     for n in args.sizes:
-        g = torch.Generator().manual_seed(n)
-        logits = torch.randn(n, 10, generator=g).to(dev).requires_grad_(True)
-        y = torch.randint(0, 10, (n,), generator=g).to(dev)
-        t = median_time(lambda: inf.mi_with_labels(F.softmax(logits, 1), y, 0.5).backward(), args.repeats, dev)
+        t = mi_term_seconds(n, args.repeats, dev)
         rows.append((n, 1e3 * t))
         print(f"N = {n:5d}: one MI term (forward + backward) {1e3 * t:8.2f} ms")
     ns, ms = np.array(rows).T

@@ -151,27 +151,6 @@ def label_gram(y: Tensor, num_classes: int | None = None) -> Tensor:
 
 
 # --------------------------------------------------------------------------------------------------- entropies
-#: CPU eigendecompositions of matrices up to this size run on one thread: LAPACK's threading does not pay off for
-#: small N, and on a loaded 2-core machine it made one 100×100 `eigvalsh` 10-100× slower (measured, see benchmarks/).
-SINGLE_THREAD_EIG_MAX_N = 512
-
-
-class _eig_threads:
-    """Context: one intra-op thread for a small CPU eigendecomposition (restores the previous count)."""
-
-    def __init__(self, a: Tensor) -> None:
-        self.active = a.device.type == "cpu" and a.shape[-1] <= SINGLE_THREAD_EIG_MAX_N
-        self.prev = torch.get_num_threads()
-
-    def __enter__(self) -> None:
-        if self.active and self.prev != 1:
-            torch.set_num_threads(1)
-
-    def __exit__(self, *exc) -> None:
-        if self.active and self.prev != 1:
-            torch.set_num_threads(self.prev)
-
-
 def _power_sum_entropy(lam: Tensor, alpha: float) -> Tensor:
     """H_α in bits from eigenvalues (..., N) that sum to 1 (clamped at 0; tiny ones count as exact zeros)."""
     lam = lam.clamp_min(0.0)
@@ -199,8 +178,7 @@ def renyi_entropy(a: Tensor, alpha: float = ALPHA) -> Tensor:
     """
     alpha = _check_alpha(alpha)
     _check_square(a, "a")
-    with _eig_threads(a):
-        lam = torch.linalg.eigvalsh(a.to(torch.float64))
+    lam = torch.linalg.eigvalsh(a.to(torch.float64))
     return _power_sum_entropy(lam, alpha)
 
 

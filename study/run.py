@@ -78,6 +78,6 @@ class Run:
         results.write_results(df, self.out)
         wall = self.timer.s
         results.write_headline(self.out, notebook=self.notebook, profile=self.profile, wall_s=wall, env=self.env,
-                               runs={**self.runs, "executor": self.executor}, metrics=metrics, claims=claims, params=params, deviations=deviations)
+                               runs={**self.runs, "executor": self.executor, "threads_per_run": runs.RUN_THREADS}, metrics=metrics, claims=claims, params=params, deviations=deviations)
         print(f"wrote {self.out}/results.csv ({len(df)} rows) and headline.json; wall time {wall:.1f} s")
         return wall

@@ -54,3 +54,16 @@ def test_papermill_reads_every_parameter(nb_path):
     cell = next(c for c in nb["cells"] if "parameters" in c.get("metadata", {}).get("tags", []))
     seen = {p.name for p in PythonTranslator.inspect({"source": "".join(cell["source"])})}
     assert seen == parameters(nb_path), f"papermill cannot parse {sorted(parameters(nb_path) - seen)}"
+
+
+MAX_CODE_LINES = 150  # notebooks tell, study/ computes (issue 10)
+
+
+@pytest.mark.parametrize("nb_path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebook_code_is_short_and_trains_through_the_run_store(nb_path):
+    nb = json.loads(nb_path.read_text())
+    code = ["".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code"]
+    lines = sum(len(src.splitlines()) for src in code)
+    assert lines <= MAX_CODE_LINES, f"{nb_path.name}: {lines} lines of code (at most {MAX_CODE_LINES})"
+    assert "executor" in parameters(nb_path)
+    assert any(".sweep(" in src for src in code), f"{nb_path.name} trains outside the run store (no .sweep call)"

@@ -286,7 +286,7 @@ def test_headline_records_the_runs(tmp_path, toy):
     nb.sweep(toy.module.run, configs(3))
     nb.save(results.tidy([{"metric": "m", "value": 1.0}]), metrics={}, claims=[])
     doc = json.loads((tmp_path / "out" / "headline.json").read_text())
-    assert doc["runs"] == {"total": 5, "cached": 2, "ran": 3, "failed": 0, "executor": "serial"}
+    assert doc["runs"] == {"total": 5, "cached": 2, "ran": 3, "failed": 0, "executor": "serial", "threads_per_run": 1}
 
 
 def test_a_worker_with_other_code_refuses_to_store_under_the_sweeps_key(toy):

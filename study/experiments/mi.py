@@ -1,0 +1,956 @@
+"""Zaugg, Ingold, Trendafilov & Fischer, *Cross-Entropy Regularization with Mutual Information in Training CNNs*
+(WIVACE 2024; ``shared/papers/004_*.txt``): the experiments of notebook ``03_mi_regularization``.
+
+One *run* (`run`) trains one network -- the shallow CNN (§4.2) or ResNet18 -- on a balanced subset of MNIST or
+Fashion-MNIST (§4.1) by mini-batch SGD with momentum, with either
+
+* ``method="ce"``: the cross-entropy alone, or
+* ``method="mi"``: their eq. 7, L = f(epoch)·CE − (1 − f(epoch))·I_α(Y;Ŷ), f = (1 + epoch)^−0.5, at a fixed kernel
+  width s* of the prediction layer (`study.information.mi_regularized_loss`),
+
+and after every epoch (and before the first) runs a fixed evaluation pass: accuracy and CE on train/val/test, the
+softmax rows Ŷ of a fixed class-balanced MI evaluation part of the training and test subsets (kept as artifacts so
+that I(Y;Ŷ) can be evaluated afterwards at the final s*), the alignment curve of Ŷ with the labels over the candidate
+widths (§3.2, Fig. 1), for L-training the ℓ2 norm of ∇θ I(Y;Ŷ) (Fig. 6), I(Y;X) at the input's own
+alignment-maximising width, and (beyond the paper) the information plane of the shallow CNN.
+
+The notebook runs two *stages*, because L needs s*: first every CE run (`plan` with ``method="ce"``), then s* =
+the mean over CE seeds and epochs ≥ 1 of the per-epoch alignment maximiser (`width_star`, their Fig. 1), then every
+L run at that s* (`plan` with ``method="mi"``). Everything after `run` (`width_star`, `information_frame`, the
+tables, figures, `claims`, `metrics`) analyses stored runs and is not called by `run`: editing it never invalidates
+them. The paper gives no numbers, only figures; its claims are qualitative and tested as stated in each claim's note.
+Units: CE in nats (batch mean), MI in bits, widths s in the units of the rows (eq. 2 divides by s², not 2σ²).
+"""
+from __future__ import annotations
+
+import functools
+import math
+import time
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+import torch.nn.functional as F
+
+from study import data, results, runs, train
+from study import information as inf
+from study.models.mi_cnn import STEMS, ResNet18MI, ShallowCNN
+
+PAPER = "Zaugg et al. 2024"
+STUDY = "mi_regularization"
+MODELS = ("shallow", "resnet18")
+METHODS = ("ce", "mi")
+YHAT_LAYERS = ("softmax", "logits")
+#: The ResNet18 subsets are drawn from the shallow CNN's subsets with a generator seeded ``data_seed + 17``.
+RESNET_SUBSET_SEED_OFFSET = 17
+#: Rows per forward pass in the evaluation pass (memory only; does not change any number).
+EVAL_BATCH = 500
+
+# --------------------------------------------------------------------------------------- the paper's reference numbers
+#: §4.2: the paper's epochs (Fig. 3: shallow CNN 50, ResNet18 100) and α (§3.1).
+PAPER_EPOCHS = {"shallow": 50, "resnet18": 100}
+PAPER_ALPHA = 1.01
+#: §4.2: "approximately 44K network parameters"; ResNet18 "roughly 200 times as many".
+PAPER_SHALLOW_PARAMETERS = 44_000
+PAPER_RESNET_RATIO = 200
+#: §5.1 / Fig. 3d: the DPI I(Y;X) ≥ I(Y;Ŷ) "is violated once".
+PAPER_DPI_VIOLATIONS = 1
+#: Our decision thresholds for the qualitative claims (stated in each claim's note).
+TRAINED_ACCURACY = 0.5        # below this final test accuracy a network counts as untrained in the budget
+FIG5_NOT_CLOSED = 0.75        # Fig. 5 not reproduced if L's CE gap is at least this fraction of CE's
+FIG6_LAST_OVER_PEAK = 0.5     # Fig. 6: ‖∇I‖ at the last epoch / its peak < 0.5 "vanishes", >= 0.5 "slowly"
+COST_GOAL = 1.5               # issue 5: epoch time of L-training <= 1.5x CE-only
+
+#: The notebook's parameters that go into `plan` and into headline.json's params (same names as the notebook).
+PARAMETERS = ("datasets", "train_per_class", "val_per_class", "test_per_class", "seeds", "epochs", "batch_size", "lr",
+              "momentum", "alpha", "yhat_layer", "width_low", "width_high", "n_widths", "layer_width_rel",
+              "mi_eval_per_class", "grad_batches", "info_plane", "resnet", "resnet_stem", "resnet_datasets",
+              "resnet_seeds", "resnet_epochs", "resnet_train_per_class", "resnet_test_per_class",
+              "resnet_eval_per_class", "resnet_lr", "resnet_bn_cumulative", "bench_sizes")
+
+CONFIG_KEYS = ("dataset", "model", "method", "seed", "device", "epochs", "lr", "momentum", "batch_size",
+               "data_seed", "subset_datasets", "train_per_class", "val_per_class", "test_per_class",
+               "mi_eval_per_class", "resnet_train_per_class", "resnet_test_per_class", "resnet_eval_per_class",
+               "resnet_stem", "resnet_bn_cumulative", "alpha", "yhat_layer", "width_low", "width_high", "n_widths",
+               "layer_width_rel", "s_star", "grad_batches", "info_plane")
+
+
+# ------------------------------------------------------------------------------------------------------------ data
+@functools.lru_cache(maxsize=4)
+def subsets(data_seed: int, datasets: tuple[str, ...], train_per_class: int, val_per_class: int,
+            test_per_class: int, mi_eval_per_class: int) -> dict[str, dict[str, Any]]:
+    """The balanced subsets of §4.1 for every data set in `datasets`, drawn in that order from ONE generator seeded
+    `data_seed` (so a data set's subsets depend on the data sets drawn before it, as in the notebook before runs were
+    cached; the order is part of every config).
+
+    Per data set: training and validation subsets (disjoint) from the official training split, a test subset from
+    the official test split (`train_per_class` / `val_per_class` / `test_per_class` images per class), and the MI
+    evaluation part (`mi_eval_per_class` per class) of the training and of the test subset.
+
+    Returns:
+        ``{name: {"train"|"val"|"test"|"mi_train"|"mi_test": (x float32 (N, 1, 28, 28) in [0, 1], y int64 (N,)),
+        "pos": {"train"|"test": positions (M,) of the MI evaluation images in that subset},
+        "indices": {"train"|"val"|"test": indices into the official split, "mi_train_positions"|"mi_test_positions"}}``.
+        Cached (a few MB per data set); callers must not modify the tensors in place.
+
+    Raises:
+        ValueError: an unknown data set or a per-class count larger than a class (from `study.data`).
+        study.data.DataError: data files missing or corrupt.
+    """
+    gen = torch.Generator().manual_seed(data_seed)
+    out = {}
+    for name in datasets:
+        tr, te = data.load(name, "train"), data.load(name, "test")
+        i_tr = data.balanced_indices(tr.labels, train_per_class, generator=gen)
+        i_va = data.balanced_indices(tr.labels, val_per_class, generator=gen, exclude=i_tr)
+        i_te = data.balanced_indices(te.labels, test_per_class, generator=gen)
+        i_mi = torch.arange(len(i_tr))[data.balanced_indices(tr.labels[i_tr], mi_eval_per_class, generator=gen)]
+        i_mi_te = torch.arange(len(i_te))[data.balanced_indices(te.labels[i_te], mi_eval_per_class, generator=gen)]
+        sets = {"train": (tr.subset(i_tr).float(), tr.labels[i_tr]), "val": (tr.subset(i_va).float(), tr.labels[i_va]),
+                "test": (te.subset(i_te).float(), te.labels[i_te])}
+        sets["mi_train"] = (sets["train"][0][i_mi], sets["train"][1][i_mi])
+        sets["mi_test"] = (sets["test"][0][i_mi_te], sets["test"][1][i_mi_te])
+        sets["pos"] = {"train": i_mi, "test": i_mi_te}
+        sets["indices"] = {"train": i_tr.tolist(), "val": i_va.tolist(), "test": i_te.tolist(),
+                           "mi_train_positions": i_mi.tolist(), "mi_test_positions": i_mi_te.tolist()}
+        out[name] = sets
+    return out
+
+
+@functools.lru_cache(maxsize=4)
+def resnet_subsets(data_seed: int, datasets: tuple[str, ...], train_per_class: int, val_per_class: int,
+                   test_per_class: int, mi_eval_per_class: int, name: str, resnet_train_per_class: int,
+                   resnet_test_per_class: int, resnet_eval_per_class: int) -> dict[str, Any]:
+    """ResNet18's smaller balanced subsets of data set `name`: `resnet_train_per_class` / `resnet_test_per_class`
+    per class drawn from the shallow CNN's training / test subsets (`subsets`), and `resnet_eval_per_class` per class
+    of each as its MI evaluation part; one generator seeded ``data_seed + RESNET_SUBSET_SEED_OFFSET``. No validation
+    set (no result uses it). Same return layout as one entry of `subsets`, without "val" and "indices".
+
+    Raises:
+        ValueError: `name` not in `datasets`, or a per-class count larger than the shallow subset's.
+    """
+    if name not in datasets:
+        raise ValueError(f"dataset={name!r} must be one of the subset data sets {list(datasets)}")
+    base = subsets(data_seed, datasets, train_per_class, val_per_class, test_per_class, mi_eval_per_class)[name]
+    gen = torch.Generator().manual_seed(data_seed + RESNET_SUBSET_SEED_OFFSET)
+    sets: dict[str, Any] = {"pos": {}}
+    for split, per in (("train", resnet_train_per_class), ("test", resnet_test_per_class)):
+        x, y = base[split]
+        keep = data.balanced_indices(y, per, generator=gen)
+        pos = data.balanced_indices(y[keep], resnet_eval_per_class, generator=gen)
+        sets[split] = (x[keep], y[keep])
+        sets["pos"][split] = pos
+        sets["mi_" + split] = (x[keep][pos], y[keep][pos])
+    return sets
+
+
+def run_sets(c: dict[str, Any]) -> dict[str, Any]:
+    """The data of one run's config `c`: `subsets` for the shallow CNN, `resnet_subsets` for ResNet18."""
+    key = (c["data_seed"], tuple(c["subset_datasets"]), c["train_per_class"], c["val_per_class"],
+           c["test_per_class"], c["mi_eval_per_class"])
+    if c["model"] == "shallow":
+        return subsets(*key)[c["dataset"]]
+    return resnet_subsets(*key, c["dataset"], c["resnet_train_per_class"], c["resnet_test_per_class"],
+                          c["resnet_eval_per_class"])
+
+
+# ---------------------------------------------------------------------------------------------------------- the run
+def make_model(model: str, stem: str | None = None, bn_cumulative: bool | None = None) -> torch.nn.Module:
+    """A fresh network: `ShallowCNN` (44,050 parameters) or `ResNet18MI(stem)`; with `bn_cumulative` every
+    BatchNorm keeps its running statistics as the cumulative average (momentum None; for short runs).
+
+    Raises:
+        ValueError: unknown `model` or `stem`.
+    """
+    if model == "shallow":
+        return ShallowCNN()
+    if model != "resnet18":
+        raise ValueError(f"model={model!r} is not one of {MODELS}")
+    net = ResNet18MI(stem)
+    if bn_cumulative:
+        for m in net.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.momentum = None
+    return net
+
+
+def mi_batches(x: torch.Tensor, y: torch.Tensor, batch_size: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """(x, y) cut into consecutive batches of `batch_size` rows (the N of the MI estimator)."""
+    return list(zip(x.split(batch_size), y.split(batch_size)))
+
+
+def layer_width(t_batches: list[torch.Tensor], y_batches: list[torch.Tensor], rel: tuple[float, float] | list[float],
+                n_widths: int) -> float:
+    """Alignment-maximising width s of one layer (rows flattened, batch mean of the alignment, §3.2) over `n_widths`
+    candidates in [rel[0], rel[1]] × the layer's median pairwise distance (Wickstrøm et al. 2019 for hidden layers;
+    our choice for X, whose width the paper does not give). Batches: t (N, ...), y (N,).
+    """
+    d = torch.cat([inf.pairwise_sq_distances(t.flatten(1)).flatten() for t in t_batches])
+    med = float(d[d > 0].median().sqrt()) if bool((d > 0).any()) else 1.0
+    cand = inf.candidate_widths(rel[0] * med, rel[1] * med, n_widths)
+    return inf.width_search([(t.flatten(1), y) for t, y in zip(t_batches, y_batches)], cand).best
+
+
+@torch.inference_mode()
+def forward_eval(model: torch.nn.Module, x: torch.Tensor, device: torch.device) -> torch.Tensor:
+    """Logits (N, C) float32 on `device` of `x` (N, 1, 28, 28), model in eval mode, `EVAL_BATCH` rows at a time."""
+    model.eval()
+    return torch.cat([model(x[i:i + EVAL_BATCH].to(device)).float() for i in range(0, len(x), EVAL_BATCH)])
+
+
+@runs.experiment("mi", depends=[subsets.__wrapped__, resnet_subsets.__wrapped__])
+def run(config: dict[str, Any]) -> runs.Result:
+    """One training run of Zaugg et al.'s networks with CE or with their eq. 7, plus the per-epoch evaluation pass.
+
+    Args:
+        config: a plain dict with exactly the keys of `check_config`; `plan` builds them.
+
+    Returns:
+        `runs.Result` with
+        ``rows`` (`study.results.COLUMNS`; study "mi_regularization", dataset/model/method/seed from the config), per
+        epoch 0..E (0 = untrained) and split train/val/test (ResNet18: train/test): ``accuracy`` (fraction),
+        ``ce_nats``; split train: ``width_best_yhat`` (alignment maximiser of Ŷ), ``f_transition`` (f of eq. 7 in the
+        epoch that produced the model), ``mi_yx_bits`` (I(Y;X) at the input's width, the same every epoch), for
+        ``method="mi"`` and epoch ≥ 1 ``grad_norm_mi`` (‖∇θ I(Y;Ŷ)‖₂ of the batch-mean I over `grad_batches`
+        evaluation batches at s*), with ``info_plane`` ``plane_ixt_bits/<layer>``, ``plane_ity_bits/<layer>``,
+        ``plane_width/<layer>`` (layers conv1, conv2, fc1, fc2, yhat) and at epoch 0 ``plane_width/x``; per epoch
+        1..E ``objective_batches`` (mean training objective over the epoch's batches, CE in nats or L in mixed units)
+        and (split "-") ``epoch_time_s`` (wall seconds of the epoch's training steps, a measurement).
+        ``artifacts``: ``yhat`` {"train"|"test": float32 (E+1, M, C) Ŷ rows of the MI evaluation images per epoch},
+        ``y_mi`` {"train"|"test": int64 (M,) their labels}, ``widths`` float64 (S,) candidate widths,
+        ``alignment`` float64 (E+1, S) batch-mean alignment of Ŷ per epoch, ``width_best`` float64 (E+1,),
+        ``s_x`` (the input's width), ``i_yx_bits`` (I(Y;X)).
+
+    Raises:
+        ValueError: a bad config (`check_config`).
+        FloatingPointError: the training objective became NaN or infinite (`study.train.fit`).
+    """
+    c = check_config(config)
+    dev = torch.device(c["device"])
+    sets = run_sets(c)
+    widths = inf.candidate_widths(c["width_low"], c["width_high"], c["n_widths"])
+    bs, alpha, layer, s_star = c["batch_size"], c["alpha"], c["yhat_layer"], c["s_star"]
+    rel, n_widths = c["layer_width_rel"], c["n_widths"]
+    gen = train.seed_everything(c["seed"])
+    model = make_model(c["model"], c["resnet_stem"], c["resnet_bn_cumulative"]).to(dev)
+    state = {"f": 1.0}
+    rows: list[dict[str, Any]] = []
+    yhat: dict[str, list[torch.Tensor]] = {split: [] for split in sets["pos"]}
+    align, width_best = [], []
+    batches_mi = mi_batches(sets["mi_train"][0].to(dev), sets["mi_train"][1].to(dev), bs)
+    ys = [yb for _, yb in batches_mi]
+    s_x = layer_width([b[0] for b in batches_mi], ys, rel, n_widths)
+    i_yx = float(torch.stack([inf.mi_with_labels(xb.flatten(1), yb, s_x, alpha) for xb, yb in batches_mi]).mean())
+    if c["info_plane"]:
+        a_x = [inf.normalize_gram(inf.gram_matrix(xb.flatten(1), s_x)) for xb, _ in batches_mi]
+
+    def loss_fn(logits, y):
+        if c["method"] == "ce":
+            return F.cross_entropy(logits, y)
+        return inf.mi_regularized_loss(logits, y, f=state["f"], width=s_star, alpha=alpha, layer=layer)[0]
+
+    def on_epoch_start(epoch):  # fit counts epochs from 1; eq. 7 from 0
+        state["f"] = inf.transition_factor(epoch - 1)
+
+    def on_epoch_end(model, epoch):
+        for split in [s for s in ("train", "val", "test") if s in sets]:
+            x, y = sets[split]
+            logits = forward_eval(model, x, dev)
+            rows.append({"epoch": epoch, "split": split, "metric": "accuracy",
+                         "value": float((logits.argmax(1).cpu() == y).float().mean())})
+            rows.append({"epoch": epoch, "split": split, "metric": "ce_nats",
+                         "value": float(F.cross_entropy(logits, y.to(dev)))})
+            if split in sets["pos"]:  # Ŷ rows of the fixed MI evaluation images
+                yhat[split].append(inf.prediction_rows(logits[sets["pos"][split].to(dev)], layer).cpu())
+        res = inf.width_search(list(zip(yhat["train"][-1].to(dev).split(bs), ys)), widths)
+        align.append(res.alignment.numpy())
+        width_best.append(res.best)
+        rows.append({"epoch": epoch, "split": "train", "metric": "width_best_yhat", "value": res.best})
+        rows.append({"epoch": epoch, "split": "train", "metric": "f_transition", "value": state["f"]})
+        rows.append({"epoch": epoch, "split": "train", "metric": "mi_yx_bits", "value": i_yx})
+        if c["method"] == "mi" and epoch > 0:
+            model.eval()
+            model.zero_grad(set_to_none=True)
+            mis = [inf.mi_with_labels(inf.prediction_rows(model(xb), layer), yb, s_star, alpha)
+                   for xb, yb in batches_mi[:c["grad_batches"]]]
+            torch.stack(mis).mean().backward()
+            gn = torch.sqrt(sum((p.grad.double() ** 2).sum() for p in model.parameters() if p.grad is not None))
+            model.zero_grad(set_to_none=True)
+            rows.append({"epoch": epoch, "split": "train", "metric": "grad_norm_mi", "value": float(gn)})
+        if c["info_plane"]:
+            with torch.inference_mode():
+                model.eval()
+                hidden = [model.hidden(xb) for xb, _ in batches_mi]
+            for li, lname in enumerate(model.layer_names):
+                ts = [inf.prediction_rows(h[li], layer) if lname == "logits" else h[li].flatten(1) for h in hidden]
+                s_t = layer_width(ts, ys, rel, n_widths)
+                a_t = [inf.normalize_gram(inf.gram_matrix(t, s_t)) for t in ts]
+                ixt = torch.stack([inf.mutual_information(ax, at, alpha) for ax, at in zip(a_x, a_t)])
+                ity = torch.stack([inf.mutual_information(inf.normalize_gram(inf.label_gram(y)), at, alpha)
+                                   for y, at in zip(ys, a_t)])
+                name = "yhat" if lname == "logits" else lname
+                rows.append({"epoch": epoch, "split": "train", "metric": f"plane_ixt_bits/{name}",
+                             "value": float(ixt.mean())})
+                rows.append({"epoch": epoch, "split": "train", "metric": f"plane_ity_bits/{name}",
+                             "value": float(ity.mean())})
+                rows.append({"epoch": epoch, "split": "train", "metric": f"plane_width/{name}", "value": s_t})
+        return {}
+
+    on_epoch_end(model, 0)
+    hist = train.fit(model, *sets["train"], epochs=c["epochs"], batch_size=bs, lr=c["lr"], momentum=c["momentum"],
+                     loss_fn=loss_fn, on_epoch_start=on_epoch_start, on_epoch_end=on_epoch_end, generator=gen,
+                     device=dev, eval_at_start=False, progress=False)
+    rows += [{**r, "metric": "objective_batches"} if r["metric"] == "loss" else r
+             for r in hist if r["metric"] in ("loss", "epoch_time_s")]
+    if c["info_plane"]:
+        rows.append({"epoch": 0, "split": "train", "metric": "plane_width/x", "value": s_x})
+    df = results.tidy(rows, study=STUDY, dataset=c["dataset"], model=c["model"], method=c["method"], seed=c["seed"])
+    artifacts = {"yhat": {k: torch.stack(v) for k, v in yhat.items()},
+                 "y_mi": {k: sets["mi_" + k][1].clone() for k in yhat}, "widths": widths,
+                 "alignment": np.stack(align), "width_best": np.asarray(width_best, dtype=np.float64),
+                 "s_x": s_x, "i_yx_bits": i_yx}
+    return runs.Result(rows=df, artifacts=artifacts)
+
+
+def check_config(config: dict[str, Any]) -> dict[str, Any]:
+    """Validate one run's config and return it (unchanged).
+
+    Keys (`CONFIG_KEYS`): ``dataset`` (one of ``subset_datasets``); ``model`` ("shallow" | "resnet18"); ``method``
+    ("ce" | "mi"); ``seed`` (training seed >= 0: weights and batch order); ``device`` ("cpu" | "cuda[:n]");
+    ``epochs`` (>= 1); ``lr`` (> 0); ``momentum`` ([0, 1)); ``batch_size`` (>= 2: also the N of the MI term);
+    ``data_seed`` (>= 0) and ``subset_datasets`` (list, in draw order) with ``train/val/test/mi_eval_per_class``
+    (>= 1) -- the subsets of `subsets`; ``resnet_train/test/eval_per_class`` (>= 1), ``resnet_stem`` (`STEMS`),
+    ``resnet_bn_cumulative`` (bool) for ResNet18, all None for the shallow CNN; ``alpha`` (> 0, eq. 4);
+    ``yhat_layer`` ("softmax" | "logits"); ``width_low`` / ``width_high`` / ``n_widths`` (candidate widths of Ŷ,
+    0 < low < high, n >= 2); ``layer_width_rel`` ([a, b], 0 < a < b: candidates for X and hidden layers relative to
+    their median distance); ``s_star`` (> 0 for "mi", None for "ce"); ``grad_batches`` (>= 1); ``info_plane`` (bool,
+    shallow CNN only).
+
+    Raises:
+        ValueError: a missing or unknown key, or a value out of range (names the key, the value and the range).
+    """
+    if not isinstance(config, dict) or set(config) != set(CONFIG_KEYS):
+        got = set(config) if isinstance(config, dict) else set()
+        raise ValueError(f"config: missing keys {sorted(set(CONFIG_KEYS) - got)}, unknown keys "
+                         f"{sorted(got - set(CONFIG_KEYS))}")
+    c = config
+
+    def need(key: str, ok: bool, accepted: str) -> None:
+        if not ok:
+            raise ValueError(f"config[{key!r}]={c[key]!r} is out of range; accepted: {accepted}")
+
+    def is_int(v: Any, low: int) -> bool:
+        return isinstance(v, int) and not isinstance(v, bool) and v >= low
+
+    def is_pos(v: Any) -> bool:
+        return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and v > 0
+
+    need("subset_datasets", isinstance(c["subset_datasets"], list) and len(c["subset_datasets"]) > 0
+         and all(d in data.MD5 for d in c["subset_datasets"]), f"a non-empty list of {sorted(data.MD5)}")
+    need("dataset", c["dataset"] in c["subset_datasets"], f"one of subset_datasets {c['subset_datasets']}")
+    need("model", c["model"] in MODELS, str(MODELS))
+    need("method", c["method"] in METHODS, str(METHODS))
+    for key in ("seed", "data_seed"):
+        need(key, is_int(c[key], 0), "an integer >= 0")
+    need("device", isinstance(c["device"], str) and c["device"].split(":")[0] in ("cpu", "cuda"),
+         "'cpu' or 'cuda[:n]' (resolved, never 'auto')")
+    for key in ("epochs", "train_per_class", "val_per_class", "test_per_class", "mi_eval_per_class",
+                "grad_batches", "n_widths"):
+        need(key, is_int(c[key], 1), "an integer >= 1")
+    need("batch_size", is_int(c["batch_size"], 2), "an integer >= 2 (the N of the MI term)")
+    need("n_widths", c["n_widths"] >= 2, "an integer >= 2")
+    need("lr", is_pos(c["lr"]), "a finite number > 0")
+    need("momentum", isinstance(c["momentum"], (int, float)) and 0 <= c["momentum"] < 1, "[0, 1)")
+    need("alpha", is_pos(c["alpha"]), "a finite number > 0")
+    need("yhat_layer", c["yhat_layer"] in YHAT_LAYERS, str(YHAT_LAYERS))
+    need("width_low", is_pos(c["width_low"]), "a finite number > 0")
+    need("width_high", is_pos(c["width_high"]) and c["width_high"] > c["width_low"], "a finite number > width_low")
+    rel = c["layer_width_rel"]
+    need("layer_width_rel", isinstance(rel, list) and len(rel) == 2 and all(is_pos(v) for v in rel)
+         and rel[0] < rel[1], "[a, b] with 0 < a < b")
+    need("s_star", is_pos(c["s_star"]) if c["method"] == "mi" else c["s_star"] is None,
+         "a finite width > 0 for method 'mi', None for 'ce'")
+    need("info_plane", isinstance(c["info_plane"], bool) and (c["model"] == "shallow" or not c["info_plane"]),
+         "a bool (True only for the shallow CNN)")
+    resnet_keys = ("resnet_train_per_class", "resnet_test_per_class", "resnet_eval_per_class")
+    if c["model"] == "resnet18":
+        for key in resnet_keys:
+            need(key, is_int(c[key], 1), "an integer >= 1 for ResNet18")
+        need("resnet_stem", c["resnet_stem"] in STEMS, str(STEMS))
+        need("resnet_bn_cumulative", isinstance(c["resnet_bn_cumulative"], bool), "a bool for ResNet18")
+    else:
+        for key in (*resnet_keys, "resnet_stem", "resnet_bn_cumulative"):
+            need(key, c[key] is None, "None for the shallow CNN")
+    return c
+
+
+# ------------------------------------------------------------------------------------------------------------- plan
+def plan(params: dict[str, Any], *, method: str, seed: int, device: str,
+         s_star: dict[tuple[str, str], float] | None = None) -> list[dict[str, Any]]:
+    """The configs of one stage: every (network, data set, seed) trained with `method`.
+
+    Shallow CNN on every data set of ``datasets`` × ``seeds``; ResNet18 (if ``resnet``) on ``resnet_datasets`` ×
+    ``resnet_seeds``. Run seed = `seed` + s; the subsets are drawn with `seed` (the notebook's). The information plane
+    is computed for the shallow CNN's first seed when ``info_plane``.
+
+    Args:
+        params: the notebook's parameters (`PARAMETERS`; extra keys are ignored).
+        method: "ce" (stage 1) or "mi" (stage 2, needs `s_star`).
+        seed: the notebook's seed (>= 0); device: "cpu" or "cuda" (already resolved).
+        s_star: {(model, dataset): s*} from `width_star` (method "mi" only).
+
+    Raises:
+        ValueError: bad `method`, a missing parameter, a missing s* for "mi", a ResNet18 data set that is not in
+            ``datasets``, or a config `check_config` rejects.
+    """
+    if method not in METHODS:
+        raise ValueError(f"method={method!r} is not one of {METHODS}")
+    missing = [k for k in PARAMETERS if k not in params]
+    if missing:
+        raise ValueError(f"params lacks {missing}")
+    p = params
+    groups = [("shallow", name, p["seeds"], p["epochs"], p["lr"]) for name in p["datasets"]]
+    if p["resnet"]:
+        bad = [d for d in p["resnet_datasets"] if d not in p["datasets"]]
+        if bad:
+            raise ValueError(f"resnet_datasets={p['resnet_datasets']} must be a subset of datasets={p['datasets']}")
+        groups += [("resnet18", name, p["resnet_seeds"], p["resnet_epochs"], p["resnet_lr"])
+                   for name in p["resnet_datasets"]]
+    out = []
+    for model, name, seeds, epochs, lr in groups:
+        if method == "mi" and (s_star is None or (model, name) not in s_star):
+            raise ValueError(f"s_star has no width for ({model!r}, {name!r}); run the CE stage and `width_star` first")
+        is_resnet = model == "resnet18"
+        for s in seeds:
+            cfg = {"dataset": name, "model": model, "method": method, "seed": int(seed + s), "device": str(device),
+                   "epochs": int(epochs), "lr": float(lr), "momentum": float(p["momentum"]),
+                   "batch_size": int(p["batch_size"]), "data_seed": int(seed),
+                   "subset_datasets": list(p["datasets"]), "train_per_class": int(p["train_per_class"]),
+                   "val_per_class": int(p["val_per_class"]), "test_per_class": int(p["test_per_class"]),
+                   "mi_eval_per_class": int(p["mi_eval_per_class"]),
+                   "resnet_train_per_class": int(p["resnet_train_per_class"]) if is_resnet else None,
+                   "resnet_test_per_class": int(p["resnet_test_per_class"]) if is_resnet else None,
+                   "resnet_eval_per_class": int(p["resnet_eval_per_class"]) if is_resnet else None,
+                   "resnet_stem": str(p["resnet_stem"]) if is_resnet else None,
+                   "resnet_bn_cumulative": bool(p["resnet_bn_cumulative"]) if is_resnet else None,
+                   "alpha": float(p["alpha"]), "yhat_layer": str(p["yhat_layer"]),
+                   "width_low": float(p["width_low"]), "width_high": float(p["width_high"]),
+                   "n_widths": int(p["n_widths"]), "layer_width_rel": [float(v) for v in p["layer_width_rel"]],
+                   "s_star": float(s_star[(model, name)]) if method == "mi" else None,
+                   "grad_batches": int(p["grad_batches"]),
+                   "info_plane": bool(p["info_plane"]) and model == "shallow" and s == seeds[0]}
+            out.append(check_config(cfg))
+    return out
+
+
+def width_star(configs: list[dict[str, Any]], artifacts: list[dict[str, Any] | None]
+               ) -> tuple[dict[tuple[str, str], float], dict[tuple[str, str], float]]:
+    """s* per (model, data set), Fig. 1: the mean of the per-epoch alignment maximisers (epochs ≥ 1) over the CE runs,
+    in plan order; and the fraction of those maximisers at an end of the candidate interval (a warning sign).
+
+    Raises:
+        ValueError: a CE run's artifacts are missing (it failed).
+    """
+    bests: dict[tuple[str, str], list[float]] = {}
+    edge: dict[tuple[str, str], list[bool]] = {}
+    for cfg, art in zip(configs, artifacts):
+        if cfg["method"] != "ce":
+            continue
+        if art is None:
+            raise ValueError(f"no artifacts for the CE run {cfg['model']}/{cfg['dataset']} seed {cfg['seed']}")
+        key = (cfg["model"], cfg["dataset"])
+        ends = (float(art["widths"][0]), float(art["widths"][-1]))
+        b = [float(v) for v in art["width_best"][1:]]
+        bests.setdefault(key, []).extend(b)
+        edge.setdefault(key, []).extend(v in ends for v in b)
+    return ({k: float(np.mean(v)) for k, v in bests.items()}, {k: float(np.mean(v)) for k, v in edge.items()})
+
+
+# ------------------------------------------------------------------------------------------- derived quantities
+def information_frame(configs: list[dict[str, Any]], artifacts: list[dict[str, Any] | None],
+                      s_star: dict[tuple[str, str], float]) -> pd.DataFrame:
+    """Tidy rows ``mi_yyhat_bits`` (I(Y;Ŷ) per run, epoch and split train/test, the mean over the MI evaluation
+    batches at s* of the run's (model, data set): the same width for CE and L, as in Figs. 3 and 4). Failed runs
+    (artifacts None) are skipped.
+    """
+    extra = []
+    for cfg, art in zip(configs, artifacts):
+        key = (cfg["model"], cfg["dataset"])
+        if art is None or key not in s_star:
+            continue
+        bs = cfg["batch_size"]
+        for split, stack in art["yhat"].items():
+            for epoch, yhat in enumerate(stack):
+                mi = torch.stack([inf.mi_with_labels(t, yb, s_star[key], cfg["alpha"]) for t, yb in
+                                  zip(yhat.split(bs), art["y_mi"][split].split(bs))]).mean()
+                extra.append({"dataset": cfg["dataset"], "model": cfg["model"], "method": cfg["method"],
+                              "seed": cfg["seed"], "epoch": epoch, "split": split, "metric": "mi_yyhat_bits",
+                              "value": float(mi)})
+    return results.tidy(extra, study=STUDY)
+
+
+def objective_frame(df: pd.DataFrame) -> pd.DataFrame:
+    """Tidy rows ``objective_L``: L = f·CE − (1 − f)·I(Y;Ŷ) on train and test per run and epoch (f of the epoch that
+    produced the model, f(0) = 1; mixed units as in eq. 7), from the ``ce_nats`` and ``mi_yyhat_bits`` rows."""
+    piv = df[df.metric.isin(["ce_nats", "mi_yyhat_bits"]) & df.split.isin(["train", "test"])].pivot_table(
+        index=["dataset", "model", "method", "seed", "epoch", "split"], columns="metric", values="value").reset_index()
+    piv["f"] = [inf.transition_factor(max(int(e) - 1, 0)) for e in piv["epoch"]]
+    piv["value"] = piv["f"] * piv["ce_nats"] - (1 - piv["f"]) * piv["mi_yyhat_bits"]
+    piv["metric"] = "objective_L"
+    cols = ["dataset", "model", "method", "seed", "epoch", "split", "metric", "value"]
+    return results.tidy(piv[cols].to_dict("records"), study=STUDY)
+
+
+def input_information(configs: list[dict[str, Any]], artifacts: list[dict[str, Any] | None]
+                      ) -> dict[tuple[str, str], tuple[float, float]]:
+    """{(model, data set): (I(Y;X) in bits, s_X)} from the first stored run of each (the same for every run)."""
+    out = {}
+    for cfg, art in zip(configs, artifacts):
+        if art is not None:
+            out.setdefault((cfg["model"], cfg["dataset"]), (art["i_yx_bits"], art["s_x"]))
+    return out
+
+
+def width_demo(seed: int, alpha: float = PAPER_ALPHA) -> tuple[pd.DataFrame, float, float]:
+    """I(Y;Ŷ) against the width s for one balanced batch (N = 100, 10 classes) of softmax rows independent of the
+    labels and of rows informative about them (60 widths, 10^-3 .. 10^1.5).
+
+    Returns:
+        (frame with columns s, predictions, "I(Y;Ŷ) [bits]"; I of the independent rows at s = 0.001; at s = 30).
+    """
+    g = torch.Generator().manual_seed(seed)
+    y = torch.arange(100) % 10
+    independent = torch.softmax(3.0 * torch.randn(100, 10, generator=g), 1)
+    informative = torch.softmax(3.0 * F.one_hot(y, 10).float() + 1.0 * torch.randn(100, 10, generator=g), 1)
+    demo = pd.DataFrame(
+        [{"s": float(s), "predictions": nm, "I(Y;Ŷ) [bits]": float(inf.mi_with_labels(p, y, float(s), alpha))}
+         for s in torch.logspace(-3, 1.5, 60, dtype=torch.float64)
+         for nm, p in [("independent of Y", independent), ("informative", informative)]])
+    return (demo, float(inf.mi_with_labels(independent, y, 1e-3, alpha)),
+            float(inf.mi_with_labels(independent, y, 30.0, alpha)))
+
+
+def width_dependence(configs: list[dict[str, Any]], artifacts: list[dict[str, Any] | None], seed: int
+                     ) -> tuple[pd.DataFrame, dict[tuple[str, str], float]]:
+    """I(Y;Ŷ) of the final CE model (first seed of each (model, data set)) on its MI evaluation batches against s
+    (40 widths, 10^-3 .. 10^1), with the true labels and with the labels shuffled within each batch (generator
+    seeded `seed` per (model, data set)); and Silverman's width (`study.information.silverman_width`, per batch,
+    averaged).
+
+    Returns:
+        (frame with columns "net/data", s, labels, "I(Y;Ŷ) [bits]"; {(model, data set): Silverman width}).
+    """
+    first = {}
+    for cfg, art in zip(configs, artifacts):
+        if cfg["method"] == "ce" and art is not None:
+            first.setdefault((cfg["model"], cfg["dataset"]), (cfg, art))
+    wrows, silver = [], {}
+    for key, (cfg, art) in sorted(first.items()):  # panels in sorted order (`plot_width_dependence`)
+        bs, alpha = cfg["batch_size"], cfg["alpha"]
+        pairs = list(zip(art["yhat"]["train"][-1].split(bs), art["y_mi"]["train"].split(bs)))
+        silver[key] = float(np.mean([inf.silverman_width(t) for t, _ in pairs]))
+        gsh = torch.Generator().manual_seed(seed)
+        for s_ in torch.logspace(-3, 1, 40, dtype=torch.float64):
+            for lab, shuffle in (("true labels", False), ("shuffled labels", True)):
+                v = torch.stack([inf.mi_with_labels(t, yb[torch.randperm(len(yb), generator=gsh)] if shuffle else yb,
+                                                    float(s_), alpha) for t, yb in pairs]).mean()
+                wrows.append({"net/data": f"{key[0]}/{key[1]}", "s": float(s_), "labels": lab,
+                              "I(Y;Ŷ) [bits]": float(v)})
+    return pd.DataFrame(wrows), silver
+
+
+def width_dependence_summary(wdf: pd.DataFrame, s_star: dict, silver: dict) -> list[str]:
+    """One line per (model, data set): I(Y;Ŷ) with true / shuffled labels at s* and at Silverman's width."""
+    lines = []
+    for key in sorted(silver):
+        sub = wdf[wdf["net/data"] == f"{key[0]}/{key[1]}"]
+
+        def at(s_: float, lab: str) -> float:
+            cur = sub[sub.labels == lab]
+            return float(np.interp(np.log(s_), np.log(cur["s"]), cur["I(Y;Ŷ) [bits]"]))
+        lines.append(f"{key}: s* = {s_star[key]:.3f}, Silverman = {silver[key]:.3f}; I(Y;Ŷ) true/shuffled labels at "
+                     f"s*: {at(s_star[key], 'true labels'):.2f}/{at(s_star[key], 'shuffled labels'):.2f} bits, at "
+                     f"Silverman: {at(silver[key], 'true labels'):.2f}/{at(silver[key], 'shuffled labels'):.2f} bits")
+    return lines
+
+
+# ------------------------------------------------------------------------------------------- cost of one MI term
+def mi_term_seconds(n: int, repeats: int, device: torch.device | str = "cpu", alpha: float = PAPER_ALPHA) -> float:
+    """Median wall seconds of one I(Y;Ŷ) term, forward + backward, on softmax rows (n, 10) of random logits (three
+    Gram matrices and three eigendecompositions, float64; O(n³)). One untimed warm-up call, then `repeats` timed.
+    Runs with the calling process's torch threads (a measurement, not a cached run).
+
+    Raises:
+        ValueError: n < 2 or repeats < 1.
+    """
+    if n < 2 or repeats < 1:
+        raise ValueError(f"n={n} must be >= 2 and repeats={repeats} >= 1")
+    device = torch.device(device)
+    g = torch.Generator().manual_seed(n)
+    logits = torch.randn(n, 10, generator=g).to(device).requires_grad_(True)
+    y = torch.randint(0, 10, (n,), generator=g).to(device)
+    times = []
+    for r in range(repeats + 1):
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        t0 = time.perf_counter()
+        inf.mi_with_labels(F.softmax(logits, 1), y, 0.5, alpha).backward()
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        if r:  # the first call is a warm-up
+            times.append(time.perf_counter() - t0)
+    return float(np.median(times))
+
+
+def mi_cost_table(sizes: list[int], repeats: int, device: torch.device | str = "cpu", alpha: float = PAPER_ALPHA
+                  ) -> tuple[pd.DataFrame, float]:
+    """(frame N, ms of `mi_term_seconds` per batch size; fitted exponent b of time ∝ N^b, NaN for one size)."""
+    cost = pd.DataFrame([{"N": n, "ms": 1e3 * mi_term_seconds(n, repeats, device, alpha)} for n in sizes])
+    slope = float(np.polyfit(np.log(cost["N"]), np.log(cost["ms"]), 1)[0]) if len(cost) > 1 else float("nan")
+    return cost, slope
+
+
+# ------------------------------------------------------------------------------------------------------- tables
+def dpi_table(df: pd.DataFrame) -> tuple[pd.DataFrame, int, int]:
+    """DPI check (§5.1): a violation is a (run, epoch) with I(Y;Ŷ) > I(Y;X) on the training evaluation batches.
+
+    Returns:
+        (per (model, data set, method): epochs checked, violations, max I(Y;Ŷ), I(Y;X); violations; pairs checked).
+    """
+    mi_tr = df[(df.metric == "mi_yyhat_bits") & (df.split == "train")]
+    dpi = mi_tr.merge(df[df.metric == "mi_yx_bits"][["dataset", "model", "method", "seed", "epoch", "value"]],
+                      on=["dataset", "model", "method", "seed", "epoch"], suffixes=("_yyhat", "_yx"))
+    dpi["violation"] = dpi["value_yyhat"] > dpi["value_yx"]
+    tab = dpi.groupby(["model", "dataset", "method"]).agg(
+        epochs_checked=("violation", "size"), violations=("violation", "sum"),
+        max_I_yyhat=("value_yyhat", "max"), I_yx=("value_yx", "first")).reset_index()
+    return tab, int(dpi["violation"].sum()), int(len(dpi))
+
+
+def rise(df: pd.DataFrame, method: str, model: str | None = None) -> np.ndarray:
+    """(runs, 2): per (model, data set, seed) I(Y;Ŷ) at the last epoch minus at epoch 0 (bits), and Spearman
+    ρ(epoch, I) (NaN with fewer than 3 epochs)."""
+    out = []
+    sel = df[(df.metric == "mi_yyhat_bits") & (df.split == "train") & (df.method == method)]
+    if model:
+        sel = sel[sel.model == model]
+    for _, grp in sel.groupby(["model", "dataset", "seed"]):
+        grp = grp.sort_values("epoch")
+        rho = grp["epoch"].rank().corr(grp["value"].rank()) if len(grp) > 2 else float("nan")
+        out.append((grp["value"].iloc[-1] - grp["value"].iloc[0], rho))
+    return np.array(out)
+
+
+def gaps(df: pd.DataFrame, metric: str) -> pd.DataFrame:
+    """Per run: test − train of `metric` at the final epoch and the mean over the last 5 epochs (Fig. 5)."""
+    sel = df[(df.metric == metric) & df.split.isin(["train", "test"])]
+    w = sel.pivot_table(index=["model", "dataset", "method", "seed", "epoch"], columns="split",
+                        values="value").reset_index()
+    w["gap"] = w["test"] - w["train"]
+    out = []
+    for (m_, n_, me, s), grp in w.groupby(["model", "dataset", "method", "seed"]):
+        grp = grp.sort_values("epoch")
+        out.append({"model": m_, "dataset": n_, "method": me, "seed": s, "metric": metric,
+                    "gap_final": grp["gap"].iloc[-1], "gap_last5": grp["gap"].iloc[-5:].mean()})
+    return pd.DataFrame(out)
+
+
+def gap_table(df: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(per-run gaps of CE for both methods and of L for L-training; their mean ± std over seeds)."""
+    gap_df = pd.concat([gaps(df, "ce_nats"), gaps(df[df.method == "mi"], "objective_L")])
+    tab = gap_df.groupby(["model", "dataset", "metric", "method"]).agg(
+        final_mean=("gap_final", "mean"), final_std=("gap_final", "std"), last5_mean=("gap_last5", "mean"),
+        last5_std=("gap_last5", "std"), n=("seed", "size")).reset_index()
+    return gap_df, tab
+
+
+def grad_norm_ratio(df: pd.DataFrame) -> tuple[dict[str, float], list[str]]:
+    """Fig. 6: per "model / data set", the seed-mean ‖∇θ I(Y;Ŷ)‖ at the last epoch over its peak (NaN with one
+    epoch), and one summary line each."""
+    gn = df[df.metric == "grad_norm_mi"].copy()
+    gn["net/data"] = gn["model"] + " / " + gn["dataset"]
+    ratio, lines = {}, []
+    for nd, grp in gn.groupby("net/data"):
+        m = grp.groupby("epoch")["value"].mean()
+        ratio[nd] = float(m.iloc[-1] / m.max()) if len(m) > 1 and m.max() > 0 else float("nan")
+        lines.append(f"{nd}: ‖∇I‖ epoch {m.index[0]}: {m.iloc[0]:.4g}, peak {m.max():.4g} (epoch {m.idxmax()}), last "
+                     f"epoch {m.index[-1]}: {m.iloc[-1]:.4g} (last/peak = {ratio[nd]:.3f})")
+    return ratio, lines
+
+
+def final_accuracy(df: pd.DataFrame) -> pd.DataFrame:
+    """The test accuracy rows of each run's last epoch."""
+    acc = df[(df.metric == "accuracy") & (df.split == "test")]
+    last = acc.groupby(["model", "dataset", "method", "seed"])["epoch"].transform("max")
+    return acc[acc.epoch == last]
+
+
+def epoch_time_table(df: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, float]]:
+    """Mean epoch time per (model, data set) and method, epochs ≥ 2 when there are any (the first includes warm-up),
+    with the ratio L / CE; and that ratio averaged over data sets per model."""
+    et = df[df.metric == "epoch_time_s"]
+    et = et[et.epoch >= 2] if (et.epoch >= 2).any() else et
+    tab = et.groupby(["model", "dataset", "method"])["value"].mean().unstack("method")
+    tab["L / CE"] = tab["mi"] / tab["ce"]
+    return tab, {m_: float(tab.xs(m_, level="model")["L / CE"].mean()) for m_ in tab.index.get_level_values(0)}
+
+
+# ------------------------------------------------------------------------------------------------------- claims
+def _nanmedian(vals) -> float:
+    """Median of the finite values, NaN (without numpy's all-NaN warning) when there are none."""
+    vals = np.asarray(vals, float)
+    return float(np.median(vals[np.isfinite(vals)])) if np.isfinite(vals).any() else float("nan")
+
+
+def _mean_sd_n(vals) -> tuple[float, float, int]:
+    vals = np.asarray(vals, float)
+    return float(np.mean(vals)), (float(np.std(vals, ddof=1)) if len(vals) > 1 else 0.0), int(len(vals))
+
+
+def claims(df: pd.DataFrame, cost: pd.DataFrame, epochs: int, resnet_epochs: int) -> list[dict[str, Any]]:
+    """The paper-vs-ours rows (`study.results.claim`) of Figs. 3-6 and the cost goal, from the full tidy frame `df`
+    (run rows + `information_frame` + `objective_frame`) and the MI term cost table `cost` (N, ms).
+
+    Tests (each stated in the claim's note): Fig. 3 -- I(Y;Ŷ) at the last epoch above epoch 0 in every CE run; Fig. 4
+    -- the same under L and the training CE falls in every L run; Fig. 3 DPI -- at most `PAPER_DPI_VIOLATIONS`
+    violations; Fig. 5 -- CE gap (last 5 epochs) under CE minus under L > 2 standard errors (reproduced), L's gap ≥
+    `FIG5_NOT_CLOSED` of CE's (not reproduced); Fig. 6 -- last/peak of ‖∇I‖ < `FIG6_LAST_OVER_PEAK` for the shallow
+    CNN, ≥ for ResNet18. Inconclusive when the budget is too short (epochs) or the network untrained (final test
+    accuracy < `TRAINED_ACCURACY`).
+    """
+    out = []
+    n_ep = max(epochs, resnet_epochs)
+    acc_last = final_accuracy(df)
+    final_acc = acc_last.groupby(["model", "dataset"])["value"].mean().to_dict()
+    for model in sorted(df.model.unique()):
+        r_ce, r_mi = rise(df, "ce", model), rise(df, "mi", model)
+        trained = min(v for k, v in final_acc.items() if k[0] == model) >= TRAINED_ACCURACY
+        untrained_note = "" if trained else "; inconclusive: network not trained in this budget (test accuracy < 0.5)"
+        m, sd, n = _mean_sd_n(r_ce[:, 0])
+        ok = bool((r_ce[:, 0] > 0).all())
+        out.append(results.claim(
+            PAPER, f"Fig. 3 ({model}): minimising CE raises I(Y;Ŷ) (last − first epoch, bits)", "increase",
+            m, ours_std=sd, n=n, unit="bits",
+            verdict_=("reproduced" if ok and n > 0 else "not reproduced") if n_ep >= 2 and trained else "inconclusive",
+            note=f"increase in all {n} runs: {ok}; median Spearman ρ(epoch, I) = {_nanmedian(r_ce[:, 1]):.2f}"
+                 + untrained_note))
+        m, sd, n = _mean_sd_n(r_mi[:, 0])
+        ok = bool((r_mi[:, 0] > 0).all())
+        ce_mi = df[(df.metric == "ce_nats") & (df.split == "train") & (df.method == "mi") & (df.model == model)]
+        ce_drop = all(g.sort_values("epoch")["value"].iloc[-1] < g.sort_values("epoch")["value"].iloc[0]
+                      for _, g in ce_mi.groupby(["dataset", "seed"]))
+        out.append(results.claim(
+            PAPER, f"Fig. 4 ({model}): training with L raises I(Y;Ŷ) and lowers CE", "increase / decrease",
+            m, ours_std=sd, n=n, unit="bits",
+            verdict_=("reproduced" if ok and bool(ce_drop) else "not reproduced") if n_ep >= 2 and trained
+            else "inconclusive",
+            note=f"I rises in all runs: {ok}; train CE falls in all runs: {bool(ce_drop)}" + untrained_note))
+    _, n_viol, n_checked = dpi_table(df)
+    out.append(results.claim(
+        PAPER, "Fig. 3: DPI I(Y;X) ≥ I(Y;Ŷ) holds (violations / epochs checked)", "1 violation", n_viol, n=n_checked,
+        unit="epochs", verdict_="reproduced" if n_viol <= PAPER_DPI_VIOLATIONS else "not reproduced",
+        note=f"{n_viol} of {n_checked} (run, epoch) pairs violate it; I(Y;X) at the input's own alignment width"))
+    gap_df, _ = gap_table(df)
+    for model in sorted(df.model.unique()):
+        gt = gap_df[(gap_df.metric == "ce_nats") & (gap_df.model == model)]
+        m_ce, s_ce, n_ce = _mean_sd_n(gt[gt.method == "ce"]["gap_last5"])
+        m_mi, s_mi, n_mi = _mean_sd_n(gt[gt.method == "mi"]["gap_last5"])
+        band = 2 * math.sqrt(s_ce ** 2 / max(n_ce, 1) + s_mi ** 2 / max(n_mi, 1))
+        if n_ce < 2 or n_mi < 2 or n_ep < 5:
+            v = "inconclusive"
+        elif m_ce - m_mi > band:  # L's gap significantly smaller
+            v = "reproduced"
+        elif m_mi >= FIG5_NOT_CLOSED * m_ce:  # L's gap at least 75% of CE's: it does not close
+            v = "not reproduced"
+        else:
+            v = "inconclusive"
+        out.append(results.claim(
+            PAPER, f"Fig. 5 ({model}): the train/test CE gap is smaller under L than under CE (last 5 epochs)",
+            "gap closes under L", m_mi, ours_std=s_mi, n=n_mi, unit="nats", verdict_=v,
+            note=f"CE gap under CE {m_ce:.4f} ± {s_ce:.4f}, under L {m_mi:.4f} ± {s_mi:.4f} (n = {n_ce}/{n_mi}); "
+                 f"reproduced if CE gap − L gap > 2 standard errors, not reproduced if L's gap ≥ 75% of CE's; "
+                 f"the L-objective gap shrinks by construction (× f)"))
+    for nd, r in grad_norm_ratio(df)[0].items():
+        shallow = nd.startswith("shallow")
+        ok = (r < FIG6_LAST_OVER_PEAK) if shallow else (r >= FIG6_LAST_OVER_PEAK)
+        trained = final_acc.get(tuple(nd.split(" / ")), 0.0) >= TRAINED_ACCURACY
+        out.append(results.claim(
+            PAPER, f"Fig. 6 ({nd}): ‖∇θ I(Y;Ŷ)‖ " + ("vanishes quickly" if shallow else "decreases slowly"),
+            "qualitative", r, unit="last/peak",
+            verdict_=("reproduced" if ok else "not reproduced") if (trained and n_ep >= 3) else "inconclusive",
+            note="test: norm at the last epoch / its peak over epochs " + ("< 0.5" if shallow else ">= 0.5")
+                 + ("" if trained else "; network not trained in this budget (test accuracy < 0.5)")))
+    for (model, name), grp in acc_last.groupby(["model", "dataset"]):
+        m_ce, s_ce, n_ce = _mean_sd_n(grp[grp.method == "ce"]["value"])
+        m_mi, s_mi, n_mi = _mean_sd_n(grp[grp.method == "mi"]["value"])
+        out.append(results.claim(
+            PAPER, f"({model}, {name}) final test accuracy, L − CE (the paper reports no accuracy)",
+            "not reported", m_mi - m_ce, n=n_mi, unit="fraction", verdict_="inconclusive",
+            note=f"CE {m_ce:.4f} ± {s_ce:.4f}, L {m_mi:.4f} ± {s_mi:.4f}"))
+    time_ratio = epoch_time_table(df)[1]
+    out.append(results.claim(
+        "issue 5", "cost: epoch time of L-training / CE-only (goal ≤ 1.5×)", COST_GOAL, time_ratio.get("shallow"),
+        unit="ratio", verdict_="reproduced" if time_ratio.get("shallow", 9) <= COST_GOAL else "not reproduced",
+        note="shallow CNN; " + ", ".join(f"{k}: {v:.2f}×" for k, v in time_ratio.items())
+             + "; MI term " + ", ".join(f"N={int(r.N)}: {r.ms:.1f} ms" for r in cost.itertuples())))
+    return out
+
+
+def metrics(df: pd.DataFrame, cost: pd.DataFrame) -> dict[str, dict[str, Any]]:
+    """headline.json metrics: final test accuracy per (model, data set, method), DPI violations, the epoch time
+    ratio L / CE of the shallow CNN, and the MI term's cost at N = 100 and 256 (when measured)."""
+    out = {}
+    for (model, name, method), a in final_accuracy(df).groupby(["model", "dataset", "method"])["value"]:
+        m, sd, n = _mean_sd_n(a)
+        out[f"test_accuracy/{model}_{name}_{'L' if method == 'mi' else 'CE'}"] = {
+            "mean": m, "std": sd, "n": n, "unit": "fraction"}
+    _, n_viol, n_checked = dpi_table(df)
+    out["dpi_violations/all"] = {"mean": n_viol, "std": 0.0, "n": n_checked, "unit": "epochs"}
+    out["epoch_time_ratio_L_over_CE/shallow"] = {"mean": epoch_time_table(df)[1].get("shallow"), "std": 0.0, "n": 1,
+                                                 "unit": "ratio"}
+    for r in cost[cost.N.isin([100, 256])].itertuples():
+        out[f"mi_term_ms/N={int(r.N)}"] = {"mean": r.ms, "std": 0.0, "n": 1, "unit": "ms"}
+    return out
+
+
+def deviations(p: dict[str, Any]) -> list[str]:
+    """Where this profile departs from the paper (headline.json), from the notebook's parameters `p`."""
+    return [
+        f"shallow CNN {p['epochs']} epochs (paper 50); ResNet18 {p['resnet_epochs']} epochs (paper 100), stem "
+        f"'{p['resnet_stem']}', {p['resnet_train_per_class'] * 10} training images, data sets {p['resnet_datasets']}, "
+        f"seeds {p['resnet_seeds']}",
+        "Ŷ = softmax rows; s candidates " + f"[{p['width_low']}, {p['width_high']}] x {p['n_widths']}; s* from CE runs "
+        "used for L",
+        "I(Y;X) at the input's own alignment-maximising width; I per epoch = mean over a fixed evaluation pass",
+        f"shallow CNN layer sizes, optimiser (SGD lr {p['lr']} / ResNet18 {p['resnet_lr']}, momentum {p['momentum']}) "
+        f"and batch size {p['batch_size']} are our choices",
+        "ResNet18 BatchNorm running statistics as a cumulative average (momentum None)" if p["resnet_bn_cumulative"]
+        else "ResNet18 BatchNorm as in torchvision",
+        "Fig. 5 loss: CE for both methods, plus L for L-training",
+    ]
+
+
+def headline_params(p: dict[str, Any], s_star: dict, at_edge: dict, silver: dict, iyx: dict) -> dict[str, Any]:
+    """headline.json params: the notebook's `PARAMETERS` plus s*, the share of maximisers at an interval end,
+    Silverman's widths and I(Y;X), keyed "model/data set"."""
+    def keyed(d: dict, f=lambda v: v) -> dict[str, Any]:
+        return {f"{k[0]}/{k[1]}": f(v) for k, v in d.items()}
+    return {**{k: p[k] for k in PARAMETERS}, "s_star": keyed(s_star), "s_star_maximisers_at_interval_end":
+            keyed(at_edge), "silverman": keyed(silver), "i_yx_bits": keyed(iyx, lambda v: v[0])}
+
+
+# ------------------------------------------------------------------------------------------------------- figures
+def _sns():
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+    return plt, sns
+
+
+def plot_width_demo(demo: pd.DataFrame):
+    """Figure: I(Y;Ŷ) against s for `width_demo`'s two kinds of predictions (log s axis, H(Y) dashed)."""
+    plt, sns = _sns()
+    fig, ax = plt.subplots(figsize=(6.5, 3.6))
+    sns.lineplot(data=demo, x="s", y="I(Y;Ŷ) [bits]", hue="predictions", ax=ax)
+    ax.axhline(math.log2(10), ls="--", c="grey", lw=1)
+    ax.text(1.2e-3, math.log2(10) + 0.05, "H(Y) = log₂10", color="grey")
+    ax.set_xscale("log")
+    ax.set_title("Softmax predictions of one balanced batch (N = 100), α = 1.01")
+    return fig
+
+
+def plot_alignment(configs: list[dict], artifacts: list[dict | None], s_star: dict):
+    """Fig. 1: per (model, data set) one grey alignment curve per CE run and epoch ≥ 1, black dots at the maxima,
+    red line at s*."""
+    plt, _ = _sns()
+    keys = sorted(s_star)
+    fig, axes = plt.subplots(1, len(keys), figsize=(5 * len(keys), 3.6), squeeze=False)
+    for ax, key in zip(axes[0], keys):
+        for cfg, art in zip(configs, artifacts):
+            if cfg["method"] != "ce" or (cfg["model"], cfg["dataset"]) != key or art is None:
+                continue
+            for e in range(1, len(art["width_best"])):
+                ax.plot(art["widths"].numpy(), art["alignment"][e], c="grey", lw=0.6, alpha=0.6)
+                ax.plot(art["width_best"][e], art["alignment"][e].max(), "k.", ms=5)
+        ax.axvline(s_star[key], c="tab:red", lw=1.5, label=f"s* = {s_star[key]:.3f}")
+        ax.set(title=f"{key[0]} / {key[1]}", xlabel="kernel width s (Ŷ = softmax rows)", ylabel="alignment")
+        ax.legend()
+    return fig
+
+
+def plot_width_dependence(wdf: pd.DataFrame, s_star: dict, silver: dict):
+    """I(Y;Ŷ) against s of the final CE models, true vs shuffled labels, with s* (red) and Silverman (green)."""
+    _, sns = _sns()
+    g = sns.relplot(data=wdf, x="s", y="I(Y;Ŷ) [bits]", hue="labels", col="net/data", kind="line", height=3.3,
+                    aspect=1.2)
+    for ax, key in zip(g.axes.flat, sorted(silver)):
+        ax.set_xscale("log")
+        ax.axvline(s_star[key], c="tab:red", lw=1, label="s*")
+        ax.axvline(silver[key], c="tab:green", lw=1, ls="--", label="Silverman")
+        ax.axhline(math.log2(10), c="grey", lw=1, ls=":")
+        ax.legend(fontsize=8)
+    return g.figure
+
+
+def plot_curves(df: pd.DataFrame, metric: str, split: str, ylabel: str, hline: dict | None = None):
+    """Figs. 3/4: `metric` on `split` per epoch, CE vs L, one panel per (model, data set), mean ± std over seeds;
+    `hline` {(model, data set): (value, ...)} draws I(Y;X) dashed."""
+    _, sns = _sns()
+    sel = df[(df.metric == metric) & (df.split == split)].copy()
+    sel["net/data"] = sel["model"] + " / " + sel["dataset"]
+    sel["method"] = sel["method"].map({"ce": "CE", "mi": "L (eq. 7)"})
+    g = sns.relplot(data=sel, x="epoch", y="value", hue="method", col="net/data", kind="line", errorbar="sd",
+                    height=3.2, aspect=1.15, facet_kws={"sharey": False, "sharex": False})
+    g.set_ylabels(ylabel)
+    g.set_titles("{col_name}")
+    if hline is not None:
+        for ax, (nd, _) in zip(g.axes.flat, sel.groupby("net/data", sort=False)):
+            m_, n_ = nd.split(" / ")
+            ax.axhline(hline[(m_, n_)][0], c="grey", ls="--", lw=1, label="I(Y;X)")
+    return g.figure
+
+
+def plot_train_test(df: pd.DataFrame) -> dict[str, Any]:
+    """Fig. 5: per (model, data set) train vs test CE for both methods and L for L-training; {figure name: figure}."""
+    _, sns = _sns()
+    sel = df[df.split.isin(["train", "test"]) & ((df.metric == "ce_nats") |
+                                                 ((df.metric == "objective_L") & (df.method == "mi")))].copy()
+    sel["curve"] = sel["method"].map({"ce": "CE-trained", "mi": "L-trained"}) + ": " + sel["metric"].map(
+        {"ce_nats": "CE", "objective_L": "L"})
+    figs = {}
+    for key in sorted(set(zip(sel.model, sel.dataset))):
+        sub = sel[(sel.model == key[0]) & (sel.dataset == key[1])]
+        g = sns.relplot(data=sub, x="epoch", y="value", hue="split", col="curve", kind="line", errorbar="sd",
+                        height=3.0, aspect=1.1, facet_kws={"sharey": False})
+        g.figure.suptitle(f"{key[0]} / {key[1]}", y=1.03)
+        figs[f"fig5_train_test_{key[0]}_{key[1]}"] = g.figure
+    return figs
+
+
+def plot_grad_norm(df: pd.DataFrame):
+    """Fig. 6: ‖∇θ I(Y;Ŷ)‖₂ per epoch under L, one panel per (model, data set), mean ± std over seeds."""
+    _, sns = _sns()
+    gn = df[df.metric == "grad_norm_mi"].copy()
+    gn["net/data"] = gn["model"] + " / " + gn["dataset"]
+    g = sns.relplot(data=gn, x="epoch", y="value", col="net/data", kind="line", errorbar="sd", height=3.0, aspect=1.1,
+                    facet_kws={"sharey": False, "sharex": False})
+    g.set_ylabels("‖∇θ I(Y;Ŷ)‖₂")
+    return g.figure
+
+
+def plot_information_plane(df: pd.DataFrame):
+    """I(X;T) against I(T;Y) per layer T and epoch (colour), CE vs L, one row per data set; None without rows."""
+    _, sns = _sns()
+    pl = df[df.metric.str.startswith("plane_i")].copy()
+    if not len(pl):
+        return None
+    pl["layer"] = pl.metric.str.split("/").str[1]
+    pl["q"] = pl.metric.str.split("/").str[0]
+    pw = pl.pivot_table(index=["dataset", "method", "seed", "epoch", "layer"], columns="q",
+                        values="value").reset_index()
+    pw["method"] = pw["method"].map({"ce": "CE", "mi": "L"})
+    g = sns.relplot(data=pw, x="plane_ixt_bits", y="plane_ity_bits", hue="epoch", style="layer", col="method",
+                    row="dataset", palette="viridis", height=3.2, aspect=1.1, s=40)
+    g.set_axis_labels("I(X;T) [bits]", "I(T;Y) [bits]")
+    g.set_titles("{row_name} | {col_name}")
+    return g.figure

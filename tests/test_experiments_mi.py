@@ -1,0 +1,238 @@
+"""study.experiments.mi (notebook 03, Zaugg et al.): the plan, the run on tiny configs, s*, the derived MI rows and
+the claim rules on synthetic frames."""
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from study import data, results, runs
+from study.experiments import mi
+
+PARAMS = dict(datasets=["mnist", "fashion-mnist"], train_per_class=2, val_per_class=1, test_per_class=2, seeds=[0, 1],
+              epochs=1, batch_size=10, lr=0.01, momentum=0.9, alpha=1.01, yhat_layer="softmax", width_low=0.02,
+              width_high=2.0, n_widths=20, layer_width_rel=[0.05, 3.0], mi_eval_per_class=2, grad_batches=1,
+              info_plane=True, resnet=True, resnet_stem="small", resnet_datasets=["mnist"], resnet_seeds=[0],
+              resnet_epochs=1, resnet_train_per_class=1, resnet_test_per_class=1, resnet_eval_per_class=1,
+              resnet_lr=0.01, resnet_bn_cumulative=True, bench_sizes=[50])
+S_STAR = {("shallow", "mnist"): 0.5, ("shallow", "fashion-mnist"): 0.6, ("resnet18", "mnist"): 0.7}
+
+
+def have_data():
+    try:
+        for name in ("mnist", "fashion-mnist"):
+            data.verify(name)
+        return True
+    except data.DataError:
+        return False
+
+
+needs_data = pytest.mark.skipif(not have_data(), reason="MNIST / Fashion-MNIST not under data/ (run `make data`)")
+
+
+# ------------------------------------------------------------------------------------------------------------ plan
+def test_plan_counts_seeds_and_keys():
+    ce = mi.plan(PARAMS, method="ce", seed=3, device="cpu")
+    assert len(ce) == 2 * 2 + 1 * 1
+    assert [(c["model"], c["dataset"], c["seed"]) for c in ce] == [
+        ("shallow", "mnist", 3), ("shallow", "mnist", 4), ("shallow", "fashion-mnist", 3),
+        ("shallow", "fashion-mnist", 4), ("resnet18", "mnist", 3)]
+    assert all(c["data_seed"] == 3 and c["method"] == "ce" and c["s_star"] is None for c in ce)
+    assert [c["info_plane"] for c in ce] == [True, False, True, False, False]  # first shallow seed only
+    assert all(c["resnet_stem"] is None for c in ce if c["model"] == "shallow")
+    assert all(c["resnet_stem"] == "small" and c["lr"] == PARAMS["resnet_lr"] for c in ce if c["model"] == "resnet18")
+    assert all(set(c) == set(mi.CONFIG_KEYS) for c in ce)
+    assert len({runs.canonical(c) for c in ce}) == len(ce)  # plain JSON, all distinct
+
+
+def test_plan_mi_needs_s_star_and_carries_it():
+    with pytest.raises(ValueError, match="s_star"):
+        mi.plan(PARAMS, method="mi", seed=0, device="cpu")
+    l_plan = mi.plan(PARAMS, method="mi", seed=0, device="cpu", s_star=S_STAR)
+    assert [c["s_star"] for c in l_plan] == [0.5, 0.5, 0.6, 0.6, 0.7]
+    assert len(mi.plan({**PARAMS, "resnet": False}, method="ce", seed=0, device="cpu")) == 4
+
+
+def test_plan_rejects_bad_parameters():
+    with pytest.raises(ValueError, match="method"):
+        mi.plan(PARAMS, method="l2", seed=0, device="cpu")
+    with pytest.raises(ValueError, match="resnet_datasets"):
+        mi.plan({**PARAMS, "datasets": ["fashion-mnist"]}, method="ce", seed=0, device="cpu")
+    with pytest.raises(ValueError, match="device"):
+        mi.plan(PARAMS, method="ce", seed=0, device="auto")
+    with pytest.raises(ValueError, match="lacks"):
+        mi.plan({k: v for k, v in PARAMS.items() if k != "alpha"}, method="ce", seed=0, device="cpu")
+
+
+@pytest.mark.parametrize("key, value", [("epochs", 0), ("batch_size", 1), ("lr", -0.1), ("momentum", 1.0),
+                                        ("yhat_layer", "probs"), ("layer_width_rel", [3.0, 0.05]),
+                                        ("width_high", 0.01), ("s_star", 0.5), ("model", "vgg"),
+                                        ("dataset", "cifar10"), ("resnet_stem", "small")])
+def test_check_config_names_the_bad_key(key, value):
+    cfg = mi.plan(PARAMS, method="ce", seed=0, device="cpu")[0]
+    with pytest.raises(ValueError, match=key):
+        mi.check_config({**cfg, key: value})
+    with pytest.raises(ValueError, match="unknown keys"):
+        mi.check_config({**cfg, "extra": 1})
+
+
+# ------------------------------------------------------------------------------------------------------------- run
+@needs_data
+def test_run_tiny_rows_artifacts_and_determinism():
+    cfg = mi.plan(PARAMS, method="mi", seed=0, device="cpu", s_star=S_STAR)[0]
+    a, b = mi.run(cfg), mi.run(dict(cfg))
+    rows = a.rows
+    assert list(rows.columns) == results.COLUMNS
+    assert np.isfinite(rows["value"]).all()
+    metrics = set(rows.metric)
+    assert {"accuracy", "ce_nats", "width_best_yhat", "f_transition", "mi_yx_bits", "grad_norm_mi", "objective_batches",
+            "epoch_time_s", "plane_ixt_bits/conv1", "plane_ity_bits/yhat", "plane_width/x"} <= metrics
+    assert set(rows.epoch) == {0, 1} and set(rows.split) == {"train", "val", "test", "-"}
+    acc = rows[rows.metric == "accuracy"]["value"]
+    assert ((acc >= 0) & (acc <= 1)).all()
+    iyx = rows[rows.metric == "mi_yx_bits"]["value"]
+    assert (iyx >= 0).all() and (iyx <= math.log2(10) + 1e-9).all()  # I(Y;X) <= H(Y) for a balanced batch
+    art = a.artifacts
+    assert art["yhat"]["train"].shape == (2, 20, 10) and art["yhat"]["test"].shape == (2, 20, 10)
+    assert torch.allclose(art["yhat"]["train"].sum(-1), torch.ones(2, 20))  # softmax rows
+    assert art["alignment"].shape == (2, 20) and art["width_best"].shape == (2,)
+    # a pure function of its config: same rows (timings aside) and artifacts
+    keep = lambda r: r.rows[r.rows.metric != "epoch_time_s"].reset_index(drop=True)  # noqa: E731
+    pd.testing.assert_frame_equal(keep(a), keep(b))
+    assert torch.equal(a.artifacts["yhat"]["test"], b.artifacts["yhat"]["test"])
+    # ... and the seed matters
+    c = mi.run({**cfg, "seed": cfg["seed"] + 1})
+    assert not torch.equal(a.artifacts["yhat"]["test"][0], c.artifacts["yhat"]["test"][0])
+
+
+@needs_data
+def test_run_tiny_resnet18_ce():
+    cfg = mi.plan(PARAMS, method="ce", seed=0, device="cpu")[-1]
+    assert cfg["model"] == "resnet18"
+    res = mi.run(cfg)
+    rows = res.rows
+    assert list(rows.columns) == results.COLUMNS and np.isfinite(rows["value"]).all()
+    assert set(rows.split) == {"train", "test", "-"}                # no validation set for ResNet18
+    assert not rows.metric.str.startswith(("plane_", "grad_norm")).any()  # CE run, no information plane
+    assert res.artifacts["yhat"]["train"].shape == (2, 10, 10)     # 1 evaluation image per class, epochs 0 and 1
+
+
+@needs_data
+def test_resnet_subsets_come_from_the_shallow_subsets():
+    key = (0, ("mnist", "fashion-mnist"), 2, 1, 2, 2)
+    base = mi.subsets(*key)["mnist"]
+    rs = mi.resnet_subsets(*key, "mnist", 1, 1, 1)
+    assert "val" not in rs and torch.bincount(rs["train"][1], minlength=10).tolist() == [1] * 10
+    flat = {tuple(x.flatten().tolist()) for x in base["train"][0]}
+    assert all(tuple(x.flatten().tolist()) in flat for x in rs["train"][0])
+    assert not set(base["indices"]["train"]) & set(base["indices"]["val"])
+    with pytest.raises(ValueError, match="dataset"):
+        mi.resnet_subsets(0, ("mnist",), 2, 1, 2, 2, "fashion-mnist", 1, 1, 1)
+
+
+# ------------------------------------------------------------------------------------------------ s* and derived MI
+def fake_artifacts(best, widths=(0.1, 0.2, 0.3, 0.4)):
+    return {"widths": torch.tensor(widths, dtype=torch.float64), "width_best": np.asarray(best, dtype=np.float64)}
+
+
+def test_width_star_is_the_mean_of_ce_maximisers_after_epoch_0():
+    cfgs = [{"model": "shallow", "dataset": "mnist", "method": m, "seed": s} for m, s in
+            (("ce", 0), ("ce", 1), ("mi", 0))]
+    arts = [fake_artifacts([9.0, 0.2, 0.4]), fake_artifacts([9.0, 0.3, 0.1]), fake_artifacts([5.0, 5.0, 5.0])]
+    s_star, at_edge = mi.width_star(cfgs, arts)
+    assert s_star == {("shallow", "mnist"): pytest.approx(0.25)}
+    assert at_edge == {("shallow", "mnist"): pytest.approx(0.5)}  # 0.4 and 0.1 are the interval's ends
+    with pytest.raises(ValueError, match="CE run"):
+        mi.width_star(cfgs, [None, *arts[1:]])
+
+
+def test_information_frame_perfect_predictions_reach_h_y():
+    y = torch.arange(20) % 10
+    perfect = torch.nn.functional.one_hot(y, 10).float()
+    blind = torch.full((20, 10), 0.1)
+    cfg = {"model": "shallow", "dataset": "mnist", "method": "ce", "seed": 0, "batch_size": 10, "alpha": 1.01}
+    art = {"yhat": {"train": torch.stack([blind, perfect])}, "y_mi": {"train": y}}
+    out = mi.information_frame([cfg], [art], {("shallow", "mnist"): 0.1})
+    assert list(out.columns) == results.COLUMNS and set(out.metric) == {"mi_yyhat_bits"}
+    v = out.set_index("epoch")["value"]
+    assert v[0] == pytest.approx(0.0, abs=1e-9)              # constant predictions carry no information
+    assert v[1] == pytest.approx(math.log2(10), abs=1e-6)    # one-hot of the labels: I(Y;Ŷ) = H(Y)
+
+
+def test_objective_frame_is_eq7():
+    rows = [{"dataset": "mnist", "model": "shallow", "method": "mi", "seed": 0, "epoch": e, "split": "train",
+             "metric": m, "value": v} for e in (0, 3) for m, v in (("ce_nats", 2.0), ("mi_yyhat_bits", 1.5))]
+    out = mi.objective_frame(results.tidy(rows, study=mi.STUDY)).set_index("epoch")["value"]
+    f3 = (1 + 2) ** -0.5  # the model of epoch 3 was trained with f(epoch 2), epochs of eq. 7 counted from 0
+    assert out[0] == pytest.approx(2.0)
+    assert out[3] == pytest.approx(f3 * 2.0 - (1 - f3) * 1.5)
+
+
+# ---------------------------------------------------------------------------------------------------------- claims
+def synthetic_frame(mi_rises=True, gap_ce=0.5, gap_l=0.1, grad_decay=True, violations=0, epochs=6, seeds=(0, 1, 2)):
+    """A tidy frame for the shallow CNN on MNIST with every metric `claims` reads."""
+    rows = []
+    for method in ("ce", "mi"):
+        for s in seeds:
+            for e in range(epochs + 1):
+                jitter = 0.001 * s
+                i = (1.0 + 0.3 * e if mi_rises else 3.0 - 0.3 * e) + jitter
+                ce = 2.3 - 0.3 * e + jitter
+                gap = gap_ce if method == "ce" else gap_l
+                rows += [dict(method=method, seed=s, epoch=e, split="train", metric="mi_yyhat_bits", value=i),
+                         dict(method=method, seed=s, epoch=e, split="test", metric="mi_yyhat_bits", value=i - 0.1),
+                         dict(method=method, seed=s, epoch=e, split="train", metric="mi_yx_bits",
+                              value=i - 1.0 if e < violations else 3.3),
+                         dict(method=method, seed=s, epoch=e, split="train", metric="ce_nats", value=ce),
+                         dict(method=method, seed=s, epoch=e, split="test", metric="ce_nats", value=ce + gap + jitter),
+                         dict(method=method, seed=s, epoch=e, split="test", metric="accuracy", value=0.9)]
+                if e >= 1:
+                    rows.append(dict(method=method, seed=s, epoch=e, split="-", metric="epoch_time_s",
+                                     value=1.2 if method == "mi" else 1.0))
+                if method == "mi" and e >= 1:
+                    rows.append(dict(method=method, seed=s, epoch=e, split="train", metric="grad_norm_mi",
+                                     value=(1.0 / e ** 2) if grad_decay else 1.0 + 0.01 * e))
+    df = results.tidy(rows, study=mi.STUDY, dataset="mnist", model="shallow")
+    return pd.concat([df, mi.objective_frame(df)], ignore_index=True)
+
+
+def verdicts(df, epochs=6):
+    cost = pd.DataFrame({"N": [100], "ms": [3.0]})
+    return {c["claim"].split(":")[0]: c["verdict"] for c in mi.claims(df, cost, epochs, 1)}
+
+
+def test_claims_reproduced_on_a_frame_that_shows_the_papers_effects():
+    v = verdicts(synthetic_frame(gap_l=0.45))
+    assert v["Fig. 3 (shallow)"] == "reproduced"
+    assert v["Fig. 4 (shallow)"] == "reproduced"
+    assert v["Fig. 3"] == "reproduced"                     # DPI: no violation
+    assert v["Fig. 5 (shallow)"] == "reproduced"           # CE gap 0.5 vs L gap 0.45: > 2 standard errors
+    assert v["Fig. 6 (shallow / mnist)"] == "reproduced"   # last/peak = 1/36
+    assert v["cost"] == "reproduced"                       # 1.2x <= 1.5x
+
+
+def test_claims_not_reproduced_when_the_effects_are_absent():
+    v = verdicts(synthetic_frame(mi_rises=False, gap_l=0.5, grad_decay=False, violations=3))
+    assert v["Fig. 3 (shallow)"] == "not reproduced"
+    assert v["Fig. 4 (shallow)"] == "not reproduced"
+    assert v["Fig. 3"] == "not reproduced"                 # 3 epochs × 6 runs violate the DPI
+    assert v["Fig. 5 (shallow)"] == "not reproduced"       # L gap = CE gap (>= 75 % of it)
+    assert v["Fig. 6 (shallow / mnist)"] == "not reproduced"
+
+
+def test_claims_inconclusive_on_short_budgets():
+    v = verdicts(synthetic_frame(epochs=1), epochs=1)
+    assert v["Fig. 3 (shallow)"] == v["Fig. 5 (shallow)"] == v["Fig. 6 (shallow / mnist)"] == "inconclusive"
+
+
+def test_dpi_table_counts_violations():
+    tab, n_viol, n_checked = mi.dpi_table(synthetic_frame(violations=2))
+    assert n_checked == 2 * 3 * 7 and n_viol == 2 * 3 * 2
+    assert tab["violations"].sum() == n_viol
+
+
+def test_mi_term_seconds_rejects_bad_sizes():
+    with pytest.raises(ValueError, match="n=1"):
+        mi.mi_term_seconds(1, 2)
+    assert mi.mi_term_seconds(20, 1) > 0
