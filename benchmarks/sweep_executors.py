@@ -74,4 +74,6 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    # run the module imported by name, so that workers (spawned processes, Dask) import `short_run` by reference
+    import sweep_executors
+    sweep_executors.main()

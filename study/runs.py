@@ -122,15 +122,20 @@ def _global_names(code: types.CodeType) -> set[str]:
     return names
 
 
-def _ours(obj: Any, root: str) -> str | None:
-    """The module name behind `obj` when it belongs to package `root` (module, function or class), else None."""
+def _ours(obj: Any, roots: tuple[str, ...]) -> str | None:
+    """The module name behind `obj` when it belongs to one of the packages `roots` (module, function or class)."""
     if isinstance(obj, types.ModuleType):
         name = obj.__name__
     elif inspect.isfunction(obj) or inspect.isclass(obj):
         name = getattr(obj, "__module__", None) or ""
     else:
         return None
-    return name if name == root or name.startswith(root + ".") else None
+    return name if any(name == r or name.startswith(r + ".") for r in roots) else None
+
+
+def _label(module: str) -> str:
+    # a script's run function is __main__ in the script and __mp_main__ in a spawned worker: one name for both
+    return "__main__" + module[len("__mp_main__"):] if module.startswith("__mp_main__") else module
 
 
 def code_sources(run_fn: Callable, extra: Iterable[Any] = ()) -> dict[str, str]:
@@ -140,7 +145,7 @@ def code_sources(run_fn: Callable, extra: Iterable[Any] = ()) -> dict[str, str]:
         ``{"def <module>.<qualname>": source, "module <name>": file text}``.
     """
     home = run_fn.__module__
-    root = home.split(".")[0]
+    root = (home.split(".")[0], __name__.split(".")[0])  # the run's own package, and always `study`
     out: dict[str, str] = {}
     todo: list[Any] = [run_fn, *extra, *getattr(run_fn, "depends", ())]
     while todo:
@@ -152,12 +157,12 @@ def code_sources(run_fn: Callable, extra: Iterable[Any] = ()) -> dict[str, str]:
             continue
         if isinstance(obj, types.ModuleType) or mod != home:
             m = obj if isinstance(obj, types.ModuleType) else sys.modules[mod]
-            if m.__name__ == home or f"module {m.__name__}" in out:
+            if m.__name__ == home or f"module {_label(m.__name__)}" in out:
                 continue
-            out[f"module {m.__name__}"] = Path(m.__file__).read_text(encoding="utf-8")
+            out[f"module {_label(m.__name__)}"] = Path(m.__file__).read_text(encoding="utf-8")
             todo.extend(v for v in vars(m).values() if _ours(v, root))
             continue
-        key = f"def {mod}.{obj.__qualname__}"
+        key = f"def {_label(mod)}.{obj.__qualname__}"
         if key in out:
             continue
         out[key] = inspect.getsource(obj)
@@ -169,7 +174,7 @@ def code_sources(run_fn: Callable, extra: Iterable[Any] = ()) -> dict[str, str]:
             if _ours(v, root):
                 todo.append(v)
             elif isinstance(v, IMMUTABLE_CONSTANTS):
-                out[f"const {mod}.{n}"] = repr(v)  # a module constant the run reads (e.g. a tuple of scales)
+                out[f"const {_label(mod)}.{n}"] = repr(v)  # a module constant the run reads (e.g. a tuple of scales)
     return out
 
 
