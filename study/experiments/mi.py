@@ -33,7 +33,7 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 
-from study import data, results, runs, train
+from study import checks, data, results, runs, train
 from study import information as inf
 from study.models.mi_cnn import STEMS, ResNet18MI, ShallowCNN
 
@@ -330,21 +330,16 @@ def check_config(config: dict[str, Any]) -> dict[str, Any]:
     Raises:
         ValueError: a missing or unknown key, or a value out of range (names the key, the value and the range).
     """
-    if not isinstance(config, dict) or set(config) != set(CONFIG_KEYS):
-        got = set(config) if isinstance(config, dict) else set()
-        raise ValueError(f"config: missing keys {sorted(set(CONFIG_KEYS) - got)}, unknown keys "
-                         f"{sorted(got - set(CONFIG_KEYS))}")
-    c = config
+    c = checks.exact_keys(config, CONFIG_KEYS)
 
     def need(key: str, ok: bool, accepted: str) -> None:
         if not ok:
-            raise ValueError(f"config[{key!r}]={c[key]!r} is out of range; accepted: {accepted}")
+            raise checks.out_of_range(f"config[{key!r}]", c[key], accepted)
 
-    def is_int(v: Any, low: int) -> bool:
-        return isinstance(v, int) and not isinstance(v, bool) and v >= low
+    is_int = checks.is_int
 
     def is_pos(v: Any) -> bool:
-        return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and v > 0
+        return checks.is_num(v) and v > 0
 
     need("subset_datasets", isinstance(c["subset_datasets"], list) and len(c["subset_datasets"]) > 0
          and all(d in data.MD5 for d in c["subset_datasets"]), f"a non-empty list of {sorted(data.MD5)}")

@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from study import curves, penalties, results, runs
+from study import checks, curves, penalties, results, runs
 from study.models.curve_cnn import CurveCNN
 from study.rvsm import fit_rvsm, normalized_magnitude_fractions, sign_changes, sparsity
 from study.rvsm import threshold as rvsm_threshold
@@ -144,19 +144,12 @@ def check_config(config: dict[str, Any]) -> dict[str, Any]:
     """
     need = {"dataset", "data", "eval_split", "n_val", "val_seed", "method", "algorithm", "penalty", "a", "lam",
             "beta", "optimizer", "lr", "momentum", "epochs", "batch_size", "channels_last", "seed", "device"}
-    if not isinstance(config, dict) or set(config) != need:
-        got = set(config) if isinstance(config, dict) else set()
-        raise ValueError(f"config={config!r}: missing keys {sorted(need - got)}, unknown keys {sorted(got - need)}")
-    c = config
+    c = checks.exact_keys(config, need)
 
     def bad(key: str, accepted: str) -> ValueError:
-        return ValueError(f"config[{key!r}]={c[key]!r} is out of range; accepted: {accepted}")
+        return checks.out_of_range(f"config[{key!r}]", c[key], accepted)
 
-    def is_int(v: Any) -> bool:
-        return isinstance(v, int) and not isinstance(v, bool)
-
-    def is_num(v: Any) -> bool:
-        return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+    is_int, is_num = checks.is_int, checks.is_num
 
     if c["dataset"] not in curves.DATASETS:
         raise bad("dataset", f"one of {curves.DATASETS}")

@@ -27,7 +27,7 @@ import pandas as pd
 import torch
 import torch.nn as nn
 
-from study import data, losses, penalties, results, runs, train
+from study import checks, data, losses, penalties, results, runs, train
 from study.models import LeNetSL1
 
 STAGES = ("main", "activation", "lam_sweep")
@@ -103,19 +103,12 @@ def check_config(config: dict[str, Any]) -> dict[str, Any]:
     """
     need = {"method", "lam", "alpha", "activation", "loss", "epochs", "batch_size", "lr", "momentum",
             "momentum_ramp_epochs", "prune_threshold", "train_subset", "test_subset", "subset_seed", "seed", "device"}
-    if not isinstance(config, dict) or set(config) != need:
-        got = set(config) if isinstance(config, dict) else set()
-        raise ValueError(f"config={config!r}: missing keys {sorted(need - got)}, unknown keys {sorted(got - need)}")
-    c = config
+    c = checks.exact_keys(config, need)
 
     def bad(key: str, accepted: str) -> ValueError:
-        return ValueError(f"config[{key!r}]={c[key]!r} is out of range; accepted: {accepted}")
+        return checks.out_of_range(f"config[{key!r}]", c[key], accepted)
 
-    def is_int(v: Any) -> bool:
-        return isinstance(v, int) and not isinstance(v, bool)
-
-    def is_num(v: Any) -> bool:
-        return isinstance(v, (int, float)) and not isinstance(v, bool)
+    is_int, is_num = checks.is_int, checks.is_num
 
     if c["method"] not in ("none", "sl1", "group_l1", "l2"):
         raise bad("method", "'none', 'sl1', 'group_l1', 'l2'")
