@@ -43,6 +43,7 @@ import os
 import platform
 import socket
 import sys
+import threading
 import time
 import traceback
 import types
@@ -328,11 +329,22 @@ _POOLS: dict[int, ProcessPoolExecutor] = {}
 _DASK: dict[str, Any] = {}
 
 
+def _watch_parent(parent: int, every_s: float = 1.0) -> None:
+    """Start of a `processes` worker: exit as soon as the process that started the pool is gone, so that a killed
+    notebook (kill -9, a crashed kernel) leaves no worker training orphaned runs."""
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(every_s)
+        os._exit(1)
+    threading.Thread(target=watch, daemon=True, name="study-parent-watch").start()
+
+
 def _process_pool(workers: int) -> ProcessPoolExecutor:
     pool = _POOLS.get(workers)
     if pool is None:
         # spawn: a fresh interpreter per worker (forking a process whose torch thread pools exist can deadlock)
-        pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                                   initializer=_watch_parent, initargs=(os.getpid(),))
         _POOLS[workers] = pool
     return pool
 

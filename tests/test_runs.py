@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -31,6 +32,8 @@ def make(width):
 EXP = '''
 import functools
 import math
+import os
+import time
 import torch
 from study import results, runs
 from . import model
@@ -43,6 +46,9 @@ def _offset(a):
     return 0.0 * a
 
 def _score(x, config):
+    if config.get("sleep"):  # a long run, for the orphan test: say who runs it, then wait
+        open(config["pidfile"], "w").write(str(os.getpid()))
+        time.sleep(config["sleep"])
     _SEEN[config["seed"]] = True
     if config.get("fail"):
         raise RuntimeError("asked to fail")
@@ -306,3 +312,36 @@ def test_every_store_a_process_writes_is_read_back_whole_by_the_next_process(toy
                              capture_output=True, text=True, check=True,
                              env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
         assert "'cached': 2, 'ran': 0" in out.stdout, (store, out.stdout, out.stderr)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return False
+    return "\tZ" not in state.split("State:")[1].splitlines()[0]  # a zombie has stopped
+
+
+@pytest.mark.skipif(not Path("/proc").exists(), reason="needs /proc to watch the worker")
+def test_a_killed_notebook_leaves_no_worker_training(toy, tmp_path):
+    pidfile = tmp_path / "worker.pid"
+    name = toy.module.__name__
+    cfg = {"seed": 0, "a": 1.0, "sleep": 120, "pidfile": str(pidfile)}
+    proc = subprocess.Popen([sys.executable, "-c", f"import {name} as m; from study import runs; "
+                             f"runs.sweep(m.run, [{cfg!r}], executor='processes', workers=1)"],
+                            env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    try:
+        for _ in range(600):
+            if pidfile.exists() and pidfile.read_text():
+                break
+            time.sleep(0.1)
+        worker = int(pidfile.read_text())
+        assert _alive(worker)
+    finally:
+        proc.kill()  # SIGKILL: no clean-up code runs in the sweep's process
+        proc.wait()
+    for _ in range(100):
+        if not _alive(worker):
+            break
+        time.sleep(0.1)
+    assert not _alive(worker), "the pool worker kept running after its notebook was killed"
