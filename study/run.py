@@ -9,6 +9,7 @@ with the notebook's executor and store; the counts add up over the notebook's sw
 """
 from __future__ import annotations
 
+import ast
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,42 @@ from .train import pick_device, seed_everything, set_threads
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 PROFILES = ("smoke", "default", "paper")
+#: The first line of the cell papermill injects after a notebook's parameters cell (`papermill.translators`).
+INJECTED_HEADER = "# Parameters"
+
+
+def _assigned(source: str) -> list[str]:
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return []
+    return [t.id for node in tree.body if isinstance(node, ast.Assign) for t in node.targets if isinstance(t, ast.Name)]
+
+
+def check_injected_parameters(inputs: list[str] | None = None) -> None:
+    """Refuse parameters that papermill passed but the notebook does not declare (papermill only logs them).
+
+    `inputs` are the sources of the executed cells in order (default: IPython's ``In``). The cell papermill
+    injects starts with the line ``# Parameters`` and follows the notebook's parameters cell; every name it assigns
+    must be assigned there too. Outside papermill (no injected cell) nothing is checked.
+
+    Raises:
+        ValueError: names the unknown parameters and lists the accepted ones.
+    """
+    if inputs is None:
+        try:
+            from IPython import get_ipython
+        except ImportError:
+            return
+        ip = get_ipython()
+        inputs = list(ip.user_ns.get("In", [])) if ip is not None else []
+    for i, src in enumerate(inputs):
+        if i > 0 and src.splitlines()[:1] == [INJECTED_HEADER]:
+            declared = set(_assigned(inputs[i - 1]))
+            unknown = [n for n in _assigned(src) if n not in declared]
+            if unknown:
+                raise ValueError(f"unknown notebook parameter(s) {unknown} (misspelt, or from another notebook); "
+                                 f"accepted: {sorted(declared)}")
 
 
 @dataclass
@@ -46,8 +83,11 @@ class Run:
         `executor` runs the notebook's sweeps ("serial", "processes", "dask"; ``$STUDY_EXECUTOR`` overrides it).
 
         Raises:
-            ValueError: `profile` not one of smoke/default/paper, or a bad seed/device/executor.
+            ValueError: a parameter injected by papermill that the notebook does not declare
+                (`check_injected_parameters`); `profile` not one of smoke/default/paper, or a bad
+                seed/device/executor.
         """
+        check_injected_parameters()
         if profile not in PROFILES:
             raise ValueError(f"profile={profile!r} not in {PROFILES}")
         executor = runs.resolve_executor(executor)

@@ -62,8 +62,20 @@ def pick_device(device: str = "auto") -> torch.device:
 
 
 def set_threads(n: int | None = None) -> int:
-    """Set torch's intra-op threads (default: `STUDY_THREADS`, else all cores); returns the count in use."""
-    n = n or int(os.environ.get("STUDY_THREADS", "0")) or os.cpu_count() or 1
+    """Set torch's intra-op threads (default: `STUDY_THREADS`, else all cores); returns the count in use.
+
+    Raises:
+        ValueError: `n` or ``$STUDY_THREADS`` not an integer >= 1.
+    """
+    if n is None:
+        raw = os.environ.get("STUDY_THREADS", "")
+        if raw.strip():
+            if not raw.strip().isdigit() or int(raw) < 1:
+                raise ValueError(f"environment variable STUDY_THREADS={raw!r} must be an integer >= 1")
+            n = int(raw)
+    elif not isinstance(n, int) or isinstance(n, bool) or n < 1:
+        raise ValueError(f"threads={n!r} must be an integer >= 1 (or None: STUDY_THREADS, else all cores)")
+    n = n or os.cpu_count() or 1
     torch.set_num_threads(n)
     return torch.get_num_threads()
 

@@ -345,3 +345,28 @@ def test_a_killed_notebook_leaves_no_worker_training(toy, tmp_path):
             break
         time.sleep(0.1)
     assert not _alive(worker), "the pool worker kept running after its notebook was killed"
+
+
+def test_unknown_injected_parameters_are_refused_by_name():
+    from study.run import check_injected_parameters
+    params = 'profile = "smoke"\nseed = 0\nepochs = 1  # comment\n'
+    check_injected_parameters([params, "# Parameters\nprofile = \"default\"\nepochs = 3\n", "x = 1"])
+    check_injected_parameters([params, "import torch"])  # no injected cell: nothing to check
+    with pytest.raises(ValueError, match=r"unknown notebook parameter\(s\) \['epoch'\].*accepted: \['epochs', "
+                                         r"'profile', 'seed'\]"):
+        check_injected_parameters([params, "# Parameters\nprofile = \"default\"\nepoch = 3\n"])
+
+
+def test_threads_from_the_environment_are_checked(monkeypatch):
+    from study.train import set_threads
+    prev = torch.get_num_threads()
+    try:
+        monkeypatch.setenv("STUDY_THREADS", "two")
+        with pytest.raises(ValueError, match="STUDY_THREADS='two'"):
+            set_threads()
+        monkeypatch.setenv("STUDY_THREADS", "1")
+        assert set_threads() == 1
+        with pytest.raises(ValueError, match="threads=0"):
+            set_threads(0)
+    finally:
+        torch.set_num_threads(prev)
