@@ -71,7 +71,9 @@ class Run:
     env: dict[str, Any]
     executor: str = "serial"
     timer: results.Timer = field(default_factory=results.Timer)
-    runs: dict[str, Any] = field(default_factory=lambda: {"total": 0, "cached": 0, "ran": 0, "failed": 0})
+    runs: dict[str, Any] = field(default_factory=lambda: {"total": 0, "cached": 0, "ran": 0, "failed": 0,
+                                                          "diverged": 0})
+    diverged: list[dict[str, Any]] = field(default_factory=list)
 
     @classmethod
     def start(cls, notebook: str, *, profile: str, seed: int = 0, device: str = "auto",
@@ -104,8 +106,9 @@ class Run:
     def sweep(self, run_fn, configs, **kw) -> runs.Sweep:
         """`study.runs.sweep` with this notebook's executor; adds the sweep's counts to `runs` (see `save`)."""
         res = runs.sweep(run_fn, configs, executor=self.executor, **kw)
-        for k in ("total", "cached", "ran", "failed"):
+        for k in ("total", "cached", "ran", "failed", "diverged"):
             self.runs[k] += res.counts[k]
+        self.diverged += [{"experiment": run_fn.experiment, **d} for d in res.diverged]
         return res
 
     def figure(self, fig, name: str) -> Path:
@@ -118,6 +121,7 @@ class Run:
         results.write_results(df, self.out)
         wall = self.timer.s
         results.write_headline(self.out, notebook=self.notebook, profile=self.profile, wall_s=wall, env=self.env,
-                               runs={**self.runs, "executor": self.executor, "threads_per_run": runs.RUN_THREADS}, metrics=metrics, claims=claims, params=params, deviations=deviations)
+                               runs={**self.runs, "executor": self.executor, "threads_per_run": runs.RUN_THREADS,
+                                     "diverged_runs": self.diverged}, metrics=metrics, claims=claims, params=params, deviations=deviations)
         print(f"wrote {self.out}/results.csv ({len(df)} rows) and headline.json; wall time {wall:.1f} s")
         return wall

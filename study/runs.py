@@ -90,22 +90,62 @@ class SweepError(RuntimeError):
     """Some runs of a sweep failed; the others are stored. Re-running the sweep retries only the failed ones."""
 
 
-def experiment(name: str, *, depends: Iterable[Any] = ()) -> Callable[[Callable], Callable]:
+def experiment(name: str, *, depends: Iterable[Any] = (), chance: float | None = None
+               ) -> Callable[[Callable], Callable]:
     """Decorator naming a run function's experiment (its store folder) and extra code its results depend on.
 
-    `depends` lists modules or functions the automatic code walk (`code_version`) cannot see.
+    `depends` lists modules or functions the automatic code walk (`code_version`) cannot see. `chance` is the
+    accuracy of guessing (1 / number of balanced classes, a fraction) that `divergence` compares a run's final
+    accuracy with; None: not checked.
 
     Raises:
-        ValueError: `name` empty or not usable as a folder name.
+        ValueError: `name` empty or not usable as a folder name; `chance` outside (0, 1).
     """
     if not isinstance(name, str) or not name or not name.replace("_", "").replace("-", "").isalnum():
         raise ValueError(f"experiment name={name!r} must be a non-empty name of letters, digits, '_' or '-'")
+    if chance is not None and not 0 < chance < 1:
+        raise ValueError(f"chance={chance!r} must be a fraction in (0, 1) (1 / number of classes)")
 
     def mark(fn: Callable) -> Callable:
         fn.experiment = name
         fn.depends = tuple(depends)
+        fn.chance = chance
         return fn
     return mark
+
+
+#: A final accuracy at most chance + AT_CHANCE_MARGIN · (1 − chance) counts as "at chance" (10 classes: ≤ 14.5 %,
+#: 2 classes: ≤ 52.5 %).
+AT_CHANCE_MARGIN = 0.05
+
+
+def divergence(rows: pd.DataFrame, chance: float | None = None) -> str | None:
+    """Why a finished run counts as diverged, or None (study rule; issue 12).
+
+    A run diverged when its mean training loss (metric "loss", split "train") at the last epoch is above the first
+    epoch's, or when its final accuracy on every evaluated split (metric "accuracy", split "test" or "val") is at
+    chance (`AT_CHANCE_MARGIN`). Rows without those metrics are not judged. It is a flag, not a failure: the run
+    stays stored, the sweep lists it, and the notebook's headline records it.
+
+    Args:
+        rows: one run's tidy rows (`results.COLUMNS`; accuracy a fraction, loss in nats).
+        chance: 1 / number of classes, or None to skip the accuracy test.
+    """
+    reasons = []
+    loss = rows[(rows["metric"] == "loss") & (rows["split"] == "train")].sort_values("epoch")
+    if len(loss) >= 2 and float(loss["value"].iloc[-1]) > float(loss["value"].iloc[0]):
+        reasons.append(f"training loss rose from {float(loss['value'].iloc[0]):.4g} (epoch "
+                       f"{int(loss['epoch'].iloc[0])}) to {float(loss['value'].iloc[-1]):.4g} (epoch "
+                       f"{int(loss['epoch'].iloc[-1])})")
+    if chance is not None:
+        acc = rows[(rows["metric"] == "accuracy") & rows["split"].isin(["test", "val"])]
+        if len(acc):
+            last = acc[acc["epoch"] == acc["epoch"].max()]
+            limit = chance + AT_CHANCE_MARGIN * (1 - chance)
+            if (last["value"] <= limit).all():
+                shown = ", ".join(f"{s} {v:.3f}" for s, v in zip(last["split"], last["value"]))
+                reasons.append(f"final accuracy at chance ({shown}; chance {chance:.3g})")
+    return "; ".join(reasons) or None
 
 
 # ---------------------------------------------------------------------------------------------------- code version
@@ -404,6 +444,9 @@ class Sweep:
     def meta(self) -> list[dict[str, Any] | None]:
         return [None if r is None else r.meta for r in self.results]
 
+    diverged: list[dict[str, Any]] = field(default_factory=list)
+    """``[{"config", "reason"}]``: finished runs that `divergence` flags (stored and in `frame`)."""
+
 
 def sweep(run_fn: Callable[[dict], Result], configs: Iterable[dict[str, Any]], *, executor: str | None = "serial",
           workers: int | None = None, store: str | Path | None = None, raise_on_failure: bool = True,
@@ -478,15 +521,23 @@ def sweep(run_fn: Callable[[dict], Result], configs: Iterable[dict[str, Any]], *
             collect(index[f.key], *f.result())
     bar.close()
 
+    diverged = []
+    for t, r in done.items():
+        why = divergence(r.rows, getattr(run_fn, "chance", None))
+        if why:
+            diverged.append({"config": json.loads(t), "reason": why})
     counts = {"total": len(done) + len(failed), "cached": cached, "ran": len(todo) - len(failed), "failed": len(failed),
-              "executor": executor}
+              "diverged": len(diverged), "executor": executor}
     print(f"{name}: {counts['total']} runs: {cached} cached, {counts['ran']} ran, {counts['failed']} failed"
+          + (f", {len(diverged)} diverged" if diverged else "")
           + ("" if len(set(texts)) == len(texts) else f" ({len(texts) - len(set(texts))} duplicate configs)")
           + f" [{executor}, store {root / name}]")
     failures = [{"config": json.loads(t), "error": e} for t, e in failed.items()]
     for f in failures:
         print(f"FAILED {name} {json.dumps(f['config'], sort_keys=True)}\n  {f['error'].splitlines()[0]}")
-    out = Sweep(configs, [done.get(t) for t in texts], counts, failures)
+    for d in diverged:
+        print(f"DIVERGED {name} {json.dumps(d['config'], sort_keys=True)}\n  {d['reason']}")
+    out = Sweep(configs, [done.get(t) for t in texts], counts, failures, diverged)
     if failures and raise_on_failure:
         raise SweepError(f"{name}: {len(failures)} of {len(set(texts))} runs failed (listed above; the others are "
                          f"stored, re-running retries only the failed ones). First: {failures[0]['error'].splitlines()[0]}")

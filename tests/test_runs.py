@@ -152,7 +152,8 @@ def test_real_experiments_reach_their_science_modules():
 # ------------------------------------------------------------------------------------------- cache and invalidation
 def test_cached_run_equals_fresh_run_and_is_not_recomputed(toy, capsys):
     first = runs.sweep(toy.module.run, configs())
-    assert first.counts == {"total": 3, "cached": 0, "ran": 3, "failed": 0, "executor": "serial"}
+    assert first.counts == {"total": 3, "cached": 0, "ran": 3, "failed": 0, "diverged": 0,
+                            "executor": "serial"}
     second = runs.sweep(toy.module.run, configs())
     assert second.counts["cached"] == 3 and second.counts["ran"] == 0
     pd.testing.assert_frame_equal(first.frame, second.frame)
@@ -228,7 +229,8 @@ def test_failed_runs_are_reported_keep_the_others_and_are_retried_alone(toy, cap
     assert 'FAILED toy {"a": 1.0, "fail": true, "seed": 9}' in out and "RuntimeError: asked to fail" in out
     assert "FloatingPointError" in out  # a non-finite value stops that run, never a silent NaN
     res = runs.sweep(toy.module.run, cfgs, raise_on_failure=False)
-    assert res.counts == {"total": 5, "cached": 3, "ran": 0, "failed": 2, "executor": "serial"}
+    assert res.counts == {"total": 5, "cached": 3, "ran": 0, "failed": 2, "diverged": 0,
+                          "executor": "serial"}
     assert res.results[3] is None and res.results[0] is not None and len(res.frame) == 3
 
 
@@ -277,7 +279,7 @@ def test_dask_local_cluster_with_two_workers(toy):
             res = runs.sweep(toy.module.run, configs(4), executor="dask", workers=2)
         finally:
             runs._DASK.pop("local:2", None)
-        assert res.counts == {"total": 4, "cached": 0, "ran": 4, "failed": 0, "executor": "dask"}
+        assert res.counts == {"total": 4, "cached": 0, "ran": 4, "failed": 0, "diverged": 0, "executor": "dask"}
         workers = {m["host"] + ":" + str(m["wall_s"] >= 0) for m in res.meta}
         assert workers and len(client.scheduler_info()["workers"]) == 2
     again = runs.sweep(toy.module.run, configs(4))  # the serial executor reads what the Dask workers stored
@@ -292,7 +294,8 @@ def test_headline_records_the_runs(tmp_path, toy):
     nb.sweep(toy.module.run, configs(3))
     nb.save(results.tidy([{"metric": "m", "value": 1.0}]), metrics={}, claims=[])
     doc = json.loads((tmp_path / "out" / "headline.json").read_text())
-    assert doc["runs"] == {"total": 5, "cached": 2, "ran": 3, "failed": 0, "executor": "serial", "threads_per_run": 1}
+    assert doc["runs"] == {"total": 5, "cached": 2, "ran": 3, "failed": 0, "diverged": 0, "executor": "serial",
+                           "threads_per_run": 1, "diverged_runs": []}
 
 
 def test_a_worker_with_other_code_refuses_to_store_under_the_sweeps_key(toy):
@@ -370,3 +373,41 @@ def test_threads_from_the_environment_are_checked(monkeypatch):
             set_threads(0)
     finally:
         torch.set_num_threads(prev)
+
+
+def _history(losses, accs, split="test"):
+    rows = [{"epoch": e + 1, "split": "train", "metric": "loss", "value": v} for e, v in enumerate(losses)]
+    rows += [{"epoch": e + 1, "split": split, "metric": "accuracy", "value": v} for e, v in enumerate(accs)]
+    return results.tidy(rows)
+
+
+@pytest.mark.parametrize("losses,accs,chance,expect", [
+    ([2.3, 0.5, 0.3], [0.5, 0.9, 0.95], 0.1, None),                       # a healthy run
+    ([2.3, 0.5, 7.9], [0.5, 0.9, 0.95], 0.1, "training loss rose from 2.3"),
+    ([0.7, 0.69, 0.69], [0.6, 0.5, 0.5], 0.5, "final accuracy at chance (test 0.500"),
+    ([2.3, 2.2, 2.1], [0.1, 0.11, 0.113], 0.1, "final accuracy at chance"),  # always guessing the commonest digit
+    ([2.3, 2.2, 2.1], [0.1, 0.11, 0.113], None, None),                    # chance unknown: not judged
+    ([2.3], [0.5], 0.1, None),                                             # one epoch: no trend to judge
+])
+def test_divergence_rule(losses, accs, chance, expect):
+    why = runs.divergence(_history(losses, accs), chance)
+    assert (why is None) if expect is None else (expect in why)
+
+
+@runs.experiment("toy_diverging", chance=0.5)
+def _diverging_run(config):
+    lr = config["lr"]
+    return runs.Result(rows=_history([0.7, 0.7 * (1 + lr) if lr > 1 else 0.3], [0.8, 0.5 if lr > 1 else 0.9]))
+
+
+def test_a_sweep_flags_diverged_runs_and_the_headline_records_them(tmp_path, monkeypatch, capsys):
+    from study.run import Run
+    monkeypatch.setenv("STUDY_RUNS", str(tmp_path / "runs"))
+    nb = Run.start("99_toy", profile="smoke", out_dir=tmp_path / "out")
+    res = nb.sweep(_diverging_run, [{"seed": 0, "lr": 0.1}, {"seed": 0, "lr": 1000.0}])
+    assert res.counts["diverged"] == 1 and res.diverged[0]["config"]["lr"] == 1000.0
+    assert "training loss rose" in res.diverged[0]["reason"] and "at chance" in res.diverged[0]["reason"]
+    assert "2 runs: 0 cached, 2 ran, 0 failed, 1 diverged" in capsys.readouterr().out
+    nb.save(res.frame, metrics={}, claims=[])
+    doc = json.loads((tmp_path / "out" / "headline.json").read_text())
+    assert doc["runs"]["diverged"] == 1 and doc["runs"]["diverged_runs"][0]["experiment"] == "toy_diverging"
