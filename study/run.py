@@ -103,13 +103,29 @@ class Run:
                                                                             if k not in ("profile", "seed")))
         return cls(notebook, profile, seed, dev, out, gen, env, executor)
 
-    def sweep(self, run_fn, configs, **kw) -> runs.Sweep:
-        """`study.runs.sweep` with this notebook's executor; adds the sweep's counts to `runs` (see `save`)."""
+    def sweep(self, run_fn, configs, *, divergence_expected: bool = False, **kw) -> runs.Sweep:
+        """`study.runs.sweep` with this notebook's executor; adds the sweep's counts to `runs` (see `save`).
+
+        `divergence_expected`: the sweep explores settings where diverging is a possible finding (a learning-rate or
+        λ grid); its diverged runs are recorded but do not withhold the notebook's verdicts (see `save`).
+        """
         res = runs.sweep(run_fn, configs, executor=self.executor, **kw)
         for k in ("total", "cached", "ran", "failed", "diverged"):
             self.runs[k] += res.counts[k]
-        self.diverged += [{"experiment": run_fn.experiment, **d} for d in res.diverged]
+        self.diverged += [{"experiment": run_fn.experiment, **d, "expected": divergence_expected}
+                          for d in res.diverged]
         return res
+
+    def withhold_verdicts(self, claims: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The claims, each made "inconclusive" with the reason when a run this notebook relies on diverged (a run
+        of a sweep not marked `divergence_expected`): no verdict comes from a diverged run (issue 12)."""
+        bad = [d for d in self.diverged if not d["expected"]]
+        if not bad:
+            return claims
+        why = (f"verdict withheld: {len(bad)} training run(s) diverged, e.g. {bad[0]['experiment']} "
+               f"{bad[0]['config']}: {bad[0]['reason']}")
+        return [{**c, "verdict": "inconclusive", "note": (why + ". " + str(c.get("note") or "")).strip()}
+                for c in claims]
 
     def figure(self, fig, name: str) -> Path:
         """Save a figure as ``<out>/<name>.png`` (whole file)."""
@@ -117,7 +133,15 @@ class Run:
 
     def save(self, df: pd.DataFrame, *, metrics: dict[str, dict[str, Any]], claims: list[dict[str, Any]],
              params: dict[str, Any] | None = None, deviations: list[str] | None = None) -> float:
-        """Write ``results.csv`` and ``headline.json``; returns the wall time in seconds since `start`."""
+        """Write ``results.csv`` and ``headline.json``; returns the wall time in seconds since `start`.
+
+        Claims pass through `withhold_verdicts` first: after an unexpected diverged run every claim is inconclusive.
+        """
+        withheld = self.withhold_verdicts(claims)
+        if withheld is not claims:
+            print(f"{sum(not d['expected'] for d in self.diverged)} diverged run(s): all {len(claims)} verdicts "
+                  "withheld (inconclusive); see headline.json runs.diverged_runs")
+        claims = withheld
         results.write_results(df, self.out)
         wall = self.timer.s
         results.write_headline(self.out, notebook=self.notebook, profile=self.profile, wall_s=wall, env=self.env,

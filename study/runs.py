@@ -142,7 +142,7 @@ def divergence(rows: pd.DataFrame, chance: float | None = None) -> str | None:
         if len(acc):
             last = acc[acc["epoch"] == acc["epoch"].max()]
             limit = chance + AT_CHANCE_MARGIN * (1 - chance)
-            if (last["value"] <= limit).all():
+            if len(last) and (last["value"] <= limit).all():
                 shown = ", ".join(f"{s} {v:.3f}" for s, v in zip(last["split"], last["value"]))
                 reasons.append(f"final accuracy at chance ({shown}; chance {chance:.3g})")
     return "; ".join(reasons) or None

@@ -408,6 +408,16 @@ def test_a_sweep_flags_diverged_runs_and_the_headline_records_them(tmp_path, mon
     assert res.counts["diverged"] == 1 and res.diverged[0]["config"]["lr"] == 1000.0
     assert "training loss rose" in res.diverged[0]["reason"] and "at chance" in res.diverged[0]["reason"]
     assert "2 runs: 0 cached, 2 ran, 0 failed, 1 diverged" in capsys.readouterr().out
-    nb.save(res.frame, metrics={}, claims=[])
+    claim = results.claim("Paper", "accuracy", 0.9, 0.9, n=3, unit="fraction", tol=0.01)
+    assert claim["verdict"] == "reproduced"
+    nb.save(res.frame, metrics={}, claims=[claim])
     doc = json.loads((tmp_path / "out" / "headline.json").read_text())
     assert doc["runs"]["diverged"] == 1 and doc["runs"]["diverged_runs"][0]["experiment"] == "toy_diverging"
+    (saved,) = doc["claims"]
+    assert saved["verdict"] == "inconclusive" and saved["note"].startswith("verdict withheld: 1 training run(s) diverged")
+    # the same divergence inside a sweep that explores it (an lr grid) is recorded but withholds nothing
+    nb2 = Run.start("99_toy", profile="smoke", out_dir=tmp_path / "out2")
+    nb2.sweep(_diverging_run, [{"seed": 0, "lr": 1000.0}], divergence_expected=True)
+    nb2.save(res.frame, metrics={}, claims=[claim])
+    doc2 = json.loads((tmp_path / "out2" / "headline.json").read_text())
+    assert doc2["claims"][0]["verdict"] == "reproduced" and doc2["runs"]["diverged_runs"][0]["expected"] is True
