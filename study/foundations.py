@@ -261,28 +261,39 @@ def risk_and_error(model: nn.Module, x: Tensor, y: Tensor, batch_size: int = 409
     return loss / len(x), wrong / len(x)
 
 
+NON_FINITE_ACTIONS = ("raise", "record")
+
+
 def train_momentum(model: nn.Module, x: Tensor, y: Tensor, *, lr: float, batch_size: int, epochs: float,
                    mu: float | Callable[[int], float] = 0.0, generator: torch.Generator | None = None,
                    eval_sets: dict[str, tuple[Tensor, Tensor]] | None = None, evals_per_epoch: int = 1,
-                   progress: Any = None) -> list[dict[str, Any]]:
+                   progress: Any = None, on_non_finite: str = "raise") -> list[dict[str, Any]]:
     """Mini-batch SGD with the momentum method of §4 (`momentum_step`), evaluated on `eval_sets` along the way.
 
     Args:
         model: trained in place (on the device of `x`).
-        x, y: training inputs and int64 labels (kept in memory).
+        x, y: training inputs (N, ...) float and int64 labels (N,) (kept in memory).
         lr: α > 0; batch_size: B (1 = online learning, len(x) = batch learning).
         epochs: passes over the data (may be fractional, >= 1/len(x)·B).
         mu: a constant μ or a schedule μ(t) of the step index t (e.g. `sutskever_momentum`).
         eval_sets: {"train": (x, y), "val": ...}; evaluated `evals_per_epoch` times per epoch and at the start.
         progress: a tqdm bar to advance by one per step (optional).
+        on_non_finite: what a NaN or infinite training loss does, as in `study.train.fit`: "raise" (default) stops
+            the run with `FloatingPointError` naming the step, the epoch and lr (the run store then lists the run as
+            failed with its config); "record" stops training and adds a row metric "diverged" = 1 (split "train"),
+            for a caller to whom divergence is an expected finding (e.g. a learning-rate grid that includes a
+            too-large rate); the rows then end at the last finite step.
 
     Returns:
-        tidy rows {"epoch" (float, samples seen / N), "split", "metric" ("risk_nats"|"error"|"samples"|"step"|
-        "wall_s"), "value"}. A non-finite training loss stops training and adds a row metric "diverged" = 1.
+        tidy rows {"epoch" (float, samples seen / N), "split", "metric" ("risk_nats" (nats)|"error" (fraction)|
+        "step"|"wall_s" (s)|"diverged" (with ``on_non_finite="record"`` only)), "value"}.
 
     Raises:
-        ValueError: a bad lr, batch_size or epochs.
+        ValueError: a bad lr, batch_size, epochs or on_non_finite.
+        FloatingPointError: the training loss became NaN or infinite (``on_non_finite="raise"``).
     """
+    if on_non_finite not in NON_FINITE_ACTIONS:
+        raise ValueError(f"on_non_finite={on_non_finite!r} is out of range; accepted: one of {NON_FINITE_ACTIONS}")
     if not lr > 0:
         raise ValueError(f"lr={lr} must be > 0")
     n = len(x)
@@ -320,6 +331,11 @@ def train_momentum(model: nn.Module, x: Tensor, y: Tensor, *, lr: float, batch_s
         idx, order = order[:batch_size], order[batch_size:]
         loss = F.cross_entropy(model(x[idx]), y[idx])
         if not torch.isfinite(loss):
+            if on_non_finite == "raise":
+                raise FloatingPointError(
+                    f"non-finite training loss ({float(loss.detach())}) at step {step + 1} of {total} "
+                    f"(epoch {seen / n:.4g}, batch {step % steps_per_epoch}), lr={lr}: lower the learning rate or "
+                    "check the inputs (on_non_finite='record' records the divergence instead)")
             rows.append({"epoch": seen / n, "split": "train", "metric": "diverged", "value": 1.0})
             break
         for p in params:

@@ -3,24 +3,41 @@
 Group penalties on a fully connected layer (Yang et al., "Entropy Error-based CNN Sparse Optimization", eqs. 5-7):
 the groups are the weight vectors u_k *leaving* input node k, i.e. the columns of the (out, in) weight matrix, so a
 zero group prunes input node k.
+
+Every weight and shape parameter (λ ``lam`` >= 0; α ``alpha``, β ``beta``, TL1 ``a`` > 0) must be a finite real
+number: anything else (negative, NaN, ±inf, a string, a bool) raises ValueError naming the parameter, the value and
+the accepted range, before any tensor work.
 """
 from __future__ import annotations
 
+import math
+import numbers
+
 import torch
+
+from .checks import out_of_range
 
 Tensor = torch.Tensor
 
 
+def _check_number(name: str, value: float, *, positive: bool, meaning: str) -> float:
+    """`value` as a float when it is a finite real number (not a bool) > 0 (`positive`) or >= 0.
+
+    Raises:
+        ValueError: naming `name`, the value and the accepted range (NaN, ±inf, negative, strings refused).
+    """
+    ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
+    if not (ok and (value > 0 if positive else value >= 0)):
+        raise out_of_range(name, value, f"a finite number {'> 0' if positive else '>= 0'} ({meaning})")
+    return float(value)
+
+
 def _check_alpha(alpha: float) -> float:
-    if not alpha > 0:
-        raise ValueError(f"alpha={alpha} must be > 0 (the smoothing radius of SL1)")
-    return float(alpha)
+    return _check_number("alpha", alpha, positive=True, meaning="the smoothing radius of SL1")
 
 
 def _check_lam(lam: float) -> float:
-    if not lam >= 0:
-        raise ValueError(f"lam={lam} must be >= 0 (the penalty weight)")
-    return float(lam)
+    return _check_number("lam", lam, positive=False, meaning="the penalty weight λ")
 
 
 def group_norms(weight: Tensor) -> Tensor:
@@ -101,15 +118,11 @@ def l2(weight: Tensor, lam: float) -> Tensor:
 # each operator below takes the dense layer's weights w (any shape) and returns u of the same shape and dtype.
 
 def _check_beta(beta: float) -> float:
-    if not beta > 0:
-        raise ValueError(f"beta={beta} must be > 0 (the RVSM coupling weight)")
-    return float(beta)
+    return _check_number("beta", beta, positive=True, meaning="the RVSM coupling weight β")
 
 
-def _check_a(a: float) -> float:
-    if not a > 0:
-        raise ValueError(f"a={a} must be > 0 (the transformed-l1 shape parameter)")
-    return float(a)
+def _check_a(a: float | None) -> float:
+    return _check_number("a", a, positive=True, meaning="the transformed-l1 shape parameter")
 
 
 def tl1_rho(x: Tensor, a: float) -> Tensor:
@@ -186,11 +199,10 @@ def tl1_threshold_value(mu: float, a: float) -> float:
         t = μ(a+1)/a                 if μ ≤ a² / (2(a+1)),
         t = √(2μ(a+1)) − a/2         otherwise.
 
-    |w| <= t gives u = 0. Raises ValueError for μ < 0 or a <= 0.
+    |w| <= t gives u = 0. Raises ValueError for μ < 0 or a <= 0 (or either not a finite number).
     """
     a = _check_a(a)
-    if not mu >= 0:
-        raise ValueError(f"mu={mu} must be >= 0 (mu = lam / beta)")
+    mu = _check_number("mu", mu, positive=False, meaning="mu = lam / beta")
     if mu <= a * a / (2.0 * (a + 1.0)):
         return mu * (a + 1.0) / a
     return (2.0 * mu * (a + 1.0)) ** 0.5 - a / 2.0

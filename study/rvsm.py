@@ -45,23 +45,29 @@ class RVSM:
         lam: λ >= 0, the penalty weight. beta: β > 0, the coupling. a: the TL1 parameter (> 0, "tl1" only).
 
     Attributes:
-        u: the sparse copy prox_{λP/β}(w), same shape as w (no gradient).
+        u: the sparse copy prox_{λP/β}(w), same shape as w (no gradient), on w's device: a model moved after the
+            state was built (``model.to("cuda")`` moves w in place) takes u along at its next use.
         steps: number of u-updates so far.
 
     Raises:
-        ValueError: unknown penalty, λ < 0, β <= 0, a <= 0 or missing for "tl1" (from `study.penalties`).
+        ValueError: unknown penalty, or λ, β, a outside their ranges (see `check_parameters`).
     """
 
     def __init__(self, weight: nn.Parameter, penalty: str, lam: float, beta: float, a: float | None = None) -> None:
-        if penalty not in penalties.PROX_OPERATORS:
-            raise ValueError(f"penalty={penalty!r} is not one of {penalties.PROX_OPERATORS}")
-        self.weight, self.penalty, self.lam, self.beta, self.a = weight, penalty, float(lam), float(beta), a
+        lam, beta, a = check_parameters(penalty, lam, beta, a)
+        self.weight, self.penalty, self.lam, self.beta, self.a = weight, penalty, lam, beta, a
         self.steps = 0
-        self.u = self._prox()  # validates lam, beta, a
+        self.u = self._prox()
 
     def _prox(self) -> Tensor:
         with torch.no_grad():
             return penalties.prox(self.weight.detach(), self.penalty, self.lam, self.beta, self.a)
+
+    def _u(self) -> Tensor:
+        """u on w's current device (moved there once if the model moved since u was computed)."""
+        if self.u.device != self.weight.device:
+            self.u = self.u.to(self.weight.device)
+        return self.u
 
     @property
     def threshold(self) -> float:
@@ -69,8 +75,8 @@ class RVSM:
         return threshold(self.penalty, self.lam, self.beta, self.a)
 
     def coupling(self, model: nn.Module | None = None) -> Tensor:
-        """(β/2)·‖w − u‖², scalar with gradient β(w − u) w.r.t. w (the `penalty` hook of `fit`)."""
-        return 0.5 * self.beta * (self.weight - self.u).pow(2).sum()
+        """(β/2)·‖w − u‖², scalar with gradient β(w − u) w.r.t. w (the `penalty` hook of `fit`); on w's device."""
+        return 0.5 * self.beta * (self.weight - self._u()).pow(2).sum()
 
     def update_u(self, model: nn.Module | None = None) -> None:
         """u ← prox_{λP/β}(w) (the `after_step` hook of `fit`)."""
@@ -80,7 +86,7 @@ class RVSM:
     def lagrangian(self, f_value: float | Tensor) -> float:
         """L_β(w, u) = f + λP(u) + (β/2)‖w − u‖² for a given data term value f (float)."""
         with torch.no_grad():
-            pen = penalties.penalty_value(self.u, self.penalty, self.lam, self.a)
+            pen = penalties.penalty_value(self._u(), self.penalty, self.lam, self.a)
             return float(f_value) + float(pen) + float(self.coupling())
 
     def sparsity(self) -> float:
@@ -92,7 +98,7 @@ class RVSM:
         """Within the block the layer holds u instead of w (to evaluate the sparse network); w is restored after."""
         with torch.no_grad():
             saved = self.weight.detach().clone()
-            self.weight.copy_(self.u)
+            self.weight.copy_(self._u())
         try:
             yield
         finally:
@@ -100,16 +106,29 @@ class RVSM:
                 self.weight.copy_(saved)
 
 
-def threshold(penalty: str, lam: float, beta: float, a: float | None = None) -> float:
-    """|w| at or below which prox_{λP/β}(w) = 0, with μ = λ/β: √(2μ) (l0), μ (l1), t(μ, a) (TL1, Xue & Xin eq. 2.4).
+def check_parameters(penalty: str, lam: float, beta: float, a: float | None = None
+                     ) -> tuple[float, float, float | None]:
+    """(λ, β, a) as floats (a None unless "tl1") when `penalty` is one of `study.penalties.PROX_OPERATORS` and
+    λ >= 0, β > 0 and, for "tl1", a > 0, each a finite real number (Xue & Xin §2: λ, β, a > 0; λ = 0 allowed).
 
     Raises:
-        ValueError: unknown penalty, β <= 0, or a bad TL1 parameter (from `study.penalties`).
+        ValueError: naming the parameter, its value and the accepted range (an `a` given for "l0"/"l1" is ignored).
     """
     if penalty not in penalties.PROX_OPERATORS:
-        raise ValueError(f"penalty={penalty!r} is not one of {penalties.PROX_OPERATORS}")
-    if not beta > 0:
-        raise ValueError(f"beta={beta} must be > 0")
+        raise ValueError(f"penalty={penalty!r} is out of range; accepted: one of {penalties.PROX_OPERATORS}")
+    lam, beta = penalties._check_lam(lam), penalties._check_beta(beta)
+    return lam, beta, (penalties._check_a(a) if penalty == "tl1" else a)
+
+
+def threshold(penalty: str, lam: float, beta: float, a: float | None = None) -> float:
+    """|w| at or below which prox_{λP/β}(w) = 0, with μ = λ/β: √(2μ) (l0), μ (l1), t(μ, a) (TL1, Xue & Xin eq. 2.4).
+    Same unit as the weights; a real number >= 0.
+
+    Raises:
+        ValueError: unknown penalty, or λ < 0, β <= 0, a <= 0 (or missing for "tl1"), or any of them not a finite
+            number (`check_parameters`; a negative λ would otherwise give the complex √(2μ)).
+    """
+    lam, beta, a = check_parameters(penalty, lam, beta, a)
     mu = lam / beta
     if penalty == "l0":
         return (2 * mu) ** 0.5
@@ -139,13 +158,15 @@ def normalized_magnitude_fractions(weight: Tensor, scales: tuple[float, ...] = (
 
 def sign_changes(before: Tensor, after: Tensor) -> int:
     """Number of entries whose sign differs between two tensors of the same shape (zeros count as their own sign).
+    The tensors may lie on different devices (e.g. a CPU copy of the initial weights and the trained CUDA ones):
+    `before` is compared on `after`'s device.
 
     Raises:
         ValueError: shapes differ.
     """
     if before.shape != after.shape:
         raise ValueError(f"shapes differ: {tuple(before.shape)} vs {tuple(after.shape)}")
-    return int((torch.sign(before) != torch.sign(after)).sum().item())
+    return int((torch.sign(before.to(after.device)) != torch.sign(after)).sum().item())
 
 
 def fit_rvsm(model: nn.Module, layer: nn.Linear, x: Tensor, y: Tensor, *, penalty: str, lam: float, beta: float,
@@ -168,11 +189,12 @@ def fit_rvsm(model: nn.Module, layer: nn.Linear, x: Tensor, y: Tensor, *, penalt
         (tidy rows, the `RVSM` state, whose `u` is the final sparse weight).
 
     Raises:
-        ValueError: bad penalty parameters (see `RVSM`) or bad `fit` arguments.
+        ValueError: bad penalty parameters (see `RVSM`), `layer` not a module of `model`, or bad `fit` arguments.
     """
     from .train import evaluate, fit
+    _check_layer(model, layer)
     device = torch.device(fit_kwargs.get("device", "cpu"))
-    model.to(device)  # before RVSM: u lives on w's device
+    model.to(device)  # before RVSM: u is computed from w where w lives
     state = RVSM(layer.weight, penalty, lam, beta, a)
     eval_sets = eval_sets or {}
     cl = fit_kwargs.get("channels_last", False)
@@ -201,9 +223,37 @@ def train_step_throughput(model: nn.Module, layer: nn.Linear, x: Tensor, y: Tens
                           lr: float = 0.01, momentum: float = 0.9, steps: int = 20, warmup: int = 3,
                           channels_last: bool = False, device: torch.device | str = "cpu") -> float:
     """Images per second of our RVSM training step (forward, loss + coupling, backward, SGD step, prox update of
-    u), on the first `batch_size` rows of (x, y) repeated; compare with `study.train.throughput` (a bare loop)."""
+    u), on the first `batch_size` rows of (x, y) repeated; compare with `study.train.throughput` (a bare loop).
+
+    The model is moved to `device` (and to channels_last) *before* u = prox(w) is computed, so that u, w and the
+    batch share one device (on CUDA, u computed from the CPU weights made the coupling term fail).
+
+    Args:
+        model, layer: the network and its layer to sparsify (``layer`` a module of ``model``, e.g. ``model.fc``).
+        x, y: inputs (N, C, H, W) float and labels (N,) int64 (any device; the first `batch_size` rows are used).
+        batch_size, steps, warmup, lr, momentum, channels_last, device: see `study.train.throughput`.
+        penalty, lam, beta, a: see `RVSM`.
+
+    Returns:
+        images per second (float, > 0), wall-clock over `steps` timed steps.
+
+    Raises:
+        ValueError: bad penalty parameters (see `RVSM`) or `layer` not a module of `model`.
+    """
     from .train import throughput
-    state = RVSM(layer.weight, penalty, lam, beta, a)
+    _check_layer(model, layer)
+    device = torch.device(device)
+    model.to(device)
+    if channels_last:
+        model.to(memory_format=torch.channels_last)
+    state = RVSM(layer.weight, penalty, lam, beta, a)  # after the move: u on w's device, w the model's own tensor
     return throughput(model, x, y, batch_size=batch_size, steps=steps, warmup=warmup, lr=lr, momentum=momentum,
                       channels_last=channels_last, device=device, penalty=lambda m: state.coupling(),
                       after_step=lambda m: state.update_u())
+
+
+def _check_layer(model: nn.Module, layer: nn.Module) -> None:
+    """Raise ValueError unless `layer` is one of `model`'s modules (its weight must be what the model trains)."""
+    if not any(m is layer for m in model.modules()):
+        raise ValueError(f"layer={type(layer).__name__} is out of range; accepted: a module of model "
+                         f"({type(model).__name__}), e.g. model.fc")

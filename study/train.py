@@ -14,6 +14,8 @@ A non-finite loss stops the run with `FloatingPointError` naming the epoch and b
 """
 from __future__ import annotations
 
+import math
+import numbers
 import os
 import random
 import time
@@ -97,6 +99,29 @@ def momentum_ramp(target: float, ramp_epochs: int) -> Callable[[int], float]:
     return lambda epoch: target * min(1.0, epoch / ramp_epochs)
 
 
+def momentum_values(momentum: float | Callable[[int], float], epochs: int) -> list[float]:
+    """The momentum of epochs 1..`epochs` (a constant, or a schedule mu(epoch) called once per epoch), each checked.
+
+    Raises:
+        ValueError: a value that is not a number in [0, 1), naming the epoch and the value (a constant is named
+            as ``momentum=...``).
+    """
+    out = []
+    for epoch in range(1, epochs + 1):
+        v = momentum(epoch) if callable(momentum) else momentum
+        ok = not isinstance(v, bool) and isinstance(v, (numbers.Real, Tensor)) and (
+            not isinstance(v, Tensor) or v.numel() == 1)
+        if ok:
+            v = float(v)
+        if not (ok and 0.0 <= v < 1.0):
+            if callable(momentum):
+                raise ValueError(f"momentum schedule gives momentum={v!r} at epoch {epoch} (of {epochs}), out of "
+                                 "range; accepted: a number in [0, 1) at every epoch")
+            raise ValueError(f"momentum={v!r} is out of range; accepted: a number in [0, 1) or a schedule mu(epoch)")
+        out.append(v)
+    return out
+
+
 def batches(n: int, batch_size: int, generator: torch.Generator | None = None) -> list[Tensor]:
     """Index tensors of one epoch's mini-batches: a random permutation of range(n) (sequential when no generator)
     cut into chunks of `batch_size` (the last one may be shorter)."""
@@ -174,28 +199,25 @@ def fit(model: nn.Module, x: Tensor, y: Tensor, *, epochs: int, batch_size: int,
         "-" epoch_time_s, plus whatever `on_epoch_end` returns (split "-").
 
     Raises:
-        ValueError: a bad argument (names it and the accepted range).
+        ValueError: a bad argument (names it and the accepted range); a momentum schedule is checked at every
+            epoch 1..`epochs` before training starts (the message names the epoch and the value).
         FloatingPointError: the loss became NaN or infinite.
     """
-    if epochs < 1:
-        raise ValueError(f"epochs={epochs} must be >= 1")
-    if not lr > 0:
-        raise ValueError(f"lr={lr} must be > 0")
+    if not isinstance(epochs, numbers.Integral) or isinstance(epochs, bool) or epochs < 1:
+        raise ValueError(f"epochs={epochs!r} is out of range; accepted: an integer >= 1")
+    if not (isinstance(lr, numbers.Real) and not isinstance(lr, bool) and math.isfinite(lr) and lr > 0):
+        raise ValueError(f"lr={lr!r} is out of range; accepted: a finite number > 0")
+    if not isinstance(batch_size, numbers.Integral) or isinstance(batch_size, bool) or batch_size < 1:
+        raise ValueError(f"batch_size={batch_size!r} is out of range; accepted: an integer >= 1")
     if len(x) != len(y):
         raise ValueError(f"x has {len(x)} rows but y has {len(y)}")
+    mus = momentum_values(momentum, epochs) if optimizer is None else None
     device = torch.device(device)
     model.to(device)
     if channels_last:
         model.to(memory_format=torch.channels_last)
-    mom = momentum if callable(momentum) else (lambda epoch, m=momentum: m)
     if optimizer is None:
-        m0 = mom(1)
-        if not 0.0 <= m0 < 1.0:
-            raise ValueError(f"momentum={m0} must be in [0, 1)")
-        optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=m0, weight_decay=weight_decay)
-        schedule = True
-    else:
-        schedule = False
+        optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=mus[0], weight_decay=weight_decay)
     eval_sets = eval_sets or {}
     xd, yd = x.to(device), y.to(device)
     rows: list[dict[str, Any]] = []
@@ -216,9 +238,9 @@ def fit(model: nn.Module, x: Tensor, y: Tensor, *, epochs: int, batch_size: int,
         t0 = time.perf_counter()
         if on_epoch_start is not None:
             on_epoch_start(epoch)
-        if schedule:
+        if mus is not None:
             for g in optimizer.param_groups:
-                g["momentum"] = mom(epoch)
+                g["momentum"] = mus[epoch - 1]
         model.train()
         sum_loss = torch.zeros((), device=device)
         sum_obj = torch.zeros((), device=device)

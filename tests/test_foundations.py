@@ -136,7 +136,7 @@ def test_dropout_modes_and_expectation():
         fd.Dropout(0.5, mode="x")
 
 
-def test_train_momentum_learns_and_flags_divergence():
+def test_train_momentum_learns():
     g = torch.Generator().manual_seed(0)
     torch.manual_seed(0)
     x = torch.randn(200, 2, generator=g)
@@ -146,11 +146,38 @@ def test_train_momentum_learns_and_flags_divergence():
                              eval_sets={"train": (x, y)})
     err = [r["value"] for r in rows if r["metric"] == "error"]
     assert err[-1] < 0.05 < err[0]
-    m = fd.mlp([2, 16, 2])
-    rows = fd.train_momentum(m, x * 1e3, y, lr=1e4, batch_size=20, epochs=5, mu=0.9, generator=g)
-    assert any(r["metric"] == "diverged" for r in rows)
+    assert not any(r["metric"] == "diverged" for r in rows)
     with pytest.raises(ValueError, match="batch_size"):
         fd.train_momentum(m, x, y, lr=0.1, batch_size=0, epochs=1)
+
+
+def _diverging_run(**kw):
+    """A huge learning rate on large inputs: the loss is NaN within a few steps (seeded)."""
+    g = torch.Generator().manual_seed(0)
+    torch.manual_seed(0)
+    x = torch.randn(200, 2, generator=g)
+    y = (x[:, 0] + x[:, 1] > 0).long()
+    m = fd.mlp([2, 16, 2])
+    return fd.train_momentum(m, x * 1e3, y, lr=1e4, batch_size=20, epochs=5, mu=0.9, generator=g,
+                             eval_sets={"train": (x, y)}, **kw)
+
+
+def test_train_momentum_stops_on_a_non_finite_loss_like_fit():
+    """Default: `FloatingPointError` naming the step, the epoch and lr (as `study.train.fit`), no "diverged" row."""
+    with pytest.raises(FloatingPointError, match=r"non-finite training loss .* at step \d+ of 50 \(epoch [\d.]+, "
+                                                 r"batch \d+\), lr=10000"):
+        _diverging_run()
+
+
+def test_train_momentum_records_divergence_when_asked():
+    """``on_non_finite="record"``: training stops at the first non-finite loss and one "diverged" row is added."""
+    rows = _diverging_run(on_non_finite="record")
+    div = [r for r in rows if r["metric"] == "diverged"]
+    assert len(div) == 1 and div[0]["value"] == 1.0 and div[0]["split"] == "train"
+    steps = [r["value"] for r in rows if r["metric"] == "step"]
+    assert steps[-1] < 50  # stopped early
+    with pytest.raises(ValueError, match=r"on_non_finite='ignore'.*accepted.*'raise', 'record'"):
+        _diverging_run(on_non_finite="ignore")
 
 
 def test_scale_weights_equals_eval_mode():

@@ -1,5 +1,10 @@
 """The l0 / l1 / transformed-l1 proximal operators are the argmin of λ·P(u) + (β/2)(u − w)² (Xue & Xin §2)."""
+import inspect
 import math
+import os
+import subprocess
+import sys
+import zlib
 
 import pytest
 import torch
@@ -48,9 +53,26 @@ OPS = {"l0": lambda w, lam, beta, a: P.hard_threshold(w, lam, beta),
        "tl1": lambda w, lam, beta, a: P.tl1_threshold(w, lam, beta, a)}
 
 
-@pytest.mark.parametrize("kind,a", [("l0", None), ("l1", None)] + [("tl1", a) for a in A_VALUES])
+def problem_seed(kind, a):
+    """A seed fixed by the operator's name and a (CRC-32 of their text): the same random problems in every run,
+    whatever PYTHONHASHSEED (Python's `hash` of a str changes from one interpreter to the next)."""
+    return zlib.crc32(f"{kind}/{a!r}".encode())
+
+
+CASES = [("l0", None), ("l1", None)] + [("tl1", a) for a in A_VALUES]
+
+
+def test_problem_seeds_do_not_depend_on_pythonhashseed():
+    code = f"import zlib\n{inspect.getsource(problem_seed)}\nprint([problem_seed(k, a) for k, a in {CASES!r}])"
+    outs = {subprocess.run([sys.executable, "-c", code], env={**os.environ, "PYTHONHASHSEED": s}, check=True,
+                           capture_output=True, text=True).stdout for s in ("1", "2", "3")}
+    assert len(outs) == 1, outs
+    assert len(set(problem_seed(k, a) for k, a in CASES)) == len(CASES)  # one problem set per case
+
+
+@pytest.mark.parametrize("kind,a", CASES)
 def test_operator_is_the_argmin(kind, a):
-    gen = torch.Generator().manual_seed(hash((kind, a)) % 2**31)
+    gen = torch.Generator().manual_seed(problem_seed(kind, a))
     branches = set()
     for _ in range(16):
         w, lam, beta = random_problems(gen, a=a)
@@ -109,7 +131,7 @@ def test_tl1_tends_to_scaled_l1_as_a_to_infinity():
 
 
 def test_operators_keep_shape_dtype_and_zero():
-    w = torch.randn(4, 5, 6)
+    w = torch.randn(4, 5, 6, generator=torch.Generator().manual_seed(3))
     for name in ("l0", "l1", "tl1"):
         u = P.prox(w, name, 0.01, 1.0, a=1.0)
         assert u.shape == w.shape and u.dtype == torch.float32
@@ -118,19 +140,25 @@ def test_operators_keep_shape_dtype_and_zero():
         assert torch.allclose(P.prox(w, name, 0.0, 1.0, a=1.0), w, atol=1e-6)
 
 
-@pytest.mark.parametrize("bad", [dict(lam=-1e-3), dict(beta=0.0), dict(beta=-1.0), dict(a=0.0), dict(a=-2.0)])
+@pytest.mark.parametrize("bad", [dict(lam=-1e-3), dict(beta=0.0), dict(beta=-1.0), dict(a=0.0), dict(a=-2.0),
+                                 dict(lam=math.nan), dict(lam=math.inf), dict(beta=math.inf), dict(a=math.nan),
+                                 dict(lam="0.01"), dict(beta=None), dict(a=True)])
 def test_bad_parameters_raise(bad):
+    """Refused with ValueError naming the parameter, its value and the accepted range (NaN and ±inf included: an
+    infinite λ or β made 0·inf = NaN in the coupling)."""
+    (name, value), = bad.items()
+    match = rf"{name}={value!r} is out of range; accepted: a finite number"
     args = {"lam": 0.01, "beta": 1.0, "a": 1.0, **bad}
-    w = torch.randn(5)
-    with pytest.raises(ValueError):
+    w = torch.randn(5, generator=torch.Generator().manual_seed(4))
+    with pytest.raises(ValueError, match=match):
         P.tl1_threshold(w, args["lam"], args["beta"], args["a"])
     if "a" not in bad:
-        with pytest.raises(ValueError):
+        with pytest.raises(ValueError, match=match):
             P.hard_threshold(w, args["lam"], args["beta"])
-        with pytest.raises(ValueError):
+        with pytest.raises(ValueError, match=match):
             P.soft_threshold(w, args["lam"], args["beta"])
     else:
-        with pytest.raises(ValueError):
+        with pytest.raises(ValueError, match=match):
             P.tl1_rho(w, args["a"])
 
 

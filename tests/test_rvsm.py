@@ -7,6 +7,7 @@ import torch.nn.functional as F
 from study import penalties, rvsm
 from study.models.curve_cnn import CurveCNN
 from study.rvsm import RVSM, fit_rvsm, normalized_magnitude_fractions, sign_changes, sparsity
+from test_train_results import DeviceGuard, moves_params_in_place  # noqa: F401 (a fixture)
 
 
 def test_coupling_gradient_is_beta_w_minus_u():
@@ -91,7 +92,7 @@ def test_helpers_and_errors():
         sign_changes(torch.ones(2), torch.ones(3))
     with pytest.raises(ValueError):
         normalized_magnitude_fractions(torch.zeros(3))
-    p = nn.Parameter(torch.randn(3))
+    p = nn.Parameter(torch.randn(3, generator=torch.Generator().manual_seed(5)))
     with pytest.raises(ValueError):
         RVSM(p, "l2", 0.1, 1.0)
     with pytest.raises(ValueError):
@@ -101,6 +102,7 @@ def test_helpers_and_errors():
 
 
 def test_curve_cnn_shapes():
+    torch.manual_seed(6)  # the initial weights
     m = CurveCNN(104)
     assert m.fc.weight.numel() == 692_224
     assert [c.weight.numel() for c in m.conv_layers().values()] == [288, 9216, 9216]
@@ -118,3 +120,129 @@ def test_threshold_is_where_the_prox_turns_zero(penalty, a, lam):
     assert u[0] == 0 and u[1] != 0
     with pytest.raises(ValueError, match="beta"):
         rvsm.threshold(penalty, lam, 0.0, a)
+
+
+# ------------------------------------------------------------------------------ bad λ, β, a
+GOOD = {"lam": 5e-4, "beta": 1.0, "a": 1.0}
+
+
+@pytest.mark.parametrize("penalty", ["l0", "l1", "tl1"])
+@pytest.mark.parametrize("name,value,accepted", [
+    ("lam", -1e-3, ">= 0"), ("lam", float("nan"), ">= 0"), ("lam", float("inf"), ">= 0"), ("lam", "0.1", ">= 0"),
+    ("lam", True, ">= 0"),
+    ("beta", 0.0, "> 0"), ("beta", -1.0, "> 0"), ("beta", float("inf"), "> 0"), ("beta", None, "> 0"),
+    ("a", 0.0, "> 0"), ("a", -2.0, "> 0"), ("a", None, "> 0"), ("a", float("nan"), "> 0"),
+])
+def test_threshold_and_rvsm_refuse_bad_parameters(penalty, name, value, accepted):
+    """A negative λ gave the complex √(2λ/β) for l0; every bad λ, β, a is refused, naming it, its value and the
+    range. `a` matters for "tl1" only."""
+    args = {**GOOD, name: value}
+    if name == "a" and penalty != "tl1":
+        assert isinstance(rvsm.threshold(penalty, **args), float)
+        return
+    pattern = rf"{name}={value!r}.*accepted: a finite number {accepted}".replace("(", r"\(").replace(")", r"\)")
+    with pytest.raises(ValueError, match=pattern):
+        rvsm.threshold(penalty, **args)
+    p = nn.Parameter(torch.randn(4, generator=torch.Generator().manual_seed(7)))
+    with pytest.raises(ValueError, match=pattern):
+        RVSM(p, penalty, **args)
+
+
+def test_threshold_is_a_real_number_at_lambda_zero_and_refuses_unknown_penalties():
+    for penalty, a in [("l0", None), ("l1", None), ("tl1", 2.0)]:
+        assert rvsm.threshold(penalty, 0.0, 1.0, a) == 0.0
+    with pytest.raises(ValueError, match=r"penalty='l2'.*accepted"):
+        rvsm.threshold("l2", 0.1, 1.0)
+
+
+# ------------------------------------------------------------------------------ device paths without a GPU
+@pytest.mark.parametrize("channels_last", [False, True])
+@pytest.mark.parametrize("penalty,a", [("l0", None), ("l1", None), ("tl1", 1.0)])
+def test_train_step_throughput_builds_u_on_the_model_device(moves_params_in_place, penalty, a, channels_last):
+    """The benchmark's RVSM step with CPU data and the model sent to another device (`meta` standing in for CUDA):
+    u = prox(w) is computed after the move, so no op combines the CPU and the device (it did: u was computed
+    from the CPU weights, and the coupling β/2‖w − u‖² failed on CUDA; notebook 02 §7 and
+    benchmarks/rvsm_throughput.py)."""
+    g = torch.Generator().manual_seed(8)
+    x, y = torch.rand(6, 1, 16, 16, generator=g), torch.randint(0, 2, (6,), generator=g)
+    torch.manual_seed(8)
+    m = CurveCNN(16)
+    guard = DeviceGuard()
+    with guard:
+        ips = rvsm.train_step_throughput(m, m.fc, x, y, batch_size=6, steps=2, warmup=1, penalty=penalty,
+                                         lam=1e-3, a=a, device="meta", channels_last=channels_last)
+    assert guard.mixed == []
+    assert ips > 0 and all(p.is_meta for p in m.parameters())
+
+
+def test_throughput_benchmark_runs_on_a_non_cpu_device(moves_params_in_place, monkeypatch, capsys):
+    """benchmarks/rvsm_throughput.py (and `study.experiments.rvsm.throughput_table`, notebook 02 §7) end to end
+    with ``--device meta``: every loop runs and no op combines two devices."""
+    import importlib.util
+    import pathlib
+    path = pathlib.Path(__file__).resolve().parents[1] / "benchmarks" / "rvsm_throughput.py"
+    spec = importlib.util.spec_from_file_location("rvsm_throughput_benchmark", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    monkeypatch.setattr("sys.argv", ["rvsm_throughput.py", "--device", "meta", "--size", "16", "--batch", "4",
+                                     "--steps", "1"])
+    guard = DeviceGuard()
+    torch.manual_seed(12)  # the warm-up model (the measured ones are seeded by throughput_table)
+    with guard:
+        bench.main()
+    assert guard.mixed == []
+    out = capsys.readouterr().out
+    assert "device=meta" in out and out.count("RVSM step (ours)") == 2
+
+
+def test_fit_rvsm_keeps_u_on_the_model_device(moves_params_in_place):
+    """`fit_rvsm` (coupling, prox update, sparse evaluation) on CPU data with the model on `meta`."""
+    g = torch.Generator().manual_seed(9)
+    x, y = torch.rand(8, 1, 16, 16, generator=g), torch.randint(0, 2, (8,), generator=g)
+    torch.manual_seed(9)
+    m = CurveCNN(16)
+    guard = DeviceGuard()
+    with guard:
+        rows, state = fit_rvsm(m, m.fc, x, y, penalty="tl1", lam=1e-3, beta=1.0, a=1.0, epochs=2, batch_size=4,
+                               lr=0.1, momentum=0.5, eval_sets={"test": (x, y)}, device="meta", progress=False,
+                               generator=g)
+    assert guard.mixed == []
+    assert state.weight is m.fc.weight and state.u.is_meta and state.steps == 4
+    assert {("accuracy_sparse", "test"), ("sparsity", "-")} <= {(r["metric"], r["split"]) for r in rows}
+
+
+def test_rvsm_state_follows_a_model_moved_after_it_was_built(moves_params_in_place):
+    """u computed on the CPU, then the model moved (as `fit` does with ``device=``): the coupling, the Lagrangian
+    and the sparse network use u on w's new device."""
+    torch.manual_seed(10)
+    m = CurveCNN(16)
+    state = RVSM(m.fc.weight, "l1", lam=1e-3, beta=2.0)
+    assert state.u.device.type == "cpu"
+    m.to("meta")
+    guard = DeviceGuard()
+    with guard:
+        c = state.coupling()
+        state.lagrangian(0.5)
+        with state.sparse_weights():
+            pass
+    assert guard.mixed == [] and c.is_meta and state.u.is_meta
+
+
+def test_sign_changes_across_devices():
+    """The initial weights kept on the CPU against trained ones on the device: compared on the latter's device."""
+    before = torch.tensor([1.0, -1.0, 2.0])
+    guard = DeviceGuard()
+    with guard:
+        sign_changes(before, torch.tensor([-1.0, -3.0, 2.0], device="meta"))
+    assert guard.mixed == []
+
+
+def test_layer_must_belong_to_the_model():
+    torch.manual_seed(11)
+    m, other = CurveCNN(16), CurveCNN(16)
+    x, y = torch.zeros(2, 1, 16, 16), torch.zeros(2, dtype=torch.long)
+    with pytest.raises(ValueError, match="layer=Linear.*accepted: a module of model"):
+        rvsm.train_step_throughput(m, other.fc, x, y, batch_size=2, steps=1, warmup=0)
+    with pytest.raises(ValueError, match="layer=Linear.*accepted: a module of model"):
+        fit_rvsm(m, other.fc, x, y, penalty="l0", lam=1e-3, beta=1.0, epochs=1, batch_size=2, lr=0.1,
+                 progress=False)
