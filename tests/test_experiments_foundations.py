@@ -265,3 +265,18 @@ def test_claims_reproduced_on_values_that_satisfy_every_test():
 ])
 def test_claims_follow_their_stated_tests(over, claim, verdict):
     assert verdicts(**over)[claim] == verdict
+
+
+def test_minibatch_claims_name_the_batch_sizes_that_ran():
+    # the first batch size is named as it ran (it used to be written "B=1" whatever it was)
+    cl = {c["claim"]: c for c in fx.claims(synthetic_values(Bs=[2, 20, 2000],
+                                                            mb_best={2: 0.30, 20: 0.32, 2000: 1.9},
+                                                            mb_wall={2: 9.0, 20: 1.0, 2000: 0.2}))}
+    assert cl["§4: online/mini-batch beat batch learning at equal gradient evaluations"]["ours"].startswith("B=2: ")
+    assert "B=2: 0.300 in 9.0 s" in cl["§4: mini-batches are the best compromise"]["ours"]
+
+
+@pytest.mark.parametrize("kw", [dict(samples=fx.BP_POOL + 1, fd_samples=1), dict(samples=2, fd_samples=3)])
+def test_backprop_check_refuses_samples_it_would_truncate(kw):
+    with pytest.raises(ValueError, match="samples, fd_samples"):       # before any data is loaded
+        fx.backprop_findings(seed=0, channels=2, kernel=3, random_trials=0, h=1e-5, **kw)

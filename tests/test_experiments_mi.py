@@ -15,7 +15,7 @@ PARAMS = dict(datasets=["mnist", "fashion-mnist"], train_per_class=2, val_per_cl
               width_high=2.0, n_widths=20, layer_width_rel=[0.05, 3.0], mi_eval_per_class=2, grad_batches=1,
               info_plane=True, resnet=True, resnet_stem="small", resnet_datasets=["mnist"], resnet_seeds=[0],
               resnet_epochs=1, resnet_train_per_class=1, resnet_test_per_class=1, resnet_eval_per_class=1,
-              resnet_lr=0.01, resnet_bn_cumulative=True, bench_sizes=[50])
+              resnet_lr=0.01, resnet_bn_cumulative=True, bench_sizes=[50], bench_repeats=1)
 S_STAR = {("shallow", "mnist"): 0.5, ("shallow", "fashion-mnist"): 0.6, ("resnet18", "mnist"): 0.7}
 
 
@@ -61,8 +61,10 @@ def test_plan_rejects_bad_parameters():
         mi.plan({**PARAMS, "datasets": ["fashion-mnist"]}, method="ce", seed=0, device="cpu")
     with pytest.raises(ValueError, match="device"):
         mi.plan(PARAMS, method="ce", seed=0, device="auto")
-    with pytest.raises(ValueError, match="lacks"):
+    with pytest.raises(ValueError, match=r"missing parameter\(s\) \['alpha'\]"):
         mi.plan({k: v for k, v in PARAMS.items() if k != "alpha"}, method="ce", seed=0, device="cpu")
+    with pytest.raises(ValueError, match="seeds=\\[\\]"):          # checked by `check_params` inside `plan`
+        mi.plan({**PARAMS, "seeds": []}, method="ce", seed=0, device="cpu")
 
 
 @pytest.mark.parametrize("key, value", [("epochs", 0), ("batch_size", 1), ("lr", -0.1), ("momentum", 1.0),
@@ -224,6 +226,21 @@ def test_claims_not_reproduced_when_the_effects_are_absent():
 def test_claims_inconclusive_on_short_budgets():
     v = verdicts(synthetic_frame(epochs=1), epochs=1)
     assert v["Fig. 3 (shallow)"] == v["Fig. 5 (shallow)"] == v["Fig. 6 (shallow / mnist)"] == "inconclusive"
+
+
+def test_each_network_is_judged_by_its_own_epochs():
+    # a 1-epoch shallow CNN stays inconclusive however long ResNet18 trains (it used to take max(epochs, resnet_epochs))
+    cost = pd.DataFrame({"N": [100], "ms": [3.0]})
+    v = {c["claim"].split(":")[0]: c["verdict"] for c in mi.claims(synthetic_frame(epochs=1), cost, 1, 100)}
+    assert v["Fig. 3 (shallow)"] == v["Fig. 5 (shallow)"] == v["Fig. 6 (shallow / mnist)"] == "inconclusive"
+
+
+def test_cost_claim_without_shallow_runs_is_inconclusive():
+    # the goal is about the shallow CNN; without its runs (once possible with seeds=[]) there is no verdict
+    df = synthetic_frame().assign(model="resnet18")
+    cost = pd.DataFrame({"N": [100], "ms": [3.0]})
+    (cl,) = [c for c in mi.claims(df, cost, 1, 6) if c["claim"].startswith("cost")]
+    assert cl["verdict"] == "inconclusive" and cl["ours"] is None
 
 
 def test_dpi_table_counts_violations():

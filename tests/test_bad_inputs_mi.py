@@ -1,0 +1,175 @@
+"""Notebook 03's parameters are checked before any work (issue 12): `mi.check_params` refuses every bad input below
+with a ValueError naming the parameter and the value, starting from the notebook's own smoke parameters; the smoke,
+default and paper profiles pass. No data, no training."""
+import ast
+import json
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from study.experiments import mi
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOK = "03_mi_regularization"
+
+
+def notebook_parameters(name: str) -> dict:
+    """The values assigned in the notebook's cell tagged ``parameters`` (literals only)."""
+    nb = json.loads((ROOT / "notebooks" / f"{name}.ipynb").read_text())
+    cell = next(c for c in nb["cells"] if "parameters" in c.get("metadata", {}).get("tags", []))
+    tree = ast.parse("".join(cell["source"]))
+    return {t.id: ast.literal_eval(node.value) for node in tree.body if isinstance(node, ast.Assign)
+            for t in node.targets if isinstance(t, ast.Name)}
+
+
+def profile_parameters(profile: str) -> dict:
+    """The experiment parameters (`mi.PARAMETERS`) of a profile: the notebook's, overridden by its yaml."""
+    over = yaml.safe_load((ROOT / "notebooks" / "params" / profile / f"{NOTEBOOK}.yaml").read_text()) or {}
+    merged = {**notebook_parameters(NOTEBOOK), **over}
+    return {k: merged[k] for k in mi.PARAMETERS}
+
+
+SMOKE = profile_parameters("smoke")   # train 20/class, val 5, test 10, MI 5, batch 50, ResNet18 2/2/2 on mnist
+
+
+def test_the_notebook_declares_exactly_the_checked_parameters():
+    declared = set(notebook_parameters(NOTEBOOK)) - {"profile", "seed", "device", "out_dir", "executor"}
+    assert declared == set(mi.PARAMETERS)
+
+
+@pytest.mark.parametrize("profile", ["smoke", "default", "paper"])
+def test_every_profile_passes_and_comes_back_unchanged(profile):
+    params = profile_parameters(profile)
+    assert mi.check_params(params) == params
+    assert mi.plan(params, method="ce", seed=0, device="cpu")      # the plan builder accepts what it returned
+
+
+BAD = [  # (parameter, bad value, fragment of the accepted range in the message)
+    ("datasets", [], "non-empty list"),
+    ("datasets", ["mnist", "cifar10"], "['fashion-mnist', 'mnist']"),
+    ("datasets", ["mnist", "mnist"], "distinct"),
+    ("datasets", "mnist", "list"),
+    ("train_per_class", 0, "[1, 5420]"),
+    ("train_per_class", "20", "an integer"),                   # a string where a number belongs
+    ("train_per_class", 20.0, "an integer"),                   # a float where an int belongs
+    ("train_per_class", 5421, "5421 training"),                # MNIST digit 5, and val_per_class >= 1 more
+    ("val_per_class", 0, "[1, 5401]"),
+    ("val_per_class", 5402, "not in the train_per_class=20"),
+    ("test_per_class", 0, "[1, 892]"),
+    ("test_per_class", 893, "892 test images"),                # MNIST digit 5 in the test split
+    ("seeds", [], "non-empty list"),                           # used to skip the shallow CNN silently
+    ("seeds", [0, 0], "distinct"),
+    ("seeds", [-1], "integers >= 0"),
+    ("seeds", [True], "integers >= 0"),
+    ("seeds", 0, "list"),
+    ("epochs", 0, "integer >= 1"),
+    ("epochs", 1.5, "integer >= 1"),                            # plan used to truncate it to 1 with int()
+    ("batch_size", 1, "[2, 200]"),
+    ("batch_size", 201, "200 training images"),               # fit used to train on one batch of 200 instead
+    ("batch_size", 199, "single image"),                       # 200 = 199 + 1
+    ("lr", 0, "number > 0"),
+    ("lr", "0.01", "number > 0"),
+    ("lr", float("inf"), "finite"),
+    ("momentum", 1.0, "[0, 1)"),
+    ("momentum", None, "[0, 1)"),
+    ("alpha", 0, "number > 0"),
+    ("alpha", float("nan"), "finite"),
+    ("yhat_layer", "probs", "('softmax', 'logits')"),
+    ("width_low", 0, "number > 0"),
+    ("width_high", 0.01, "> width_low=0.02"),
+    ("n_widths", 1, "integer >= 2"),
+    ("layer_width_rel", [3.0, 0.05], "0 < a < b"),
+    ("layer_width_rel", [0.05], "0 < a < b"),
+    ("mi_eval_per_class", 0, "[1, 10]"),
+    ("mi_eval_per_class", 11, "test_per_class"),               # part of the 10-per-class test subset
+    ("mi_eval_per_class", 6, "multiple of batch_size=50"),     # 60 rows: a last MI batch of N = 10
+    ("grad_batches", 0, "[1, 1]"),
+    ("grad_batches", 2, "10 x mi_eval_per_class / batch_size = 1"),   # used to be cut to 1 silently
+    ("info_plane", "yes", "True or False"),
+    ("info_plane", 1, "True or False"),
+    ("resnet", "false", "True or False"),
+    ("resnet_stem", "big", "('small', 'paper')"),
+    ("resnet_datasets", [], "non-empty"),
+    ("resnet_datasets", ["cifar10"], "list of distinct data sets"),
+    ("resnet_seeds", [], "non-empty when resnet is True"),
+    ("resnet_seeds", [0.0], "integers >= 0"),
+    ("resnet_epochs", 0, "integer >= 1"),
+    ("resnet_train_per_class", 0, "integer >= 1"),
+    ("resnet_train_per_class", 21, "at most train_per_class"),
+    ("resnet_test_per_class", 11, "at most test_per_class"),
+    ("resnet_eval_per_class", 3, "[1, 2]"),
+    ("resnet_lr", -0.01, "number > 0"),
+    ("resnet_bn_cumulative", None, "True or False"),
+    ("bench_sizes", [], "non-empty"),
+    ("bench_sizes", [1, 100], "[2, 4096]"),
+    ("bench_sizes", [100, 100], "distinct"),
+    ("bench_sizes", [50, 10_000], "[2, 4096]"),
+    ("bench_repeats", 0, "integer >= 1"),
+]
+
+
+@pytest.mark.parametrize("name, value, accepted", BAD, ids=[f"{n}={v!r}" for n, v, _ in BAD])
+def test_a_bad_parameter_is_refused_by_name_and_value(name, value, accepted):
+    with pytest.raises(ValueError) as err:
+        mi.check_params({**SMOKE, name: value})
+    msg = str(err.value)
+    assert msg.startswith(f"{name}={value!r} is out of range; accepted: "), msg
+    assert accepted in msg, msg
+
+
+RELATIONS = [  # (changed parameters, the parameter refused or None if accepted, fragment of the message)
+    ({"datasets": ["fashion-mnist"]}, "resnet_datasets", "subset of datasets=['fashion-mnist']"),
+    ({"datasets": ["fashion-mnist"], "resnet_datasets": ["fashion-mnist"], "train_per_class": 5995}, None, ""),
+    ({"datasets": ["fashion-mnist"], "resnet_datasets": ["fashion-mnist"], "train_per_class": 5996}, "val_per_class",
+     "[1, 4]"),                                              # 6,000 per class: 5,996 + 5 do not fit
+    ({"batch_size": 3, "mi_eval_per_class": 3, "resnet_train_per_class": 1, "resnet_eval_per_class": 1},
+     "resnet_train_per_class", "BatchNorm"),                 # 10 ResNet18 images: batches 3, 3, 3 and 1
+    ({"batch_size": 20, "mi_eval_per_class": 2, "resnet_train_per_class": 3, "resnet_test_per_class": 3,
+      "resnet_eval_per_class": 3}, "resnet_eval_per_class", "multiple"),     # 30 MI rows: N = 20, then 10
+    ({"batch_size": 10, "mi_eval_per_class": 1, "resnet_train_per_class": 3, "resnet_test_per_class": 3,
+      "resnet_eval_per_class": 2}, None, ""),                                # 20 MI rows: 2 batches of 10
+]
+
+
+@pytest.mark.parametrize("change, name, fragment", RELATIONS)
+def test_relations_between_parameters(change, name, fragment):
+    params = {**SMOKE, **change}
+    if name is None:
+        assert mi.check_params(params) == params
+        return
+    with pytest.raises(ValueError) as err:
+        mi.check_params(params)
+    assert str(err.value).startswith(f"{name}={params[name]!r} is out of range") and fragment in str(err.value)
+
+
+def test_resnet_parameters_unused_without_resnet():
+    p = mi.check_params({**SMOKE, "resnet": False, "resnet_seeds": [], "resnet_datasets": [],
+                         "resnet_train_per_class": 1000})
+    assert mi.resnet_used(p) is None
+    assert not any(c["model"] == "resnet18" for c in mi.plan(p, method="ce", seed=0, device="cpu"))
+    assert "ResNet18 not trained" in mi.deviations(p)[0]
+    with pytest.raises(ValueError, match=re.escape("resnet_epochs=0 is out of range")):   # still type-checked
+        mi.check_params({**SMOKE, "resnet": False, "resnet_epochs": 0})
+
+
+def test_resnet_sizes_it_cannot_hold_are_recorded():
+    # smoke: ResNet18 has 20 training images and 20 MI rows for batch_size=50; default: 1 MI batch, grad_batches=2
+    smoke = mi.check_params(SMOKE)
+    assert mi.resnet_used(smoke) == {"train_batch": 20, "mi_batch_rows": 20, "mi_batches": 1, "grad_batches": 1}
+    assert "one batch of its 20 images (batch_size=50)" in mi.deviations(smoke)[0]
+    default = mi.check_params(profile_parameters("default"))
+    assert mi.resnet_used(default)["grad_batches"] == 1
+    assert "uses 1 evaluation batch(es) (grad_batches=2)" in mi.deviations(default)[0]
+    paper = mi.check_params(profile_parameters("paper"))
+    assert mi.resnet_used(paper) == {"train_batch": 100, "mi_batch_rows": 100, "mi_batches": 10, "grad_batches": 10}
+    assert "ResNet18 trains" not in mi.deviations(paper)[0]
+
+
+def test_unknown_and_missing_parameters_are_named():
+    with pytest.raises(ValueError, match=r"unknown parameter\(s\) \['train_per_clas'\].*'train_per_class'"):
+        mi.check_params({**SMOKE, "train_per_clas": 20})
+    without = {k: v for k, v in SMOKE.items() if k != "bench_repeats"}
+    with pytest.raises(ValueError, match=re.escape("missing parameter(s) ['bench_repeats']")):
+        mi.check_params(without)
