@@ -17,7 +17,7 @@ SMOKE = dict(seed=3, image_size=16, n_train=64, n_test=32, letters_amplitude=[0.
              n_seeds=2, n_seeds_other=1,
              multi_seed_methods=["rvsm_l0", "rvsm_tl1_a0.01", "rvsm_tl1_a100", "sgd_tl1_a0.01", "sgd_tl1_a100"],
              channels_last=True, bench_steps=2, bench_batch=16)
-TINY = dict(SMOKE, image_size=8, n_train=12, n_test=8, n_val=4, batch_size=4, datasets=["shapes"])
+TINY = dict(SMOKE, image_size=8, n_train=12, n_test=8, n_val=4, batch_size=4, datasets=["shapes"], bench_batch=8)
 
 
 def params(**over):

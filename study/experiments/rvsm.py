@@ -316,15 +316,187 @@ def weight_statistics(w: torch.Tensor, dense_sparse: torch.Tensor, conv_before: 
 
 
 # ------------------------------------------------------------------------------------------------------- plans
+#: the notebook's parameters that `check_params` checks and `Params` holds: its parameters cell minus profile,
+#: device, out_dir and executor (`study.run.Run.start` checks those; ``seed`` is here too: the data and the runs
+#: use it)
+PARAM_NAMES = ("seed", "image_size", "n_train", "n_test", "letters_amplitude", "letters_wavelength",
+               "shapes_amplitude", "shapes_wavelength", "n_waves", "elastic_alpha", "elastic_sigma", "datasets",
+               "optimizer", "epochs", "batch_size", "lr", "momentum", "lam", "beta", "lam_grid", "n_val",
+               "val_tolerance", "max_sparsity", "sgd_lam", "tl1_a", "n_seeds", "n_seeds_other",
+               "multi_seed_methods", "channels_last", "bench_steps", "bench_batch")
+#: the TL1 parameters a of Table 3, compared (RVSM vs SGD-TL1) by `table_3` and `claims`: ``tl1_a`` must run both
+TABLE3_A = (0.01, 100.0)
+#: what text is usually a slip for, added to the message when a number, flag or list arrives as a string
+TEXT_HINTS = {"number": "; got text: YAML reads 1e-3 as a string (write 1.0e-3)",
+              "flag": "; got text: write True / False (YAML: true / false)",
+              "list": "; got text: papermill -p passes a list as text (use -y, or the profile's YAML file)"}
+
+
+def _text_hint(value: Any, kind: str) -> str:
+    """The `TEXT_HINTS` line for a value that arrived as text: `value` a string where a "number", "flag", "list" (of
+    numbers) or "names" (a list of names) belongs, or a string inside a "list"; "" otherwise and for kind "name"."""
+    if isinstance(value, str) and kind != "name":
+        return TEXT_HINTS["list" if kind == "names" else kind]
+    if kind == "list" and isinstance(value, (list, tuple)) and any(isinstance(v, str) for v in value):
+        return TEXT_HINTS["number"]
+    return ""
+
+
+def _names_problem(value: Any, allowed: Any, *, empty_ok: bool) -> str | None:
+    """None when `value` is a list of distinct names from `allowed` (non-empty unless `empty_ok`), else what is
+    wrong with it (" (unknown: [...])", " (repeated: [...])" or "")."""
+    if not isinstance(value, (list, tuple)) or not (value or empty_ok) or not all(isinstance(v, str) for v in value):
+        return ""
+    unknown = [v for v in value if v not in allowed]
+    repeated = sorted({v for v in value if value.count(v) > 1})
+    if unknown or repeated:
+        return f" (unknown: {unknown})" if unknown else f" (repeated: {repeated})"
+    return None
+
+
+def rvsm_methods_of(tl1_a: list[float]) -> list[str]:
+    """RVSM rows of Tables 1-2 for TL1 parameters `tl1_a`: l0, TL1 for each a, l1."""
+    return ["rvsm_l0"] + [f"rvsm_tl1_a{fmt_a(a)}" for a in tl1_a] + ["rvsm_l1"]
+
+
+def sgd_methods_of(tl1_a: list[float]) -> list[str]:
+    """SGD-TL1 at the smallest and largest a of `tl1_a` (Table 3) and the unpenalised network (Fig. 6)."""
+    return [f"sgd_tl1_a{fmt_a(a)}" for a in (min(tl1_a), max(tl1_a))] + ["sgd_plain"]
+
+
+def check_params(params: dict[str, Any]) -> dict[str, Any]:
+    """Check the notebook's parameters (`PARAM_NAMES`, exactly) before any work; return them normalised.
+
+    Types (an int is not a bool, nor a float with an integral value; a number, flag or list is not a string),
+    ranges, closed sets and relations:
+
+    * data (`study.curves.CurveParams.validate`, checked here before any generation): ``image_size`` a multiple of
+      8 (>= 8); ``n_train``, ``n_test`` even, >= 2 (balanced classes); ``<set>_amplitude`` / ``<set>_wavelength``
+      [min, max] with 0 < min <= max; ``n_waves`` >= 1; ``elastic_alpha`` >= 0, ``elastic_sigma`` > 0;
+      ``datasets`` a non-empty list of distinct names of `study.curves.DATASETS`;
+    * training: ``optimizer`` one of `OPTIMIZERS`; ``epochs`` >= 1; ``lr``, ``beta`` > 0; ``momentum`` in [0, 1)
+      (used by "sgd" only); ``lam``, ``sgd_lam`` >= 0; ``channels_last`` a bool; ``seed`` >= 0;
+    * ``batch_size`` in [1, n_train], and at most ``n_train - n_val`` when ``lam_grid`` is not empty (a larger
+      batch would silently be one batch of the whole training set);
+    * λ sweep: ``lam_grid`` a list (may be empty) of distinct numbers >= 0; ``n_val`` an integer >= 1, and
+      < ``n_train`` when ``lam_grid`` is not empty (the sweep trains on the other images); ``val_tolerance``,
+      ``max_sparsity`` in [0, 1];
+    * ``tl1_a``: distinct numbers > 0 (distinct also as method names, `fmt_a`), smallest 0.01 and largest 100
+      (`TABLE3_A`: Table 3 and the claims compare RVSM with SGD-TL1, which runs at the smallest and largest a);
+    * seeds: ``n_seeds``, ``n_seeds_other`` >= 1; ``multi_seed_methods`` distinct methods of this plan;
+    * benchmark: ``bench_steps`` >= 1, ``bench_batch`` in [1, n_train] (it times the first bench_batch images).
+
+    Returns:
+        a new dict with the same keys: real-valued numbers as floats, lists as lists; the rest unchanged.
+
+    Raises:
+        ValueError: unknown or missing parameter names (all listed), or the first bad value (names the parameter,
+            the value and what is accepted).
+    """
+    if not isinstance(params, dict):
+        raise checks.out_of_range("params", params, f"a dict with the keys {list(PARAM_NAMES)}")
+    unknown, missing = sorted(set(params) - set(PARAM_NAMES)), sorted(set(PARAM_NAMES) - set(params))
+    if unknown or missing:
+        raise ValueError(f"unknown parameters {unknown}, missing parameters {missing}; "
+                         f"accepted: {list(PARAM_NAMES)}")
+    p = dict(params)
+
+    def bad(name: str, accepted: str, kind: str = "number") -> ValueError:
+        return checks.out_of_range(name, p[name], accepted + _text_hint(p[name], kind))
+
+    def integer(name: str, low: int, high: int | None = None, what: str = "") -> int:
+        v = p[name]
+        if not (checks.is_int(v, low) and (high is None or v <= high)):
+            raise bad(name, (f"an integer >= {low}" if high is None else f"an integer in [{low}, {high}]") + what)
+        return v
+
+    def number(name: str, ok: Any, accepted: str) -> float:
+        if not (checks.is_num(p[name]) and ok(p[name])):
+            raise bad(name, accepted)
+        return float(p[name])
+
+    def number_list(name: str, ok: Any, accepted: str) -> list[float]:
+        v = p[name]
+        if not (isinstance(v, (list, tuple)) and all(checks.is_num(x) and ok(x) for x in v)):
+            raise bad(name, accepted, "list")
+        return [float(x) for x in v]
+
+    out: dict[str, Any] = {"seed": integer("seed", 0)}
+    out["image_size"] = integer("image_size", 8)
+    if out["image_size"] % 8:
+        raise bad("image_size", "a multiple of 8 (>= 8; the curve CNN pools three times)")
+    for name in ("n_train", "n_test"):
+        if integer(name, 2) % 2:
+            raise bad(name, "an even integer >= 2 (balanced classes)")
+        out[name] = p[name]
+    for name in ("letters_amplitude", "letters_wavelength", "shapes_amplitude", "shapes_wavelength"):
+        v = number_list(name, lambda x: x > 0, "[min, max] with 0 < min <= max")
+        if len(v) != 2 or v[0] > v[1]:
+            raise bad(name, "[min, max] with 0 < min <= max", "list")
+        out[name] = v
+    out["n_waves"] = integer("n_waves", 1)
+    out["elastic_alpha"] = number("elastic_alpha", lambda x: x >= 0, "a number >= 0 (pixels)")
+    out["elastic_sigma"] = number("elastic_sigma", lambda x: x > 0, "a number > 0 (pixels)")
+    d = p["datasets"]
+    problem = _names_problem(d, curves.DATASETS, empty_ok=False)
+    if problem is not None:
+        raise bad("datasets", f"a non-empty list of distinct names from {list(curves.DATASETS)}{problem}", "names")
+    out["datasets"] = list(d)
+    if not (isinstance(p["optimizer"], str) and p["optimizer"] in OPTIMIZERS):
+        raise bad("optimizer", f"one of {OPTIMIZERS}", "name")
+    out["optimizer"] = p["optimizer"]
+    out["epochs"] = integer("epochs", 1)
+    out["lr"] = number("lr", lambda x: x > 0, "a number > 0")
+    out["momentum"] = number("momentum", lambda x: 0 <= x < 1, "a number in [0, 1) (used by optimizer 'sgd')")
+    out["lam"] = number("lam", lambda x: x >= 0, "a number >= 0")
+    out["beta"] = number("beta", lambda x: x > 0, "a number > 0")
+    out["sgd_lam"] = number("sgd_lam", lambda x: x >= 0, "a number >= 0")
+    out["lam_grid"] = number_list("lam_grid", lambda x: x >= 0, "a list (may be empty) of numbers >= 0")
+    if len(set(out["lam_grid"])) != len(out["lam_grid"]):
+        raise bad("lam_grid", "distinct numbers >= 0", "list")
+    out["n_val"] = integer("n_val", 1)
+    if out["lam_grid"] and not out["n_val"] < out["n_train"]:
+        raise bad("n_val", f"an integer in [1, n_train - 1 = {out['n_train'] - 1}] when lam_grid is not empty "
+                           "(the λ sweep trains on the other n_train - n_val images)")
+    n_fit = out["n_train"] - out["n_val"] if out["lam_grid"] else out["n_train"]
+    out["batch_size"] = integer("batch_size", 1, n_fit, " (at most the training images: "
+                                + (f"n_train - n_val = {out['n_train']} - {out['n_val']} in the λ sweep)"
+                                   if out["lam_grid"] else "n_train)"))
+    out["val_tolerance"] = number("val_tolerance", lambda x: 0 <= x <= 1, "a number in [0, 1] (accuracy)")
+    out["max_sparsity"] = number("max_sparsity", lambda x: 0 <= x <= 1, "a number in [0, 1] (fraction)")
+    a = number_list("tl1_a", lambda x: x > 0, "a list of numbers > 0")
+    if not a or len({fmt_a(x) for x in a}) != len(a) or min(a) != TABLE3_A[0] or max(a) != TABLE3_A[1]:
+        raise bad("tl1_a", f"distinct numbers > 0 (distinct as method names), smallest {TABLE3_A[0]:g} and largest "
+                           f"{TABLE3_A[1]:g}: Table 3 compares RVSM and SGD-TL1 (run at the smallest and largest a) "
+                           "at these", "list")
+    out["tl1_a"] = a
+    for name in ("n_seeds", "n_seeds_other"):
+        out[name] = integer(name, 1)
+    methods = rvsm_methods_of(a) + sgd_methods_of(a)
+    ms = p["multi_seed_methods"]
+    problem = _names_problem(ms, methods, empty_ok=True)
+    if problem is not None:
+        raise bad("multi_seed_methods", f"a list of distinct methods of this plan {methods}{problem}", "names")
+    out["multi_seed_methods"] = list(ms)
+    if not isinstance(p["channels_last"], bool):
+        raise bad("channels_last", "True or False", "flag")
+    out["channels_last"] = p["channels_last"]
+    out["bench_steps"] = integer("bench_steps", 1)
+    out["bench_batch"] = integer("bench_batch", 1, out["n_train"], " (at most n_train: the benchmark times the "
+                                                                   "first bench_batch training images)")
+    return {k: out[k] for k in PARAM_NAMES}
+
+
 @dataclass(frozen=True)
 class Params:
-    """The notebook's parameters (same names as its parameters cell, minus profile, device, out_dir, executor).
+    """The notebook's parameters (`PARAM_NAMES`: its parameters cell minus profile, device, out_dir, executor),
+    checked and normalised by `check_params` whichever way the object is made.
 
     Lengths of the tremor are in units of the glyph size (letters) or image side (shapes); image_size in pixels;
     accuracies, sparsities and tolerances are fractions. See the notebook for the meaning of each.
 
     Raises:
-        ValueError: a value out of range (names the parameter, the value and the accepted range).
+        ValueError: a value out of range (names the parameter, the value and what is accepted).
     """
     seed: int
     image_size: int
@@ -360,54 +532,29 @@ class Params:
 
     @classmethod
     def from_namespace(cls, ns: Mapping[str, Any]) -> "Params":
-        """The parameters picked by name from a namespace (the notebook passes ``globals()``).
+        """The parameters picked by name (`PARAM_NAMES`) from a namespace (the notebook passes ``globals()``).
 
         Raises:
-            ValueError: a parameter is missing from `ns`, or out of range.
+            ValueError: a parameter is missing from `ns`, or out of range (`check_params`).
         """
-        missing = [f.name for f in fields(cls) if f.name not in ns]
+        missing = [k for k in PARAM_NAMES if k not in ns]
         if missing:
             raise ValueError(f"parameters {missing} are not defined")
-        return cls(**{f.name: ns[f.name] for f in fields(cls)})
+        return cls(**{k: ns[k] for k in PARAM_NAMES})
 
     def __post_init__(self) -> None:
-        def bad(name: str, accepted: str) -> ValueError:
-            return ValueError(f"{name}={getattr(self, name)!r} is out of range; accepted: {accepted}")
-        if not self.datasets or not set(self.datasets) <= set(curves.DATASETS):
-            raise bad("datasets", f"a non-empty list from {curves.DATASETS}")
-        if self.optimizer not in OPTIMIZERS:
-            raise bad("optimizer", f"one of {OPTIMIZERS}")
-        if not self.tl1_a or not all(a > 0 for a in self.tl1_a):
-            raise bad("tl1_a", "a non-empty list of numbers > 0")
-        for name in ("epochs", "batch_size", "n_seeds", "n_seeds_other", "bench_steps", "bench_batch"):
-            if not getattr(self, name) >= 1:
-                raise bad(name, "an integer >= 1")
-        for name, ok, accepted in [("seed", self.seed >= 0, "an integer >= 0"),
-                                   ("lr", self.lr > 0, "a number > 0"),
-                                   ("momentum", 0 <= self.momentum < 1, "a number in [0, 1)"),
-                                   ("beta", self.beta > 0, "a number > 0"),
-                                   ("lam", self.lam >= 0, "a number >= 0"),
-                                   ("sgd_lam", self.sgd_lam >= 0, "a number >= 0"),
-                                   ("lam_grid", all(v >= 0 for v in self.lam_grid), "a list of numbers >= 0"),
-                                   ("val_tolerance", self.val_tolerance >= 0, "a number >= 0"),
-                                   ("max_sparsity", 0 <= self.max_sparsity <= 1, "a number in [0, 1]")]:
-            if not ok:
-                raise bad(name, accepted)
-        if self.lam_grid and not 1 <= self.n_val < self.n_train:
-            raise bad("n_val", f"an integer in [1, n_train - 1 = {self.n_train - 1}] when lam_grid is not empty")
-        unknown = sorted(set(self.multi_seed_methods) - set(self.methods))
-        if unknown:
-            raise bad("multi_seed_methods", f"methods of this plan {self.methods} (unknown: {unknown})")
+        for k, v in check_params({f.name: getattr(self, f.name) for f in fields(self)}).items():
+            object.__setattr__(self, k, v)  # normalised (floats, lists)
 
     @property
     def rvsm_methods(self) -> list[str]:
         """RVSM rows of Tables 1-2: l0, TL1 for each a of ``tl1_a``, l1."""
-        return ["rvsm_l0"] + [f"rvsm_tl1_a{fmt_a(a)}" for a in self.tl1_a] + ["rvsm_l1"]
+        return rvsm_methods_of(self.tl1_a)
 
     @property
     def sgd_methods(self) -> list[str]:
         """SGD-TL1 at the smallest and largest a (Table 3) and the unpenalised network (Fig. 6)."""
-        return [f"sgd_tl1_a{fmt_a(a)}" for a in (min(self.tl1_a), max(self.tl1_a))] + ["sgd_plain"]
+        return sgd_methods_of(self.tl1_a)
 
     @property
     def methods(self) -> list[str]:
@@ -429,8 +576,12 @@ class Params:
                 "seed": self.seed}
 
     def headline(self) -> dict[str, Any]:
-        """The parameters as written to headline.json (all but ``seed``, which the environment record holds)."""
-        return {k: v for k, v in asdict(self).items() if k != "seed"}
+        """The parameters as written to headline.json (all but ``seed``, which the environment record holds), as
+        used: ``momentum`` is None with optimizer "adam" (which has none)."""
+        out = {k: v for k, v in asdict(self).items() if k != "seed"}
+        if self.optimizer != "sgd":
+            out["momentum"] = None
+        return out
 
 
 def fmt_a(a: float) -> str:

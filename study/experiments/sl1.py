@@ -216,17 +216,136 @@ def mnist_tensors(train_subset: int | None, test_subset: int | None, subset_seed
 
 
 # ------------------------------------------------------------------------------------------------------ the plan
-def stages(*, seed: int, n_seeds: int, methods: list[str], epochs: int, batch_size: int, lr: float, momentum: float,
-           momentum_ramp_epochs: int, activation: str, loss: str, lam_sl1: float, alpha: float, lam_group_l1: float,
-           lam_l2: float, prune_threshold: float, train_subset: int | None, test_subset: int | None,
-           check_activations: bool, sweep_lams: list[float], sweep_epochs: int, device: str
-           ) -> dict[str, list[dict[str, Any]]]:
-    """The runs of a profile, by stage (module docstring), from the notebook's parameters of the same names.
+#: the notebook's parameters that `check_params` checks: its parameters cell minus profile, seed, device, out_dir and
+#: executor (`study.run.Run.start` checks those)
+PARAM_NAMES = ("n_seeds", "epochs", "batch_size", "lr", "momentum", "momentum_ramp_epochs", "activation", "loss",
+               "methods", "lam_sl1", "alpha", "lam_group_l1", "lam_l2", "prune_threshold", "train_subset",
+               "test_subset", "check_activations", "sweep_lams", "sweep_epochs")
+ACTIVATIONS = ("relu", "sigmoid")
+LOSSES = ("entropy_error", "cross_entropy")
+#: what text is usually a slip for, added to the message when a number, flag or list arrives as a string
+TEXT_HINTS = {"number": "; got text: YAML reads 1e-3 as a string (write 1.0e-3)",
+              "flag": "; got text: write True / False (YAML: true / false)",
+              "list": "; got text: papermill -p passes a list as text (use -y, or the profile's YAML file)"}
+
+
+def _text_hint(value: Any, kind: str) -> str:
+    """The `TEXT_HINTS` line for a value that arrived as text: `value` a string where a "number", "flag", "list" (of
+    numbers) or "names" (a list of names) belongs, or a string inside a "list"; "" otherwise and for kind "name"."""
+    if isinstance(value, str) and kind != "name":
+        return TEXT_HINTS["list" if kind == "names" else kind]
+    if kind == "list" and isinstance(value, (list, tuple)) and any(isinstance(v, str) for v in value):
+        return TEXT_HINTS["number"]
+    return ""
+
+
+def _names_problem(value: Any, allowed: Any, *, empty_ok: bool) -> str | None:
+    """None when `value` is a list of distinct names from `allowed` (non-empty unless `empty_ok`), else what is
+    wrong with it (" (unknown: [...])", " (repeated: [...])" or "")."""
+    if not isinstance(value, (list, tuple)) or not (value or empty_ok) or not all(isinstance(v, str) for v in value):
+        return ""
+    unknown = [v for v in value if v not in allowed]
+    repeated = sorted({v for v in value if value.count(v) > 1})
+    if unknown or repeated:
+        return f" (unknown: {unknown})" if unknown else f" (repeated: {repeated})"
+    return None
+
+
+def check_params(params: dict[str, Any]) -> dict[str, Any]:
+    """Check the notebook's parameters (`PARAM_NAMES`, exactly) before any work; return them normalised.
+
+    Types (an int is not a bool, nor a float with an integral value; a number is not a string), ranges, the closed
+    sets (`METHODS`, `ACTIVATIONS`, `LOSSES`) and the relations:
+
+    * ``n_seeds``, ``epochs``, ``sweep_epochs`` >= 1; ``momentum_ramp_epochs`` >= 0; ``momentum`` in [0, 1);
+    * ``lr`` > 0, ``alpha`` > 0, ``lam_sl1`` / ``lam_group_l1`` / ``lam_l2`` / ``prune_threshold`` >= 0 (finite);
+    * ``train_subset`` None or in [1, 60,000], ``test_subset`` None or in [1, 10,000] (MNIST's splits: a larger
+      subset is refused, not truncated); ``batch_size`` in [1, training images] (a larger batch would silently be
+      one batch of the whole training set);
+    * ``methods`` a non-empty list of distinct names of `METHODS`; ``sweep_lams`` a list (may be empty) of distinct
+      λ >= 0 (distinct also as their result labels, `sweep_label`); ``check_activations`` a bool, and True needs
+      "none" in ``methods`` (the other activation is compared with the main stage's unpenalised run).
+
+    Returns:
+        a new dict with the same keys: numbers that take real values as floats, lists as lists; the rest unchanged.
+
+    Raises:
+        ValueError: unknown or missing parameter names (all listed), or the first bad value (names the parameter,
+            the value and what is accepted).
+    """
+    if not isinstance(params, dict):
+        raise checks.out_of_range("params", params, f"a dict with the keys {list(PARAM_NAMES)}")
+    unknown, missing = sorted(set(params) - set(PARAM_NAMES)), sorted(set(PARAM_NAMES) - set(params))
+    if unknown or missing:
+        raise ValueError(f"unknown parameters {unknown}, missing parameters {missing}; "
+                         f"accepted: {list(PARAM_NAMES)}")
+    p = dict(params)
+
+    def bad(name: str, accepted: str, kind: str = "number") -> ValueError:
+        return checks.out_of_range(name, p[name], accepted + _text_hint(p[name], kind))
+
+    def integer(name: str, low: int, high: int | None = None, what: str = "") -> int:
+        v = p[name]
+        if not (checks.is_int(v, low) and (high is None or v <= high)):
+            raise bad(name, f"an integer >= {low}" if high is None else f"an integer in [{low}, {high:,}]{what}")
+        return v
+
+    def number(name: str, ok: Callable[[float], bool], accepted: str) -> float:
+        v = p[name]
+        if not (checks.is_num(v) and ok(v)):
+            raise bad(name, accepted)
+        return float(v)
+
+    def choice(name: str, options: tuple[str, ...]) -> str:
+        if not (isinstance(p[name], str) and p[name] in options):
+            raise checks.out_of_range(name, p[name], f"one of {options}")
+        return p[name]
+
+    out: dict[str, Any] = {}
+    for name in ("n_seeds", "epochs", "sweep_epochs"):
+        out[name] = integer(name, 1)
+    out["momentum_ramp_epochs"] = integer("momentum_ramp_epochs", 0)
+    out["lr"] = number("lr", lambda v: v > 0, "a number > 0")
+    out["momentum"] = number("momentum", lambda v: 0 <= v < 1, "a number in [0, 1)")
+    out["alpha"] = number("alpha", lambda v: v > 0, "a number > 0 (SL1's smoothing radius)")
+    for name in ("lam_sl1", "lam_group_l1", "lam_l2", "prune_threshold"):
+        out[name] = number(name, lambda v: v >= 0, "a number >= 0")
+    out["activation"] = choice("activation", ACTIVATIONS)
+    out["loss"] = choice("loss", LOSSES)
+    for name, size in (("train_subset", MNIST_TRAIN), ("test_subset", MNIST_TEST)):
+        out[name] = None if p[name] is None else integer(
+            name, 1, size, f" or None for all {size:,} (MNIST's {name.split('_')[0]} split)")
+    n_train = out["train_subset"] or MNIST_TRAIN
+    out["batch_size"] = integer("batch_size", 1, n_train, " (at most the training images: train_subset, or "
+                                                           "60,000 when None)")
+    m = p["methods"]
+    problem = _names_problem(m, METHODS, empty_ok=False)
+    if problem is not None:
+        raise bad("methods", f"a non-empty list of distinct names from {list(METHODS)}{problem}", "names")
+    out["methods"] = list(m)
+    lams = p["sweep_lams"]
+    if not (isinstance(lams, (list, tuple)) and all(checks.is_num(v) and v >= 0 for v in lams)):
+        raise bad("sweep_lams", "a list (may be empty) of numbers >= 0", "list")
+    if len({sweep_label(v) for v in lams}) != len(lams):
+        raise bad("sweep_lams", "distinct values (also as their labels sweep_sl1_lam<λ:g>)")
+    out["sweep_lams"] = [float(v) for v in lams]
+    if not isinstance(p["check_activations"], bool):
+        raise bad("check_activations", "True or False", "flag")
+    if p["check_activations"] and "none" not in out["methods"]:
+        raise bad("check_activations", f"False unless methods include 'none' (methods={out['methods']}: the other "
+                                       "activation is compared with the unpenalised run)")
+    out["check_activations"] = p["check_activations"]
+    return {k: out[k] for k in PARAM_NAMES}
+
+
+def stages(*, seed: int, device: str, **params: Any) -> dict[str, list[dict[str, Any]]]:
+    """The runs of a profile, by stage (module docstring), from the notebook's parameters of the same names
+    (`PARAM_NAMES`, checked by `check_params` first) and its `seed` and `device`.
 
     * ``main``: for i in 0..n_seeds-1, for each method in `methods`: seed ``seed + i``, `epochs` epochs, λ of that
       method (`lam_sl1`, `lam_group_l1`, `lam_l2`), α = `alpha` for SL1;
     * ``activation`` (only if `check_activations`): the other activation, method "none", seed `seed`,
-      ``min(sweep_epochs, epochs)`` epochs;
+      ``min(sweep_epochs, epochs)`` epochs (the configs record it; the notebook compares both at that epoch);
     * ``lam_sweep``: SL1 with λ from `sweep_lams`, seed `seed`, `sweep_epochs` epochs.
 
     Every run uses the same data: subsets drawn with `seed` (``subset_seed``). `device` may be "auto"; it is resolved
@@ -236,37 +355,36 @@ def stages(*, seed: int, n_seeds: int, methods: list[str], epochs: int, batch_si
         {"main": [config, ...], "activation": [...], "lam_sweep": [...]} (configs as `check_config` describes).
 
     Raises:
-        ValueError: a parameter out of range (names it), an unknown method, or CUDA asked for but absent.
+        ValueError: a bad parameter (`check_params`), a bad seed, or CUDA asked for but absent.
     """
-    for name, v in {"alpha": alpha, "lam_sl1": lam_sl1, "lam_group_l1": lam_group_l1, "lam_l2": lam_l2}.items():
-        if not v >= 0 or (name == "alpha" and v == 0):
-            raise ValueError(f"{name}={v} is out of range (>= 0; alpha > 0)")
-    unknown = set(methods) - set(METHODS)
-    if unknown:
-        raise ValueError(f"methods={methods} contains unknown {sorted(unknown)}; accepted: {list(METHODS)}")
-    if not isinstance(n_seeds, int) or n_seeds < 1:
-        raise ValueError(f"n_seeds={n_seeds!r} must be an integer >= 1")
-    lams = {"none": None, "sl1": lam_sl1, "group_l1": lam_group_l1, "l2": lam_l2}
-    common = {"loss": loss, "batch_size": batch_size, "lr": lr, "momentum": momentum,
-              "momentum_ramp_epochs": momentum_ramp_epochs, "prune_threshold": prune_threshold,
-              "train_subset": train_subset, "test_subset": test_subset, "subset_seed": seed,
+    p = check_params(params)
+    if not checks.is_int(seed, 0):
+        raise checks.out_of_range("seed", seed, "an integer >= 0")
+    lams = {"none": None, "sl1": p["lam_sl1"], "group_l1": p["lam_group_l1"], "l2": p["lam_l2"]}
+    common = {"loss": p["loss"], "batch_size": p["batch_size"], "lr": p["lr"], "momentum": p["momentum"],
+              "momentum_ramp_epochs": p["momentum_ramp_epochs"], "prune_threshold": p["prune_threshold"],
+              "train_subset": p["train_subset"], "test_subset": p["test_subset"], "subset_seed": seed,
               "device": train.pick_device(device).type}
 
     def config(method: str, s: int, act: str, n_epochs: int, lam: float | None) -> dict[str, Any]:
-        return check_config({**common, "method": method, "lam": lam, "alpha": alpha if method == "sl1" else None,
+        return check_config({**common, "method": method, "lam": lam,
+                             "alpha": p["alpha"] if method == "sl1" else None,
                              "activation": act, "epochs": n_epochs, "seed": s})
 
+    activation, epochs, sweep_epochs = p["activation"], p["epochs"], p["sweep_epochs"]
     other = "sigmoid" if activation == "relu" else "relu"
     return {
-        "main": [config(m, seed + i, activation, epochs, lams[m]) for i in range(n_seeds) for m in methods],
-        "activation": [config("none", seed, other, min(sweep_epochs, epochs), None)] if check_activations else [],
-        "lam_sweep": [config("sl1", seed, activation, sweep_epochs, lam) for lam in sweep_lams],
+        "main": [config(m, seed + i, activation, epochs, lams[m]) for i in range(p["n_seeds"])
+                 for m in p["methods"]],
+        "activation": ([config("none", seed, other, min(sweep_epochs, epochs), None)]
+                       if p["check_activations"] else []),
+        "lam_sweep": [config("sl1", seed, activation, sweep_epochs, lam) for lam in p["sweep_lams"]],
     }
 
 
-def plan(**params: Any) -> list[dict[str, Any]]:
+def plan(*, seed: int, device: str, **params: Any) -> list[dict[str, Any]]:
     """All configs of `stages` (same keyword arguments) in one list: main, activation, lam_sweep."""
-    return [c for cs in stages(**params).values() for c in cs]
+    return [c for cs in stages(seed=seed, device=device, **params).values() for c in cs]
 
 
 # -------------------------------------------------------------------------------------- from runs to tables
@@ -447,13 +565,20 @@ def metrics(df: pd.DataFrame) -> dict[str, dict[str, Any]]:
 
 def deviations(*, epochs: int, momentum_ramp_epochs: int, lam_sl1: float, alpha: float, lr: float,
                batch_size: int, train_subset: int | None, test_subset: int | None, n_train: int, n_test: int,
-               **_: Any) -> list[str]:
+               momentum: float | None = None, sweep_epochs: int | None = None, **_: Any) -> list[str]:
     """Where this profile departs from the paper, in words, for ``headline.json`` (extra keyword arguments, e.g. the
-    rest of the notebook's parameters, are ignored). `n_train` / `n_test`: images actually used."""
-    return [
+    rest of the notebook's parameters, are ignored). `n_train` / `n_test`: images actually used. With `momentum`
+    and `sweep_epochs`, runs that end before the momentum ramp does say which momentum they actually reached."""
+    out = [
         f"{epochs} epochs (paper: not stated); momentum ramped linearly over the first {momentum_ramp_epochs} epochs",
         f"λ_SL1={lam_sl1:g}, α={alpha:g}, lr={lr:g}, batch {batch_size} chosen by us (paper: not stated)",
         "comparison methods (none / group L1 / L2) chosen by us: the paper does not name its 'other algorithms'",
         f"training images: {n_train}, test images: {n_test}" + ("" if not (train_subset or test_subset)
                                                                  else " (subset)"),
     ]
+    if momentum is not None:
+        for what, e in (("main", epochs), ("λ-sweep", sweep_epochs)):
+            if e is not None and e < momentum_ramp_epochs:
+                out.append(f"the {what} runs ({e} epochs) end before the {momentum_ramp_epochs}-epoch momentum ramp: "
+                           f"momentum reached {momentum * e / momentum_ramp_epochs:g}, not {momentum:g}")
+    return out
