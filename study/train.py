@@ -36,7 +36,7 @@ def seed_everything(seed: int) -> torch.Generator:
     Raises:
         ValueError: `seed` negative or not an integer.
     """
-    if not isinstance(seed, (int, np.integer)) or seed < 0:
+    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
         raise ValueError(f"seed={seed!r} must be a non-negative integer")
     random.seed(seed)
     np.random.seed(seed % 2**32)

@@ -254,3 +254,10 @@ def test_verdict_at_least_is_one_sided():
     assert results.verdict_at_least(0.9, float("nan"), 0.05) == "inconclusive"
     with pytest.raises(ValueError, match="partly_below"):
         results.verdict_at_least(0.9, 0.9, -0.1)
+
+
+def test_seed_refuses_bools_and_negatives():
+    from study.train import seed_everything
+    for bad in (True, -1, 1.5, "0"):
+        with pytest.raises(ValueError, match="seed="):
+            seed_everything(bad)

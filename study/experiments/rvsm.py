@@ -61,7 +61,7 @@ PAPER_T3 = {("rvsm", 0.01): [99.7, 96.0, 91.3, 88.6, 84.9, 99.5], ("sgd", 0.01):
 
 
 # ---------------------------------------------------------------------------------------------------- the run
-@runs.experiment("rvsm")
+@runs.experiment("rvsm", chance=0.5)  # regular vs shaky, balanced
 def run(config: dict[str, Any]) -> runs.Result:
     """One training run of Xue & Xin's curve CNN (§3) with one method (module docstring) on one data set.
 

@@ -43,7 +43,7 @@ PAPER = "Yang et al."
 
 
 # ------------------------------------------------------------------------------------------------------ the run
-@runs.experiment("sl1", depends=[data])
+@runs.experiment("sl1", depends=[data], chance=0.1)  # 10 digits
 def run(config: dict[str, Any]) -> runs.Result:
     """One training run of Yang et al.'s CNN on MNIST (entropy error + one penalty on `fc.weight`), then pruning.
 
