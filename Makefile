@@ -7,7 +7,11 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 KERNEL := study
-export JUPYTER_PATH := $(CURDIR)/$(VENV)/share/jupyter
+PAPERMILL ?= $(abspath $(VENV))/bin/papermill
+# `make lab`: JupyterLab refuses to start as root without --allow-root, so it is added for root; LAB_ARGS adds flags.
+LAB_ARGS ?=
+LAB_FLAGS = $(strip $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS))
+export JUPYTER_PATH := $(abspath $(VENV))/share/jupyter
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 export MPLBACKEND := Agg
 
@@ -22,10 +26,7 @@ ifeq ($(filter $(PROFILE),smoke default paper),)
 $(error PROFILE=$(PROFILE) is not one of smoke, default, paper)
 endif
 
-# Re-run notebooks when the profile changes (the stamp is rewritten only on a change).
-$(shell mkdir -p build; [ "$$(cat build/profile 2>/dev/null)" = "$(PROFILE)" ] || echo "$(PROFILE)" > build/profile)
-
-.PHONY: help reproduce env data notebooks report test unit nbval lab clean clean-runs
+.PHONY: help reproduce env data notebooks report test unit nbval lab clean clean-runs FORCE
 .DEFAULT_GOAL := help
 
 help:  ## list the targets
@@ -34,13 +35,18 @@ help:  ## list the targets
 	@echo "make report     HTML report from the executed notebooks in reports/"
 	@echo "make data       fill and verify data/ (MNIST, Fashion-MNIST) from a mirror or the network"
 	@echo "make env        create .venv with the pinned packages and the '$(KERNEL)' Jupyter kernel"
-	@echo "make lab        JupyterLab on notebooks/ with the same kernel"
+	@echo "make lab        JupyterLab on notebooks/ with the same kernel: jupyter lab $(LAB_FLAGS) (LAB_ARGS='...' adds flags)"
 	@echo "make clean      remove reports/ outputs and build/ (keeps data/, runs/ and .venv)"
 	@echo "make clean-runs remove the run store runs/ (every training run is recomputed next time)"
 	@echo "environment: STUDY_EXECUTOR=serial|processes|dask  STUDY_WORKERS=N  STUDY_DASK_SCHEDULER=tcp://host:8786"
 	@echo "             STUDY_RUNS=folder (run store, default runs/)  STUDY_THREADS=N (torch threads of the notebook)"
 
-reproduce: env data notebooks report  ## the main job
+# The main job. Every notebook is executed even when one fails (-k: they are independent), then the report is
+# written in any case, showing failed notebooks as failed; the exit status says whether all of them succeeded.
+reproduce: env data
+	@rc=0; $(MAKE) --no-print-directory -k notebooks || rc=1; $(MAKE) --no-print-directory report || rc=1; \
+	[ $$rc -eq 0 ] || echo "make reproduce: a notebook failed; reports/index.html shows which, with its log"; \
+	exit $$rc
 
 env: $(VENV_STAMP)
 $(VENV_STAMP): requirements.txt pyproject.toml
@@ -51,27 +57,46 @@ $(VENV_STAMP): requirements.txt pyproject.toml
 	$(PY) -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "Python (study)" >/dev/null
 	@touch $@
 
-data: $(DATA_STAMP)
+# `make data` always re-verifies every file (MD5 of 4 files per set: under a second); other targets need the stamp.
+data: | $(VENV_STAMP)
+	$(PY) -m study.data
+	@touch $(DATA_STAMP)
 $(DATA_STAMP): study/data.py | $(VENV_STAMP)
 	$(PY) -m study.data
 	@touch $@
 
 notebooks: $(HEADLINES)
 
+# The profile the notebooks in reports/ were last executed with. Only the notebook rule needs it, so only targets that
+# execute notebooks (reproduce, notebooks, reports/<nb>/headline.json) rewrite it, and only when PROFILE changed:
+# `make help`, `make report` or `make data` never make the next `make reproduce` re-run the notebooks.
+build/profile: FORCE
+	@mkdir -p build; [ "$$(cat $@ 2>/dev/null)" = "$(PROFILE)" ] || echo "$(PROFILE)" > $@
+FORCE:
+
 # One executed notebook per source notebook; re-run when the notebook, its parameters, study/ or the profile change.
+# A notebook's outputs are replaced as a unit: papermill executes into reports/.<nb>.tmp/ (with inputs.json: what
+# it runs with), which replaces reports/<nb>/ only once the notebook finished and wrote headline.json. On a failure
+# the previous outputs stay, marked stale by reports/<nb>/FAILED.json, with the failed run in reports/<nb>/failed/;
+# a killed run leaves reports/.<nb>.tmp/ behind. The report shows either as failed, never the old verdicts.
+.PRECIOUS: reports/%/headline.json
 reports/%/headline.json: notebooks/%.ipynb notebooks/params/$(PROFILE)/%.yaml $(STUDY_SRC) build/profile | $(VENV_STAMP) $(DATA_STAMP)
-	@mkdir -p reports/$*
 	@echo "== $* (profile $(PROFILE))"
-	@start=$$(date +%s); \
-	cd notebooks && ../$(VENV)/bin/papermill --no-progress-bar --log-output -k $(KERNEL) --cwd . \
-	  $*.ipynb ../reports/$*/$*.ipynb -f params/$(PROFILE)/$*.yaml \
-	  -p profile $(PROFILE) -p out_dir ../reports/$* > ../reports/$*/papermill.log 2>&1 \
-	  || { tail -n 40 ../reports/$*/papermill.log; exit 1; }; \
+	@tmp=reports/.$*.tmp; start=$$(date +%s); \
+	rm -rf $$tmp && mkdir -p $$tmp && $(PY) -m study.report inputs $* --profile $(PROFILE) > $$tmp/inputs.json \
+	  || { echo "could not record the inputs of $* in $$tmp/inputs.json"; exit 1; }; \
+	if (cd notebooks && $(PAPERMILL) --no-progress-bar --log-output -k $(KERNEL) --cwd . \
+	      $*.ipynb ../$$tmp/$*.ipynb -f params/$(PROFILE)/$*.yaml \
+	      -p profile $(PROFILE) -p out_dir ../$$tmp) > $$tmp/papermill.log 2>&1; \
+	then $(PY) -m study.report install $$tmp reports/$*; \
+	else rc=$$?; tail -n 40 $$tmp/papermill.log; $(PY) -m study.report fail $$tmp reports/$* --exit-code $$rc; \
+	fi || exit 1; \
 	echo "   done in $$(( $$(date +%s) - start )) s"
 	@test -f $@ || { echo "$* did not write $@"; exit 1; }
 
+# Reads build/profile (never writes it): notebooks run with another profile are flagged as outdated.
 report: | $(VENV_STAMP)
-	$(PY) -m study.report reports
+	$(PY) -m study.report reports --profile "$$(cat build/profile 2>/dev/null)"
 
 test: unit nbval
 
@@ -90,10 +115,10 @@ nbval: $(VENV_STAMP) $(DATA_STAMP)
 	STUDY_RUNS=$(CURDIR)/build/nbval/runs $(PY) -m pytest -q -p no:cacheprovider --nbval-lax --nbval-kernel-name $(KERNEL) --nbval-cell-timeout 600 build/nbval
 
 lab: $(VENV_STAMP)
-	$(VENV)/bin/jupyter lab notebooks
+	$(VENV)/bin/jupyter lab $(LAB_FLAGS) notebooks
 
 clean:
-	rm -rf build reports/*/ reports/index.html reports/*.html
+	rm -rf build reports/*/ reports/.[0-9]*.tmp reports/.[0-9]*.old reports/index.html reports/*.html
 
 clean-runs:
 	rm -rf $${STUDY_RUNS:-runs}
