@@ -34,3 +34,49 @@ def is_int(v: Any, low: int | None = None) -> bool:
 def is_num(v: Any) -> bool:
     """A finite int or float (not a bool)."""
     return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def need(ok: bool, name: str, value: Any, accepted: str) -> None:
+    """Raise `out_of_range(name, value, accepted)` unless `ok`."""
+    if not ok:
+        raise out_of_range(name, value, accepted)
+
+
+def int_in(p: dict[str, Any], name: str, low: int, high: int | None = None, why: str = "") -> int:
+    """p[name] when it is an int (not a bool, not a float) in [low, high]; `why` explains the bounds.
+
+    Raises:
+        ValueError: otherwise (`out_of_range`).
+    """
+    v = p[name]
+    accepted = f"an integer >= {low}" if high is None else f"an integer in [{low}, {high}]"
+    need(is_int(v, low) and (high is None or v <= high), name, v, accepted + why)
+    return v
+
+
+#: what text is usually a slip for, added to the message when a number, flag or list arrives as a string
+TEXT_HINTS = {"number": "; got text: YAML reads 1e-3 as a string (write 1.0e-3)",
+              "flag": "; got text: write True / False (YAML: true / false)",
+              "list": "; got text: papermill -p passes a list as text (use -y, or the profile's YAML file)"}
+
+
+def text_hint(value: Any, kind: str) -> str:
+    """The `TEXT_HINTS` line for a value that arrived as text: `value` a string where a "number", "flag", "list" (of
+    numbers) or "names" (a list of names) belongs, or a string inside a "list"; "" otherwise and for kind "name"."""
+    if isinstance(value, str) and kind != "name":
+        return TEXT_HINTS["list" if kind == "names" else kind]
+    if kind == "list" and isinstance(value, (list, tuple)) and any(isinstance(v, str) for v in value):
+        return TEXT_HINTS["number"]
+    return ""
+
+
+def names_problem(value: Any, allowed: Any, *, empty_ok: bool) -> str | None:
+    """None when `value` is a list of distinct names from `allowed` (non-empty unless `empty_ok`), else what is
+    wrong with it (" (unknown: [...])", " (repeated: [...])" or "")."""
+    if not isinstance(value, (list, tuple)) or not (value or empty_ok) or not all(isinstance(v, str) for v in value):
+        return ""
+    unknown = [v for v in value if v not in allowed]
+    repeated = sorted({v for v in value if value.count(v) > 1})
+    if unknown or repeated:
+        return f" (unknown: {unknown})" if unknown else f" (repeated: {repeated})"
+    return None

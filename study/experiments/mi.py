@@ -391,17 +391,7 @@ def check_config(config: dict[str, Any]) -> dict[str, Any]:
 
 
 # ------------------------------------------------------------------------------------------- notebook parameters
-def _need(ok: bool, name: str, value: Any, accepted: str) -> None:
-    if not ok:
-        raise checks.out_of_range(name, value, accepted)
-
-
-def _int_in(p: dict[str, Any], name: str, low: int, high: int | None = None, why: str = "") -> int:
-    """p[name] when it is an int (not a bool, not a float) in [low, high]; `why` explains the bounds."""
-    v = p[name]
-    accepted = f"an integer >= {low}" if high is None else f"an integer in [{low}, {high}]"
-    _need(checks.is_int(v, low) and (high is None or v <= high), name, v, accepted + why)
-    return v
+_need, _int_in = checks.need, checks.int_in
 
 
 def _positive(p: dict[str, Any], name: str) -> float:

@@ -326,32 +326,7 @@ PARAM_NAMES = ("seed", "image_size", "n_train", "n_test", "letters_amplitude", "
                "multi_seed_methods", "channels_last", "bench_steps", "bench_batch")
 #: the TL1 parameters a of Table 3, compared (RVSM vs SGD-TL1) by `table_3` and `claims`: ``tl1_a`` must run both
 TABLE3_A = (0.01, 100.0)
-#: what text is usually a slip for, added to the message when a number, flag or list arrives as a string
-TEXT_HINTS = {"number": "; got text: YAML reads 1e-3 as a string (write 1.0e-3)",
-              "flag": "; got text: write True / False (YAML: true / false)",
-              "list": "; got text: papermill -p passes a list as text (use -y, or the profile's YAML file)"}
-
-
-def _text_hint(value: Any, kind: str) -> str:
-    """The `TEXT_HINTS` line for a value that arrived as text: `value` a string where a "number", "flag", "list" (of
-    numbers) or "names" (a list of names) belongs, or a string inside a "list"; "" otherwise and for kind "name"."""
-    if isinstance(value, str) and kind != "name":
-        return TEXT_HINTS["list" if kind == "names" else kind]
-    if kind == "list" and isinstance(value, (list, tuple)) and any(isinstance(v, str) for v in value):
-        return TEXT_HINTS["number"]
-    return ""
-
-
-def _names_problem(value: Any, allowed: Any, *, empty_ok: bool) -> str | None:
-    """None when `value` is a list of distinct names from `allowed` (non-empty unless `empty_ok`), else what is
-    wrong with it (" (unknown: [...])", " (repeated: [...])" or "")."""
-    if not isinstance(value, (list, tuple)) or not (value or empty_ok) or not all(isinstance(v, str) for v in value):
-        return ""
-    unknown = [v for v in value if v not in allowed]
-    repeated = sorted({v for v in value if value.count(v) > 1})
-    if unknown or repeated:
-        return f" (unknown: {unknown})" if unknown else f" (repeated: {repeated})"
-    return None
+TEXT_HINTS, _text_hint, _names_problem = checks.TEXT_HINTS, checks.text_hint, checks.names_problem
 
 
 def rvsm_methods_of(tl1_a: list[float]) -> list[str]:
