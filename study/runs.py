@@ -243,8 +243,18 @@ def canonical(config: dict[str, Any]) -> str:
 
 
 def store_root(root: str | Path | None = None) -> Path:
-    """The run store's folder: `root`, else ``$STUDY_RUNS``, else ``runs/`` at the repository root."""
-    return Path(root or os.environ.get("STUDY_RUNS") or REPO_ROOT / "runs").expanduser().resolve()
+    """The run store's folder: `root`, else ``$STUDY_RUNS``, else ``runs/`` at the repository root (created).
+
+    Raises:
+        ValueError: the folder (named with where it came from) is a file or cannot be created.
+    """
+    source = "store" if root else ("environment variable STUDY_RUNS" if os.environ.get("STUDY_RUNS") else "store")
+    path = Path(root or os.environ.get("STUDY_RUNS") or REPO_ROOT / "runs").expanduser().resolve()
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ValueError(f"{source}={str(path)!r} cannot be used as the run store folder: {exc}") from exc
+    return path
 
 
 def _memorized(root: Path, experiment_name: str):
@@ -398,7 +408,15 @@ def dask_client(address: str | None = None, workers: int | None = None):
     client = _DASK.get(key)
     if client is None or client.status not in ("running", "connecting"):
         if address:
-            client = Client(address, timeout="30s")
+            if "://" not in address and ":" not in address:
+                raise ValueError(f"STUDY_DASK_SCHEDULER / address={address!r} is not a scheduler address "
+                                 "(accepted: tcp://host:port, e.g. tcp://head:8786)")
+            try:
+                client = Client(address, timeout="30s")
+            except (OSError, TimeoutError) as exc:
+                raise RuntimeError(f"no Dask scheduler answered at STUDY_DASK_SCHEDULER / address={address!r} within "
+                                   f"30 s ({type(exc).__name__}: {exc}); start one with `dask scheduler` or unset "
+                                   "the variable for a local cluster") from exc
         else:
             cluster = LocalCluster(n_workers=workers or default_workers(), threads_per_worker=1, processes=True,
                                    dashboard_address=None)

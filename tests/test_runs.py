@@ -421,3 +421,14 @@ def test_a_sweep_flags_diverged_runs_and_the_headline_records_them(tmp_path, mon
     nb2.save(res.frame, metrics={}, claims=[claim])
     doc2 = json.loads((tmp_path / "out2" / "headline.json").read_text())
     assert doc2["claims"][0]["verdict"] == "reproduced" and doc2["runs"]["diverged_runs"][0]["expected"] is True
+
+
+def test_run_store_and_scheduler_variables_are_checked_by_name(tmp_path, monkeypatch):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv("STUDY_RUNS", str(blocker))
+    with pytest.raises(ValueError, match="environment variable STUDY_RUNS=.*a_file.*cannot be used"):
+        runs.store_root()
+    monkeypatch.setenv("STUDY_DASK_SCHEDULER", "head-node")
+    with pytest.raises(ValueError, match="STUDY_DASK_SCHEDULER / address='head-node'"):
+        runs.dask_client()
