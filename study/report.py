@@ -131,11 +131,16 @@ def metrics_table(metrics: dict[str, dict[str, Any]]) -> str:
 
 
 def runs_cell(r: dict[str, Any] | None) -> str:
-    """"N: C cached / R ran / F failed (executor)" from a headline's run record (`study.runs.sweep`), or "–"."""
+    """"N: C cached / R ran / F failed[ / D diverged] (executor)" from a headline's run record (`study.runs.sweep`),
+    or "–". Diverged runs (`study.runs.divergence`) are named with their reason in the cell's title."""
     if not r:
         return "–"
-    return html.escape(f"{r.get('total', 0)}: {r.get('cached', 0)} cached / {r.get('ran', 0)} ran / "
-                       f"{r.get('failed', 0)} failed ({r.get('executor', '?')})")
+    text = f"{r.get('total', 0)}: {r.get('cached', 0)} cached / {r.get('ran', 0)} ran / {r.get('failed', 0)} failed"
+    if r.get("diverged"):
+        text += f" / {r['diverged']} diverged"
+    text = html.escape(f"{text} ({r.get('executor', '?')})")
+    why = "; ".join(f"{d.get('experiment')}: {d.get('reason')}" for d in r.get("diverged_runs") or [])
+    return f"<span title='{html.escape(why, quote=True)}'>{text}</span>" if why else text
 
 
 def claims_table(claims: list[dict[str, Any]]) -> str:

@@ -23,6 +23,9 @@ def test_index_shows_metrics_claims_env_and_missing_runs(tmp_path):
     assert claim["verdict"] == "not reproduced"
     assert f"<td style='background:{report.VERDICT_COLOUR['not reproduced']}'>not reproduced</td>" in page
     assert "12: 9 cached / 3 ran / 0 failed (processes)" in page
+    flagged = report.runs_cell({"total": 2, "cached": 0, "ran": 2, "failed": 0, "diverged": 1, "executor": "serial",
+                                "diverged_runs": [{"experiment": "sl1", "reason": "final accuracy at chance"}]})
+    assert "2: 0 cached / 2 ran / 0 failed / 1 diverged (serial)" in flagged and "sl1: final accuracy at chance" in flagged
     assert "02_never_ran" in page and "not run" in page.lower()
     assert json.loads((ok / "headline.json").read_text())["wall_s"] == 123.4
 
