@@ -26,6 +26,21 @@ def exact_keys(config: Any, keys: Iterable[str], what: str = "config") -> dict[s
     return config
 
 
+def parameter_names(params: Any, names: Iterable[str]) -> dict[str, Any]:
+    """A copy of a notebook's parameters `params` when they are a dict with exactly the names `names`.
+
+    Raises:
+        ValueError: not a dict, or unknown / missing names (all listed, with the accepted ones).
+    """
+    names = list(names)
+    if not isinstance(params, dict):
+        raise out_of_range("params", params, f"a dict of the parameters {names}")
+    unknown, missing = [k for k in params if k not in names], [k for k in names if k not in params]
+    if unknown or missing:
+        raise ValueError(f"unknown parameter(s) {unknown}, missing parameter(s) {missing}; accepted: {names}")
+    return dict(params)
+
+
 def is_int(v: Any, low: int | None = None) -> bool:
     """An int (not a bool), at least `low` when given."""
     return isinstance(v, int) and not isinstance(v, bool) and (low is None or v >= low)

@@ -1,33 +1,22 @@
 """Notebook 03's parameters are checked before any work (issue 12): `mi.check_params` refuses every bad input below
 with a ValueError naming the parameter and the value, starting from the notebook's own smoke parameters; the smoke,
 default and paper profiles pass. No data, no training."""
-import ast
-import json
 import re
-from pathlib import Path
 
 import pytest
-import yaml
+from notebook_params import cell_values, profile_values
 
 from study.experiments import mi
 
-ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK = "03_mi_regularization"
 
 
-def notebook_parameters(name: str) -> dict:
-    """The values assigned in the notebook's cell tagged ``parameters`` (literals only)."""
-    nb = json.loads((ROOT / "notebooks" / f"{name}.ipynb").read_text())
-    cell = next(c for c in nb["cells"] if "parameters" in c.get("metadata", {}).get("tags", []))
-    tree = ast.parse("".join(cell["source"]))
-    return {t.id: ast.literal_eval(node.value) for node in tree.body if isinstance(node, ast.Assign)
-            for t in node.targets if isinstance(t, ast.Name)}
+notebook_parameters = cell_values
 
 
 def profile_parameters(profile: str) -> dict:
     """The experiment parameters (`mi.PARAMETERS`) of a profile: the notebook's, overridden by its yaml."""
-    over = yaml.safe_load((ROOT / "notebooks" / "params" / profile / f"{NOTEBOOK}.yaml").read_text()) or {}
-    merged = {**notebook_parameters(NOTEBOOK), **over}
+    merged = profile_values(NOTEBOOK, profile)
     return {k: merged[k] for k in mi.PARAMETERS}
 
 

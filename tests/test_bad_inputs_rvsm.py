@@ -6,13 +6,12 @@ Every bad input starts from the notebook's own smoke parameters (its parameters 
 be a ValueError that names the parameter and the value (``name=value!r``) and says what is accepted. No data is
 generated and nothing is trained.
 """
-import ast
 import json
 import math
 from pathlib import Path
 
 import pytest
-import yaml
+from notebook_params import profile_values
 
 from study.experiments import rvsm
 
@@ -23,12 +22,7 @@ RUN_START = {"profile", "device", "out_dir", "executor"}  # checked by study.run
 
 def notebook_params(profile: str) -> dict:
     """The notebook's parameters under `profile`: its parameters cell, overridden by the profile's YAML file."""
-    nb = json.loads((ROOT / "notebooks" / f"{NOTEBOOK}.ipynb").read_text())
-    cell = next(c for c in nb["cells"] if "parameters" in c.get("metadata", {}).get("tags", []))
-    ns = {node.targets[0].id: ast.literal_eval(node.value) for node in ast.parse("".join(cell["source"])).body
-          if isinstance(node, ast.Assign)}
-    ns.update(yaml.safe_load((ROOT / "notebooks" / "params" / profile / f"{NOTEBOOK}.yaml").read_text()) or {})
-    return ns
+    return profile_values(NOTEBOOK, profile)
 
 
 def checked_keys(ns: dict) -> dict:
@@ -115,7 +109,7 @@ def test_relations_between_parameters():
 
 
 def test_unknown_and_missing_names_are_listed_and_params_is_always_checked():
-    with pytest.raises(ValueError, match=r"unknown parameters \['lrr'\], missing parameters \['lr'\]"):
+    with pytest.raises(ValueError, match=r"unknown parameter\(s\) \['lrr'\], missing parameter\(s\) \['lr'\]"):
         rvsm.check_params({**{k: v for k, v in SMOKE.items() if k != "lr"}, "lrr": 0.1})
     with pytest.raises(ValueError, match=r"parameters \['lr'\] are not defined"):
         rvsm.Params.from_namespace({k: v for k, v in SMOKE.items() if k != "lr"})

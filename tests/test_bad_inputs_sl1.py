@@ -5,13 +5,12 @@ Every bad input starts from the notebook's own smoke parameters (its parameters 
 a ValueError that names the parameter and the value (``name=value!r``) and says what is accepted. No data is loaded
 and nothing is trained.
 """
-import ast
 import json
 import math
 from pathlib import Path
 
 import pytest
-import yaml
+from notebook_params import profile_values
 
 from study.experiments import sl1
 
@@ -22,12 +21,7 @@ RUN_START = {"profile", "seed", "device", "out_dir", "executor"}  # checked by s
 
 def notebook_params(profile: str) -> dict:
     """The notebook's parameters under `profile`: its parameters cell, overridden by the profile's YAML file."""
-    nb = json.loads((ROOT / "notebooks" / f"{NOTEBOOK}.ipynb").read_text())
-    cell = next(c for c in nb["cells"] if "parameters" in c.get("metadata", {}).get("tags", []))
-    ns = {node.targets[0].id: ast.literal_eval(node.value) for node in ast.parse("".join(cell["source"])).body
-          if isinstance(node, ast.Assign)}
-    ns.update(yaml.safe_load((ROOT / "notebooks" / "params" / profile / f"{NOTEBOOK}.yaml").read_text()) or {})
-    return ns
+    return profile_values(NOTEBOOK, profile)
 
 
 def checked_keys(ns: dict) -> dict:
@@ -99,9 +93,9 @@ def test_relations_between_parameters():
 
 
 def test_unknown_and_missing_names_are_listed():
-    with pytest.raises(ValueError, match=r"unknown parameters \['lrr'\], missing parameters \['lr'\]"):
+    with pytest.raises(ValueError, match=r"unknown parameter\(s\) \['lrr'\], missing parameter\(s\) \['lr'\]"):
         sl1.check_params({**{k: v for k, v in SMOKE.items() if k != "lr"}, "lrr": 0.1})
-    with pytest.raises(ValueError, match=r"unknown parameters \['seed'\]"):  # Run.start's, not this check's
+    with pytest.raises(ValueError, match=r"unknown parameter\(s\) \['seed'\]"):  # Run.start's, not this check's
         sl1.check_params({**SMOKE, "seed": 0})
     with pytest.raises(ValueError, match="seed=-1"):
         sl1.stages(**SMOKE, seed=-1, device="cpu")

@@ -452,13 +452,7 @@ def check_params(params: dict[str, Any]) -> dict[str, Any]:
         ValueError: the first bad parameter: unknown or missing names (all listed, with the accepted ones), or
             ``name=value is out of range; accepted: ...``.
     """
-    if not isinstance(params, dict):
-        raise ValueError(f"params={params!r} is out of range; accepted: a dict of the parameters {list(PARAMETERS)}")
-    unknown, missing = [k for k in params if k not in PARAMETERS], [k for k in PARAMETERS if k not in params]
-    if unknown or missing:
-        raise ValueError(f"unknown parameter(s) {unknown}, missing parameter(s) {missing}; accepted: "
-                         f"{list(PARAMETERS)}")
-    p = dict(params)
+    p = checks.parameter_names(params, PARAMETERS)
     # data
     p["datasets"] = _names(p, "datasets", non_empty=True)
     tr = min(RAREST_CLASS[d]["train"] for d in p["datasets"])

@@ -248,13 +248,7 @@ def check_params(params: dict[str, Any]) -> dict[str, Any]:
         ValueError: unknown or missing parameter names (all listed), or the first bad value (names the parameter,
             the value and what is accepted).
     """
-    if not isinstance(params, dict):
-        raise checks.out_of_range("params", params, f"a dict with the keys {list(PARAM_NAMES)}")
-    unknown, missing = sorted(set(params) - set(PARAM_NAMES)), sorted(set(PARAM_NAMES) - set(params))
-    if unknown or missing:
-        raise ValueError(f"unknown parameters {unknown}, missing parameters {missing}; "
-                         f"accepted: {list(PARAM_NAMES)}")
-    p = dict(params)
+    p = checks.parameter_names(params, PARAM_NAMES)
 
     def bad(name: str, accepted: str, kind: str = "number") -> ValueError:
         return checks.out_of_range(name, p[name], accepted + _text_hint(p[name], kind))
