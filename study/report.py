@@ -27,7 +27,6 @@ import hashlib
 import html
 import json
 import shutil
-import subprocess
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
@@ -168,23 +167,6 @@ def claims_table(claims: list[dict[str, Any]]) -> str:
 
 
 # ------------------------------------------------------------------------------- what an execution ran with (inputs)
-def git_commit(root: Path | str) -> str:
-    """The short HEAD commit of the repository at `root` (with "+dirty" when tracked files changed), or "unknown".
-
-    Unlike `study.results.git_commit` (the repository of the imported package, which an editable install may place
-    elsewhere), this is the checkout whose notebooks run; and it spares the Makefile torch's import time."""
-    try:
-        rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True,
-                             timeout=10)
-        if rev.returncode != 0:
-            return "unknown"
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
-                               capture_output=True, text=True, timeout=10).stdout.strip()
-        return rev.stdout.strip() + ("+dirty" if dirty else "")
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-
-
 def _sha256(path: Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
@@ -233,6 +215,7 @@ def inputs_record(name: str, profile: str, root: Path | str = ".") -> dict[str, 
         ValueError: the parameter file is not a YAML mapping.
     """
     root = Path(root)
+    from .results import git_commit
     nb_file, params_file = _input_paths(root, name, profile)
     for f in (nb_file, params_file):
         if not f.is_file():
@@ -242,7 +225,7 @@ def inputs_record(name: str, profile: str, root: Path | str = ".") -> dict[str, 
             "notebook_file": nb_file.relative_to(root).as_posix(), "notebook_sha256": _sha256(nb_file),
             "params_file": params_file.relative_to(root).as_posix(),
             "params_sha256": params_sha256(params_file, overrides), "overrides": overrides,
-            "study_sha256": study_sha256(root), "git": git_commit(root),
+            "study_sha256": study_sha256(root), "git": git_commit(root),  # this checkout, not the package's
             "started": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")}
 
 

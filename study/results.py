@@ -67,14 +67,15 @@ def save_figure(fig, path: Path | str, dpi: int = 110) -> Path:
 
 
 # ------------------------------------------------------------------------------------------------------- environment
-def git_commit() -> str:
-    """The repository's short HEAD commit (with "+dirty" when tracked files changed), or "unknown"."""
+def git_commit(root: Path | str = REPO_ROOT) -> str:
+    """The short HEAD commit of the repository at `root` (default: the one holding this package), with "+dirty"
+    when tracked files changed, or "unknown"."""
     try:
-        rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO_ROOT, capture_output=True,
+        rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True,
                              text=True, timeout=10)
         if rev.returncode != 0:
             return "unknown"
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO_ROOT,
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
                                capture_output=True, text=True, timeout=10).stdout.strip()
         return rev.stdout.strip() + ("+dirty" if dirty else "")
     except (OSError, subprocess.SubprocessError):
