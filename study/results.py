@@ -8,16 +8,7 @@ Artifacts of a notebook in ``reports/<notebook>/`` (read by `study.report`):
   (``accuracy`` and ``sparsity`` are fractions in [0, 1], ``mi_bits`` in bits).
 * ``headline.json`` -- ``{notebook, profile, wall_s, env, runs, params, metrics, claims}``, see `write_headline`.
 
-**The verdict rule, used by every notebook** (`verdict`): with the paper's value p, our mean m over n seeds and our
-standard deviation s, and a tolerance `tol` in the metric's own unit stated per claim,
-
-* "reproduced"      if |m - p| <= max(tol, 2 s),
-* "partly"          if |m - p| <= 2 max(tol, 2 s),
-* "not reproduced"  otherwise,
-* "inconclusive"    if m is missing / not finite, or for a qualitative claim the caller cannot decide.
-
-Qualitative claims (no paper number) carry the verdict the notebook computed from an explicit test, with the test in
-the claim's ``note``.
+Claims and their verdicts are `study.claims` (the one verdict rule); this module writes them.
 """
 from __future__ import annotations
 
@@ -34,8 +25,9 @@ from typing import Any, Iterable
 import pandas as pd
 import torch
 
+from . import claims as claims_mod
+
 COLUMNS = ["study", "dataset", "model", "method", "seed", "epoch", "split", "metric", "value"]
-VERDICTS = ("reproduced", "partly", "not reproduced", "inconclusive")
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -164,83 +156,6 @@ def fmt_pm(mean: float, std: float, n: int, scale: float = 1.0, digits: int = 2)
     return f"{mean * scale:.{digits}f} ± {std * scale:.{digits}f} (n={n})"
 
 
-# ---------------------------------------------------------------------------------------------------------- verdicts
-def verdict(paper_value: float, ours: float | None, ours_std: float = 0.0, tol: float = 0.0) -> str:
-    """The study-wide verdict rule (module docstring): compare our mean with the paper's value.
-
-    Args:
-        paper_value: the paper's number, in the same unit as `ours`.
-        ours, ours_std: our mean and sample standard deviation over seeds.
-        tol: absolute tolerance in the metric's unit (>= 0).
-
-    Raises:
-        ValueError: `tol` or `ours_std` negative.
-    """
-    if tol < 0:
-        raise ValueError(f"tol={tol} must be >= 0")
-    if ours_std is not None and ours_std < 0:
-        raise ValueError(f"ours_std={ours_std} must be >= 0")
-    if ours is None or paper_value is None or not math.isfinite(ours):
-        return "inconclusive"
-    band = max(tol, 2.0 * (ours_std or 0.0))
-    gap = abs(ours - paper_value)
-    if gap <= band:
-        return "reproduced"
-    if gap <= 2.0 * band:
-        return "partly"
-    return "not reproduced"
-
-
-def verdict_at_least(target: float, ours: float | None, partly_below: float) -> str:
-    """One-sided verdict for claims of the form "reaches at least `target`" (a higher value supports the claim):
-    reproduced if ours >= target, partly if ours >= target - partly_below, else not reproduced; inconclusive when
-    `ours` is missing or not finite.
-
-    Raises:
-        ValueError: `partly_below` negative.
-    """
-    if partly_below < 0:
-        raise ValueError(f"partly_below={partly_below} must be >= 0")
-    if ours is None or not math.isfinite(ours):
-        return "inconclusive"
-    return "reproduced" if ours >= target else ("partly" if ours >= target - partly_below else "not reproduced")
-
-
-def claim(paper: str, claim: str, paper_value: Any, ours: Any, *, ours_std: float | None = None,
-          n: int | None = None, unit: str = "", tol: float | None = None, verdict_: str | None = None,
-          note: str = "") -> dict[str, Any]:
-    """One paper-vs-ours row for ``headline.json``.
-
-    Numeric claims get their verdict from `verdict` (needs `tol`); qualitative ones pass `verdict_` explicitly,
-    and say in `note` what test decided it.
-
-    Raises:
-        ValueError: neither `tol` (numeric) nor `verdict_` given, or `verdict_` not in `VERDICTS`.
-    """
-    if verdict_ is None:
-        if tol is None:
-            raise ValueError("claim() needs tol= for a numeric comparison or verdict_= for a qualitative claim")
-        verdict_ = verdict(float(paper_value), None if ours is None else float(ours), ours_std or 0.0, tol)
-    if verdict_ not in VERDICTS:
-        raise ValueError(f"verdict_={verdict_!r} not in {VERDICTS}")
-    return {"paper": paper, "claim": claim, "paper_value": paper_value, "ours": ours, "ours_std": ours_std,
-            "n": n, "unit": unit, "tol": tol, "verdict": verdict_, "note": note}
-
-
-def claims_table(claims: list[dict[str, Any]]) -> pd.DataFrame:
-    """The claims as a display frame (paper value, ours ± std, verdict, note)."""
-    rows = []
-    for c in claims:
-        ours = c["ours"]
-        if isinstance(ours, float):
-            ours = f"{ours:.4g}" + (f" ± {c['ours_std']:.2g}" if c.get("ours_std") else "")
-        rows.append({"paper": c["paper"], "claim": c["claim"], "paper value": c["paper_value"], "ours": ours,
-                     "n": c.get("n"), "unit": c.get("unit", ""), "verdict": c["verdict"], "note": c.get("note", "")})
-    out = pd.DataFrame(rows)
-    out["n"] = out["n"].astype("Int64")  # seed counts stay integers beside claims without one (<NA>)
-    return out
-
-
 def _jsonable(x: Any) -> Any:
     if isinstance(x, dict):
         return {str(k): _jsonable(v) for k, v in x.items()}
@@ -260,30 +175,46 @@ def _jsonable(x: Any) -> Any:
     return x
 
 
+def peak_rss_mb() -> float:
+    """Peak resident memory in MiB of this process and its finished children (`resource.getrusage`; Linux units)."""
+    try:
+        import resource
+    except ImportError:  # not on Windows
+        return float("nan")
+    kb = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+    return round(kb / 1024.0, 1)
+
+
 def write_headline(out_dir: Path | str, *, notebook: str, profile: str, wall_s: float, env: dict[str, Any],
                    runs: dict[str, Any] | None = None, metrics: dict[str, dict[str, Any]], claims: list[dict[str, Any]],
-                   params: dict[str, Any] | None = None, deviations: list[str] | None = None) -> Path:
-    """Write ``<out_dir>/headline.json`` whole (format in the module docstring and ../shared/DESIGN.md).
+                   params: dict[str, Any] | None = None, deviations: list[dict[str, str]] | None = None,
+                   figures: list[dict[str, Any]] | None = None, compute: dict[str, Any] | None = None) -> Path:
+    """Write ``<out_dir>/headline.json`` whole (format in ../shared/DESIGN.md).
 
-    `runs` is the notebook's run record ``{"total", "cached", "ran", "failed", "executor"}`` (`study.runs.sweep`).
-    `metrics` maps "name/method" to ``{"mean", "std", "n", "unit"}``; `claims` are `claim` rows; `deviations` lists,
-    in words, where this run departs from the paper and why.
+    `runs` is the notebook's run record ``{"total", "cached", "ran", "failed", "executor", ...}`` (`study.runs.sweep`).
+    `metrics` maps "name/method" to ``{"mean", "ci95", "n", "unit", ...}``; `claims` are `study.claims.judge` /
+    `study.claims.not_tested` rows; `deviations` are `study.claims.deviation` rows ``{setting, paper, ours, why,
+    effect}``; `figures` ``[{name, file, caption, paper_ref}]``; `compute` the compute record (wall time, peak memory,
+    summed per-run CPU / GPU seconds).
 
     Raises:
-        ValueError: a claim's verdict outside `VERDICTS`.
+        ValueError: a claim that `study.claims.check_claim` refuses, or a deviation lacking a field.
     """
     for c in claims:
-        if c.get("verdict") not in VERDICTS:
-            raise ValueError(f"claim {c.get('claim')!r}: verdict {c.get('verdict')!r} not in {VERDICTS}")
+        claims_mod.check_claim(c)
+    for d in deviations or []:
+        if not isinstance(d, dict) or set(d) != set(claims_mod.DEVIATION_FIELDS):
+            raise ValueError(f"deviation {d!r} must have exactly the fields {claims_mod.DEVIATION_FIELDS}")
     doc = {"notebook": notebook, "profile": profile, "wall_s": round(float(wall_s), 1), "env": env,
            "runs": runs or {"total": 0, "cached": 0, "ran": 0, "failed": 0, "executor": "none"},
-           "params": params or {}, "metrics": metrics, "claims": claims, "deviations": deviations or []}
+           "compute": compute or {}, "params": params or {}, "metrics": metrics, "claims": claims,
+           "deviations": deviations or [], "figures": figures or []}
     return atomic_write_text(Path(out_dir) / "headline.json", json.dumps(_jsonable(doc), indent=2))
 
 
 def metric_summary(df: pd.DataFrame, metric: str, *, split: str | None = None, epoch: str | int = "last",
                    unit: str = "fraction", by: str = "method") -> dict[str, dict[str, Any]]:
-    """``{"<metric>/<method>": {mean, std, n, unit}}`` over seeds, from a tidy frame, at the last (or a given) epoch.
+    """``{"<metric>/<method>": {mean, std, ci95, n, unit}}`` over seeds (ci95: `study.claims.interval`, None for n=1), from a tidy frame, at the last (or a given) epoch.
 
     Raises:
         ValueError: no row matches `metric` (and `split`).
@@ -301,6 +232,7 @@ def metric_summary(df: pd.DataFrame, metric: str, *, split: str | None = None, e
     out = {}
     for key, g in d.groupby(by, sort=False):
         v = g["value"].astype(float)
-        out[f"{metric}/{key}"] = {"mean": float(v.mean()), "std": float(v.std()) if len(v) > 1 else 0.0,
-                                  "n": int(len(v)), "unit": unit}
+        m, ci, n = claims_mod.interval(v)
+        out[f"{metric}/{key}"] = {"mean": m, "std": float(v.std()) if len(v) > 1 else 0.0,
+                                  "ci95": list(ci) if ci is not None else None, "n": n, "unit": unit}
     return out

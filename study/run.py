@@ -74,6 +74,8 @@ class Run:
     runs: dict[str, Any] = field(default_factory=lambda: {"total": 0, "cached": 0, "ran": 0, "failed": 0,
                                                           "diverged": 0})
     diverged: list[dict[str, Any]] = field(default_factory=list)
+    figures: list[dict[str, Any]] = field(default_factory=list)
+    run_seconds: dict[str, float] = field(default_factory=lambda: {"cpu": 0.0, "cuda": 0.0})
 
     @classmethod
     def start(cls, notebook: str, *, profile: str, seed: int = 0, device: str = "auto",
@@ -112,6 +114,10 @@ class Run:
         res = runs.sweep(run_fn, configs, executor=self.executor, **kw)
         for k in ("total", "cached", "ran", "failed", "diverged"):
             self.runs[k] += res.counts[k]
+        for m in res.meta:  # measured wall time of every run, cached or not (the compute this notebook rests on)
+            if m is not None:
+                kind = "cuda" if str(m.get("device", "cpu")).startswith("cuda") else "cpu"
+                self.run_seconds[kind] += float(m.get("wall_s") or 0.0)
         self.diverged += [{"experiment": run_fn.experiment, **d, "expected": divergence_expected}
                           for d in res.diverged]
         return res
@@ -127,12 +133,26 @@ class Run:
         return [{**c, "verdict": "inconclusive", "note": (why + ". " + str(c.get("note") or "")).strip()}
                 for c in claims]
 
-    def figure(self, fig, name: str) -> Path:
-        """Save a figure as ``<out>/<name>.png`` (whole file)."""
-        return results.save_figure(fig, self.out / f"{name}.png")
+    def figure(self, fig, name: str, *, caption: str, paper_ref: str = "") -> Path:
+        """Save a figure as ``<out>/<name>.png`` (whole file) and record it for the report.
+
+        `caption`: what is plotted, from which data and seeds; `paper_ref`: the paper's figure or table it
+        corresponds to ("Fig. 3", "Table 1"), or "" for a figure of our own. The report links the figure to the
+        notebook cell whose source contains `name`.
+
+        Raises:
+            ValueError: an empty caption, or `name` used twice.
+        """
+        if not caption or not caption.strip():
+            raise ValueError(f"figure {name!r}: caption must be a non-empty text (what, data, seeds)")
+        if any(f["name"] == name for f in self.figures):
+            raise ValueError(f"figure name {name!r} used twice in {self.notebook}")
+        path = results.save_figure(fig, self.out / f"{name}.png")
+        self.figures.append({"name": name, "file": path.name, "caption": caption.strip(), "paper_ref": paper_ref})
+        return path
 
     def save(self, df: pd.DataFrame, *, metrics: dict[str, dict[str, Any]], claims: list[dict[str, Any]],
-             params: dict[str, Any] | None = None, deviations: list[str] | None = None) -> float:
+             params: dict[str, Any] | None = None, deviations: list[dict[str, str]] | None = None) -> float:
         """Write ``results.csv`` and ``headline.json``; returns the wall time in seconds since `start`.
 
         Claims pass through `withhold_verdicts` first: after an unexpected diverged run every claim is inconclusive.
@@ -144,8 +164,13 @@ class Run:
         claims = withheld
         results.write_results(df, self.out)
         wall = self.timer.s
+        compute = {"wall_s": round(wall, 1), "peak_rss_mb": results.peak_rss_mb(),
+                   "run_cpu_s": round(self.run_seconds["cpu"], 1), "run_gpu_s": round(self.run_seconds["cuda"], 1),
+                   "device": self.env.get("device"), "threads": self.env.get("threads"),
+                   "executor": self.executor}
         results.write_headline(self.out, notebook=self.notebook, profile=self.profile, wall_s=wall, env=self.env,
                                runs={**self.runs, "executor": self.executor, "threads_per_run": runs.RUN_THREADS,
-                                     "diverged_runs": self.diverged}, metrics=metrics, claims=claims, params=params, deviations=deviations)
+                                     "diverged_runs": self.diverged}, metrics=metrics, claims=claims,
+                               params=params, deviations=deviations, figures=self.figures, compute=compute)
         print(f"wrote {self.out}/results.csv ({len(df)} rows) and headline.json; wall time {wall:.1f} s")
         return wall

@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 import torch
 
-from study import results, runs
+from study import claims, results, runs
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -408,7 +408,7 @@ def test_a_sweep_flags_diverged_runs_and_the_headline_records_them(tmp_path, mon
     assert res.counts["diverged"] == 1 and res.diverged[0]["config"]["lr"] == 1000.0
     assert "training loss rose" in res.diverged[0]["reason"] and "at chance" in res.diverged[0]["reason"]
     assert "2 runs: 0 cached, 2 ran, 0 failed, 1 diverged" in capsys.readouterr().out
-    claim = results.claim("Paper", "accuracy", 0.9, 0.9, n=3, unit="fraction", tol=0.01)
+    claim = claims.judge("Paper", "accuracy", "point", [0.9, 0.9, 0.9], paper_value=0.9, quantity="accuracy")
     assert claim["verdict"] == "reproduced"
     nb.save(res.frame, metrics={}, claims=[claim])
     doc = json.loads((tmp_path / "out" / "headline.json").read_text())

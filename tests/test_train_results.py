@@ -1,4 +1,4 @@
-"""The training loop, the verdict rule and the artifact writers."""
+"""The training loop and the artifact writers (the verdict rule: tests/test_claims.py)."""
 import json
 import math
 
@@ -10,7 +10,7 @@ import torch.nn as nn
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_flatten
 
-from study import results, train
+from study import claims, results, train
 from study.run import Run
 
 
@@ -205,23 +205,16 @@ def test_momentum_ramp_is_linear_then_constant():
         train.momentum_ramp(1.2, 5)
 
 
-def test_verdict_rule():
-    assert results.verdict(0.99, 0.985, 0.0, tol=0.01) == "reproduced"
-    assert results.verdict(0.99, 0.975, 0.0, tol=0.01) == "partly"
-    assert results.verdict(0.99, 0.90, 0.0, tol=0.01) == "not reproduced"
-    assert results.verdict(0.99, 0.95, 0.03, tol=0.01) == "reproduced"  # 2 std band is wider than tol
-    assert results.verdict(0.99, math.nan, 0.0, tol=0.01) == "inconclusive"
-    with pytest.raises(ValueError, match="tol"):
-        results.verdict(1.0, 1.0, 0.0, tol=-1)
-
-
 def test_run_writes_both_artifacts_whole(tmp_path):
     run = Run.start("99_test", profile="smoke", seed=1, device="cpu", out_dir=tmp_path)
     df = results.tidy([{"epoch": 1, "split": "test", "metric": "accuracy", "value": 0.9}], study="t", seed=1)
-    c = results.claim("P", "acc", 0.9, 0.9, ours_std=0.0, n=1, unit="fraction", tol=0.01)
-    run.save(df, metrics=results.metric_summary(df, "accuracy", split="test", by="study"), claims=[c])
+    c = claims.judge("P", "acc", "point", [0.9, 0.9, 0.9], paper_value=0.9, quantity="accuracy")
+    dev = claims.deviation("epochs", "20", "2", "CPU budget", "accuracy lower; see the epochs ablation")
+    run.save(df, metrics=results.metric_summary(df, "accuracy", split="test", by="study"), claims=[c],
+             deviations=[dev])
     head = json.loads((tmp_path / "headline.json").read_text())
     assert head["claims"][0]["verdict"] == "reproduced" and head["env"]["seed"] == 1
+    assert head["deviations"] == [dev] and head["compute"]["wall_s"] >= 0 and head["compute"]["peak_rss_mb"] > 0
     assert {"torch", "device", "threads", "git", "python"} <= set(head["env"])
     assert pd.read_csv(tmp_path / "results.csv").shape == (1, len(results.COLUMNS))
     assert not list(tmp_path.glob("*.part"))
@@ -237,23 +230,6 @@ def test_mean_std_and_fmt_pm_print_integer_counts():
     assert text["a"] == "92.00 ± 2.00 (n=3)"
     assert text["b"] == "50.00 (n=1)"
     assert results.fmt_pm(float("nan"), 0.0, 3) == "n/a"
-
-
-def test_claims_table_keeps_integer_counts():
-    cs = [results.claim("P", "a", 1.0, 0.9, ours_std=0.1, n=3, tol=0.2),
-          results.claim("P", "b", "qualitative", "yes", verdict_="reproduced")]
-    t = results.claims_table(cs)
-    assert str(t["n"].dtype) == "Int64" and t["n"].iloc[0] == 3 and pd.isna(t["n"].iloc[1])
-
-
-def test_verdict_at_least_is_one_sided():
-    assert results.verdict_at_least(0.9, 0.99, 0.05) == "reproduced"  # above the target is support, not a miss
-    assert results.verdict_at_least(0.9, 0.9, 0.05) == "reproduced"
-    assert results.verdict_at_least(0.9, 0.87, 0.05) == "partly"
-    assert results.verdict_at_least(0.9, 0.84, 0.05) == "not reproduced"
-    assert results.verdict_at_least(0.9, float("nan"), 0.05) == "inconclusive"
-    with pytest.raises(ValueError, match="partly_below"):
-        results.verdict_at_least(0.9, 0.9, -0.1)
 
 
 def test_seed_refuses_bools_and_negatives():
