@@ -17,11 +17,22 @@ Plugging into `study.train.fit`: ``penalty=rvsm.coupling`` adds (β/2)‖w − u
 β(w − u) term of the w step) and ``after_step=rvsm.update_u`` recomputes u from the new w. `RVSM.__init__` sets
 u = prox(w₀), so batch k's w step uses u = prox(w_{k−1}): exactly the alternation above.
 
-Normalisation: Xue & Xin's algorithm normalises w after the gradient step (Dinh & Xin's one-layer analysis uses
-w/‖w‖ because their network is scale invariant). Our dense layer is followed by ReLU and a trainable output layer:
-the network is not invariant to the dense layer's scale, and dividing w by ‖w‖ (‖w‖ ≫ 1 for ~10⁵ weights) would
-push every weight under the threshold. We therefore do not normalise; the paper does not give the exact
-normalisation, and we say so rather than guess it.
+Variants (each an option of `fit_rvsm`, run as labelled rows by notebook 02):
+
+* **w step.** Xue & Xin §2: "In the actual training, SGD and the sample averaged empirical loss function will be
+  implemented"; "the w step is gradient descent followed by a normalization". The optimiser is SGD (`ScheduledSGD`:
+  momentum, optional Nesterov, a linear learning-rate warm-up over the first steps and optional gradient-norm
+  clipping, i.e. schedule controls that leave the method alone). The text does not mention momentum; it allows it
+  (SGD "as implemented" in practice) and the authors' group's public code uses Nesterov momentum 0.9.
+* **coupling** "through" (default): β(w − u) is a gradient of the loss, so it passes through the optimiser's
+  momentum; "outside": the authors' public code (tdinh15/rvsm-rgsm-admm, ``main.py``) runs only ∇f through SGD and
+  applies ``w -= lr·β·(w − u)`` as a separate plain step before ``optimizer.step()``. With momentum 0 they agree.
+* **normalize** "none" | "max" | "unit" (`normalize_layer`): after every w step rescale w to max|w| = 1 or ‖w‖₂ = 1
+  and move the inverse scale into the next layer (dense bias divided, next weight multiplied). ReLU is positively
+  homogeneous, so the network's function is unchanged (up to rounding) while the fixed threshold √(2λ/β) becomes
+  relative to the weights' scale. The paper does not give the exact normalisation; the only normalisation its text
+  defines is |w|/max|w| (Table 3, Fig. 6), which is why "max" is notebook 02's headline reading.
+* **epoch_end_hard**: at the end of every epoch w ← u (the public code's w ← H(w)).
 """
 from __future__ import annotations
 
@@ -83,6 +94,17 @@ class RVSM:
         self.u = self._prox()
         self.steps += 1
 
+    def coupling_step(self, lr: float) -> None:
+        """The coupling as a plain step outside the optimiser: w ← w − lr·β·(w − u) (the authors' public code,
+        applied before ``optimizer.step()``; `ScheduledSGD.pre_step`)."""
+        with torch.no_grad():
+            self.weight.sub_(lr * self.beta * (self.weight - self._u()))
+
+    def harden(self) -> None:
+        """w ← u = prox(w) (the public code's end-of-epoch w ← H(w) for l0)."""
+        with torch.no_grad():
+            self.weight.copy_(self._u())
+
     def lagrangian(self, f_value: float | Tensor) -> float:
         """L_β(w, u) = f + λP(u) + (β/2)‖w − u‖² for a given data term value f (float)."""
         with torch.no_grad():
@@ -104,6 +126,101 @@ class RVSM:
         finally:
             with torch.no_grad():
                 self.weight.copy_(saved)
+
+
+NORMALIZATIONS = ("none", "max", "unit")
+COUPLINGS = ("through", "outside")
+
+
+def normalize_layer(layer: nn.Linear, next_layer: nn.Linear, mode: str,
+                    optimizer: torch.optim.Optimizer | None = None) -> float:
+    """Rescale `layer` so that max|w| = 1 ("max") or ‖w‖₂ = 1 ("unit") without changing the network's function.
+
+    With s the scale: w ← w/s, b ← b/s, next.weight ← s·next.weight. For y = next(σ(layer(x))) with σ positively
+    homogeneous (ReLU: σ(z/s) = σ(z)/s for s > 0) the output is unchanged. Momentum buffers of the optimiser move with
+    their parameters (SGD ``momentum_buffer`` and Adam's ``exp_avg`` scaled like the parameter, ``exp_avg_sq`` by the
+    square) so that the next step is the same step in the new units.
+
+    Args:
+        layer: the dense layer (weight (out, in), bias (out,) or None); next_layer: the layer fed by σ(layer(·)),
+            weight (k, out). mode: one of `NORMALIZATIONS` ("none" does nothing and returns 1).
+        optimizer: the optimiser holding their state, or None.
+
+    Returns:
+        the scale s (> 0; 1.0 for "none" or an all-zero weight, which is left alone).
+
+    Raises:
+        ValueError: unknown `mode`, or `next_layer`'s input size differs from `layer`'s output size.
+    """
+    if mode not in NORMALIZATIONS:
+        raise ValueError(f"normalize={mode!r} is out of range; accepted: one of {NORMALIZATIONS}")
+    if next_layer.weight.shape[1] != layer.weight.shape[0]:
+        raise ValueError(f"next_layer takes {next_layer.weight.shape[1]} inputs but layer gives "
+                         f"{layer.weight.shape[0]} outputs")
+    if mode == "none":
+        return 1.0
+    with torch.no_grad():
+        w = layer.weight
+        s = float(w.abs().max() if mode == "max" else torch.linalg.vector_norm(w))
+        if not s > 0:
+            return 1.0
+        moves = [(w, 1.0 / s), (next_layer.weight, s)] + ([(layer.bias, 1.0 / s)] if layer.bias is not None else [])
+        for p, f in moves:
+            p.mul_(f)
+            st = optimizer.state.get(p, {}) if optimizer is not None else {}
+            for key, power in (("momentum_buffer", 1), ("exp_avg", 1), ("exp_avg_sq", 2)):
+                if st.get(key) is not None:
+                    st[key].mul_(f ** power)
+    return s
+
+
+class ScheduledSGD(torch.optim.SGD):
+    """SGD (momentum, optional Nesterov) with a linear learning-rate warm-up, optional gradient-norm clipping and
+    hooks run just before each step (RVSM's coupling "outside" the optimiser).
+
+    Step k (from 0) uses lr·min(1, (k + 1)/warmup_steps) (lr when warmup_steps = 0). With `clip` the gradients of
+    all parameters are rescaled to global norm <= clip first (`torch.nn.utils.clip_grad_norm_`).
+
+    Args:
+        params: parameters; lr > 0; momentum in [0, 1); nesterov: needs momentum > 0 (else ignored);
+        warmup_steps: integer >= 0; clip: None or a number > 0.
+
+    Attributes:
+        pre_step: callables hook(lr) run after clipping, before the SGD update, with this step's lr.
+        steps: steps taken so far.
+
+    Raises:
+        ValueError: a value out of range (names it).
+    """
+
+    def __init__(self, params, lr: float, momentum: float = 0.0, nesterov: bool = False, warmup_steps: int = 0,
+                 clip: float | None = None) -> None:
+        if not (isinstance(warmup_steps, int) and not isinstance(warmup_steps, bool) and warmup_steps >= 0):
+            raise ValueError(f"warmup_steps={warmup_steps!r} is out of range; accepted: an integer >= 0")
+        if clip is not None and not (isinstance(clip, (int, float)) and clip > 0):
+            raise ValueError(f"clip={clip!r} is out of range; accepted: None or a number > 0")
+        super().__init__(params, lr=lr, momentum=momentum, nesterov=bool(nesterov and momentum > 0))
+        self.base_lr, self.warmup_steps, self.clip = float(lr), warmup_steps, clip
+        self.pre_step: list = []
+        self.steps = 0
+
+    def current_lr(self) -> float:
+        """The learning rate of the next step (warm-up applied)."""
+        if self.warmup_steps:
+            return self.base_lr * min(1.0, (self.steps + 1) / self.warmup_steps)
+        return self.base_lr
+
+    def step(self, closure=None):
+        lr = self.current_lr()
+        for g in self.param_groups:
+            g["lr"] = lr
+        if self.clip is not None:
+            torch.nn.utils.clip_grad_norm_([p for g in self.param_groups for p in g["params"] if p.grad is not None],
+                                           self.clip)
+        for hook in self.pre_step:
+            hook(lr)
+        self.steps += 1
+        return super().step(closure)
 
 
 def check_parameters(penalty: str, lam: float, beta: float, a: float | None = None
@@ -170,38 +287,74 @@ def sign_changes(before: Tensor, after: Tensor) -> int:
 
 
 def fit_rvsm(model: nn.Module, layer: nn.Linear, x: Tensor, y: Tensor, *, penalty: str, lam: float, beta: float,
-             a: float | None = None, eval_sets: dict[str, tuple[Tensor, Tensor]] | None = None,
+             a: float | None = None, coupling: str = "through", normalize: str = "none",
+             next_layer: nn.Linear | None = None, epoch_end_hard: bool = False,
+             eval_sets: dict[str, tuple[Tensor, Tensor]] | None = None,
              **fit_kwargs) -> tuple[list[dict], RVSM]:
-    """Train `model` by RVSM on `layer.weight` (all other parameters by plain SGD) with `study.train.fit`.
+    """Train `model` by RVSM on `layer.weight` (all other parameters by the optimiser on f) with `study.train.fit`.
 
-    Per epoch it records, besides `fit`'s rows (accuracy of the network with w: metric "accuracy"), the accuracy of
-    the sparse network (u in `layer`; metric "accuracy_sparse", split of each eval set), the sparsity of u
-    ("sparsity", split "-", fraction of exact zeros) and the fraction of exact zeros of w ("sparsity_w").
+    Per batch: the optimiser's w step (coupling through or outside it), then `normalize` (if not "none"), then
+    u ← prox(w). Per epoch it records, besides `fit`'s rows (accuracy of the network with w: metric "accuracy"), the
+    accuracy of the sparse network (u in `layer`; metric "accuracy_sparse", split of each eval set), the sparsity of
+    u ("sparsity", split "-", fraction of exact zeros), the fraction of exact zeros of w ("sparsity_w") and max|w|
+    ("max_abs_w"). With `epoch_end_hard`, w ← u after each epoch's evaluation of w (before the sparse rows).
 
     Args:
         model, layer: the network and its layer to sparsify (e.g. ``model.fc``).
         x, y: training inputs (N, 1, S, S) float and labels (N,) int64.
         penalty, lam, beta, a: see `RVSM`.
+        coupling: one of `COUPLINGS` (module docstring); "outside" needs a `ScheduledSGD` optimiser (made from
+            ``lr``/``momentum`` when ``optimizer`` is not given).
+        normalize: one of `NORMALIZATIONS`; anything but "none" needs `next_layer` (e.g. ``model.out``), fed by
+            ReLU(layer(·)).
+        epoch_end_hard: w ← u at the end of every epoch.
         eval_sets: {"test": (x, y), ...}.
-        fit_kwargs: passed to `study.train.fit` (epochs, batch_size, lr, momentum, generator, device, ...).
+        fit_kwargs: passed to `study.train.fit` (epochs, batch_size, lr, momentum, optimizer, generator, device, ...).
+            Without ``optimizer`` a `ScheduledSGD` (lr, momentum, no warm-up) is used, as `fit` would.
 
     Returns:
         (tidy rows, the `RVSM` state, whose `u` is the final sparse weight).
 
     Raises:
-        ValueError: bad penalty parameters (see `RVSM`), `layer` not a module of `model`, or bad `fit` arguments.
+        ValueError: bad penalty parameters (see `RVSM`), `layer` not a module of `model`, an unknown coupling or
+            normalize, normalize without `next_layer`, coupling "outside" with another optimiser, bad `fit` arguments.
     """
     from .train import evaluate, fit
     _check_layer(model, layer)
+    if coupling not in COUPLINGS:
+        raise ValueError(f"coupling={coupling!r} is out of range; accepted: one of {COUPLINGS}")
+    if normalize not in NORMALIZATIONS:
+        raise ValueError(f"normalize={normalize!r} is out of range; accepted: one of {NORMALIZATIONS}")
+    if normalize != "none":
+        if next_layer is None:
+            raise ValueError(f"normalize={normalize!r} needs next_layer (the layer after ReLU(layer), e.g. model.out)")
+        _check_layer(model, next_layer)
     device = torch.device(fit_kwargs.get("device", "cpu"))
     model.to(device)  # before RVSM: u is computed from w where w lives
+    opt = fit_kwargs.pop("optimizer", None)
+    if opt is None:
+        opt = ScheduledSGD(model.parameters(), lr=fit_kwargs.get("lr", 0.01), momentum=fit_kwargs.get("momentum", 0.0))
+    if coupling == "outside" and not isinstance(opt, ScheduledSGD):
+        raise ValueError(f"coupling='outside' needs a ScheduledSGD optimiser, got {type(opt).__name__}")
+    if normalize != "none":  # w₀ normalised too, so u₀ = prox(w₀) is taken at the same scale as every later u
+        normalize_layer(layer, next_layer, normalize, opt)
     state = RVSM(layer.weight, penalty, lam, beta, a)
+    if coupling == "outside":
+        opt.pre_step.append(state.coupling_step)
     eval_sets = eval_sets or {}
     cl = fit_kwargs.get("channels_last", False)
     user_end = fit_kwargs.pop("on_epoch_end", None)
 
+    def after_step(m: nn.Module) -> None:
+        if normalize != "none":
+            normalize_layer(layer, next_layer, normalize, opt)
+        state.update_u()
+
     def on_epoch_end(m: nn.Module, epoch: int) -> dict[str, float]:
-        out = {"sparsity": state.sparsity(), "sparsity_w": sparsity(layer.weight.detach())}
+        out = {"max_abs_w": float(layer.weight.detach().abs().max())}
+        if epoch_end_hard:
+            state.harden()
+        out.update({"sparsity": state.sparsity(), "sparsity_w": sparsity(layer.weight.detach())})
         with state.sparse_weights():
             for split, (xe, ye) in eval_sets.items():
                 out[f"accuracy_sparse_{split}"] = evaluate(m, xe, ye, device=device, channels_last=cl)["accuracy"]
@@ -209,8 +362,8 @@ def fit_rvsm(model: nn.Module, layer: nn.Linear, x: Tensor, y: Tensor, *, penalt
             out.update(user_end(m, epoch) or {})
         return out
 
-    rows = fit(model, x, y, penalty=state.coupling, after_step=state.update_u, on_epoch_end=on_epoch_end,
-               eval_sets=eval_sets, **fit_kwargs)
+    rows = fit(model, x, y, penalty=state.coupling if coupling == "through" else None, after_step=after_step,
+               on_epoch_end=on_epoch_end, eval_sets=eval_sets, optimizer=opt, **fit_kwargs)
     for r in rows:  # rename "accuracy_sparse_<split>" rows into metric "accuracy_sparse" with that split
         if r["metric"].startswith("accuracy_sparse_"):
             r["split"] = r["metric"][len("accuracy_sparse_"):]

@@ -29,23 +29,32 @@ def checked_keys(ns: dict) -> dict:
     return {k: v for k, v in ns.items() if k not in RUN_START}
 
 
-SMOKE = checked_keys(notebook_params("smoke"))   # n_train 64, n_val 16, batch_size 32, lam_grid not empty
+SMOKE = checked_keys(notebook_params("smoke"))   # n_train 64, n_val 16, batch_grid [16]
 
 BAD = [  # (parameter, bad value, fragment of the message)
-    ("optimizer", "rmsprop", "('adam', 'sgd')"),
-    ("optimizer", "SGD", "('adam', 'sgd')"),
-    ("n_val", 64, "[1, n_train - 1 = 63] when lam_grid is not empty"),   # n_val = n_train: empty training split
-    ("n_val", 100, "[1, n_train - 1 = 63]"),
-    ("n_val", 0, "an integer >= 1"),
-    ("n_val", 16.0, "an integer >= 1"),
-    ("lr", 0, "a number > 0"),
-    ("lr", -1e-3, "a number > 0"),
-    ("lr", "0.001", "YAML reads 1e-3 as a string"),
-    ("lr", math.nan, "a number > 0"),
-    ("epochs", True, "an integer >= 1"),
-    ("epochs", 0, "an integer >= 1"),
-    ("batch_size", 49, "n_train - n_val = 64 - 16"),
-    ("batch_size", 0, "an integer in [1, 48]"),
+    ("normalize", "l2", "('none', 'max', 'unit')"),
+    ("normalize", "MAX", "('none', 'max', 'unit')"),
+    ("coupling", "inside", "('through', 'outside')"),
+    ("tune_dataset", "digits", "one of ('letters', 'shapes')"),
+    ("n_val", 64, "[1, 63]"),
+    ("n_val", 0, "an integer in [1, 63]"),
+    ("n_val", 16.0, "an integer in [1, 63]"),
+    ("lr_grid", [0, 0.01], "a list of numbers > 0"),
+    ("lr_grid", [], "not empty"),
+    ("lr_grid", ["0.001"], "YAML reads 1e-3 as a string"),
+    ("lr_grid", [math.nan], "a list of numbers > 0"),
+    ("lr_grid", [0.01, 0.01], "distinct"),
+    ("epochs_grid", [True], "a list of integers >= 1"),
+    ("epochs_grid", [0, 3], "a list of integers >= 1"),
+    ("batch_grid", [49], "[1, n_train - n_val = 48]"),
+    ("batch_grid", [0], "[1, n_train - n_val = 48]"),
+    ("batch_grid", [16.0], "[1, n_train - n_val = 48]"),
+    ("warmup_steps", -1, "an integer >= 0"),
+    ("clip", 0.0, "None or a number > 0"),
+    ("standardize", "yes", "True or False"),
+    ("nesterov", 1, "True or False"),
+    ("epoch_end_hard", None, "True or False"),
+    ("adam_lr", 0, "a number > 0"),
     ("image_size", 20, "a multiple of 8"),
     ("image_size", 4, "an integer >= 8"),
     ("n_train", 63, "an even integer"),
@@ -64,24 +73,25 @@ BAD = [  # (parameter, bad value, fragment of the message)
     ("momentum", 1.0, "[0, 1)"),
     ("beta", 0, "a number > 0"),
     ("lam", -1e-4, "a number >= 0"),
-    ("sgd_lam", "1e-4", "YAML reads 1e-3 as a string"),
+    ("lam", "5e-4", "YAML reads 1e-3 as a string"),
     ("lam_grid", [1e-4, -1e-4], "numbers >= 0"),
     ("lam_grid", [1e-4, 1e-4], "distinct"),
     ("lam_grid", [1e-4, "5e-4"], "YAML reads 1e-3 as a string"),
     ("val_tolerance", 1.5, "[0, 1]"),
-    ("max_sparsity", -0.1, "[0, 1]"),
     ("tl1_a", [0.1, 1.0], "smallest 0.01 and largest 100"),
     ("tl1_a", [0.01, 0.1, 0.10000001, 100.0], "distinct as method names"),
     ("tl1_a", [], "smallest 0.01"),
     ("tl1_a", [0.01, -1.0, 100.0], "numbers > 0"),
     ("n_seeds", 0, "an integer >= 1"),
-    ("n_seeds_other", 1.5, "an integer >= 1"),
-    ("multi_seed_methods", ["rvsm_l2"], "unknown: ['rvsm_l2']"),
-    ("multi_seed_methods", ["rvsm_l0", "rvsm_l0"], "repeated"),
+    ("n_seeds", 1.5, "an integer >= 1"),
+    ("ablations", ["rvsm_l2"], "unknown: ['rvsm_l2']"),
+    ("ablations", ["adam", "adam"], "repeated"),
     ("channels_last", "yes", "True or False"),
     ("bench_steps", 0, "an integer >= 1"),
     ("bench_batch", 65, "at most n_train"),
     ("seed", -1, "an integer >= 0"),
+    ("si_sparsities", [], "not empty"),
+    ("si_sparsities", [0.5, 1.5], "fractions in [0, 1]"),
 ]
 
 
@@ -96,25 +106,24 @@ def test_a_bad_parameter_is_refused_naming_it_and_its_value(name, value, fragmen
 
 
 def test_relations_between_parameters():
-    # without a λ sweep n_val is unused and the batch may take the whole training set
-    p = rvsm.check_params({**SMOKE, "lam_grid": [], "n_val": 64, "batch_size": 64})
-    assert (p["n_val"], p["batch_size"]) == (64, 64)
-    # with one, n_val must leave at least a batch of training images
-    assert rvsm.check_params({**SMOKE, "n_val": 32})["n_val"] == 32
-    with pytest.raises(ValueError, match=r"batch_size=32 .*\[1, 31\].*n_train - n_val = 64 - 33"):
-        rvsm.check_params({**SMOKE, "n_val": 33})
-    # the multi-seed rows must be methods of this plan, which tl1_a decides
-    with pytest.raises(ValueError, match=r"multi_seed_methods=.*unknown: \['rvsm_tl1_a0.1'\]"):
-        rvsm.check_params({**SMOKE, "tl1_a": [0.01, 100.0], "multi_seed_methods": ["rvsm_tl1_a0.1"]})
+    # the batch grid must fit the training images left after carving out n_val
+    assert rvsm.check_params({**SMOKE, "n_val": 32, "batch_grid": [32]})["batch_grid"] == [32]
+    with pytest.raises(ValueError, match=r"batch_grid=\[32\] .*n_train - n_val = 31"):
+        rvsm.check_params({**SMOKE, "n_val": 33, "batch_grid": [32]})
+    # the tuning data set must be one of the data sets run
+    with pytest.raises(ValueError, match=r"tune_dataset='letters'.*one of \('shapes',\)"):
+        rvsm.check_params({**SMOKE, "datasets": ["shapes"], "tune_dataset": "letters"})
+    # clip None is allowed (off)
+    assert rvsm.check_params({**SMOKE, "clip": None})["clip"] is None
 
 
 def test_unknown_and_missing_names_are_listed_and_params_is_always_checked():
-    with pytest.raises(ValueError, match=r"unknown parameter\(s\) \['lrr'\], missing parameter\(s\) \['lr'\]"):
-        rvsm.check_params({**{k: v for k, v in SMOKE.items() if k != "lr"}, "lrr": 0.1})
-    with pytest.raises(ValueError, match=r"parameters \['lr'\] are not defined"):
-        rvsm.Params.from_namespace({k: v for k, v in SMOKE.items() if k != "lr"})
-    with pytest.raises(ValueError, match="optimizer='rmsprop'"):  # built directly, not from a namespace
-        rvsm.Params(**{**SMOKE, "optimizer": "rmsprop"})
+    with pytest.raises(ValueError, match=r"unknown parameter\(s\) \['lrr'\], missing parameter\(s\) \['lr_grid'\]"):
+        rvsm.check_params({**{k: v for k, v in SMOKE.items() if k != "lr_grid"}, "lrr": 0.1})
+    with pytest.raises(ValueError, match=r"parameters \['lr_grid'\] are not defined"):
+        rvsm.Params.from_namespace({k: v for k, v in SMOKE.items() if k != "lr_grid"})
+    with pytest.raises(ValueError, match="normalize='l2'"):  # built directly, not from a namespace
+        rvsm.Params(**{**SMOKE, "normalize": "l2"})
 
 
 @pytest.mark.parametrize("profile", ["smoke", "default", "paper"])
@@ -125,13 +134,18 @@ def test_every_profile_passes_and_is_returned_normalised(profile):
     assert p == checked_keys(ns) and rvsm.check_params(p) == p
     P = rvsm.Params.from_namespace(ns)
     assert {k: getattr(P, k) for k in rvsm.PARAM_NAMES} == p
-    assert all(type(v) is float for k in ("tl1_a", "lam_grid", "letters_amplitude") for v in p[k])
+    assert all(type(v) is float for k in ("tl1_a", "lam_grid", "letters_amplitude", "lr_grid") for v in p[k])
     assert type(rvsm.check_params({**checked_keys(ns), "beta": 1})["beta"]) is float
 
 
-def test_headline_records_momentum_only_where_it_is_used():
-    assert rvsm.Params.from_namespace({**SMOKE, "optimizer": "adam"}).headline()["momentum"] is None
-    assert rvsm.Params.from_namespace({**SMOKE, "optimizer": "sgd"}).headline()["momentum"] == SMOKE["momentum"]
+@pytest.mark.parametrize("profile", ["default", "paper"])
+def test_default_and_paper_profiles_run_the_papers_protocol(profile):
+    """SGD headline rows at the paper's λ = 5e-4, β = 0.1, >= 3 seeds per row; paper: >= 20 epochs, 104 px."""
+    P = rvsm.Params.from_namespace(notebook_params(profile))
+    assert P.headline()["optimizer"] == "sgd" and (P.lam, P.beta) == (rvsm.PAPER_LAM, rvsm.PAPER_BETA)
+    assert P.n_seeds >= 3 and "adam" in P.ablations
+    if profile == "paper":
+        assert min(P.epochs_grid) >= 20 and P.image_size == 104
 
 
 def test_the_notebook_checks_its_parameters_right_after_run_start():

@@ -246,3 +246,106 @@ def test_layer_must_belong_to_the_model():
     with pytest.raises(ValueError, match="layer=Linear.*accepted: a module of model"):
         fit_rvsm(m, other.fc, x, y, penalty="l0", lam=1e-3, beta=1.0, epochs=1, batch_size=2, lr=0.1,
                  progress=False)
+
+
+# ------------------------------------------------------------------ normalisation, optimiser, coupling variants
+@pytest.mark.parametrize("mode", ["max", "unit"])
+def test_normalize_layer_leaves_the_network_function_unchanged(mode):
+    """w/s, b/s in the dense layer and s·W in the next one: ReLU(z/s) = ReLU(z)/s for s > 0, so the logits stay."""
+    torch.manual_seed(12)
+    m = CurveCNN(16)
+    with torch.no_grad():
+        m.fc.weight.mul_(7.0)  # a scale far from 1, so the test can fail
+    x = torch.rand(6, 1, 16, 16)
+    opt = rvsm.ScheduledSGD(m.parameters(), lr=0.1, momentum=0.9)
+    F.cross_entropy(m(x), torch.tensor([0, 1, 0, 1, 0, 1])).backward()
+    opt.step()
+    before = m(x).detach()
+    buf = opt.state[m.fc.weight]["momentum_buffer"].clone()
+    s = rvsm.normalize_layer(m.fc, m.out, mode, opt)
+    w = m.fc.weight.detach()
+    assert (w.abs().max() if mode == "max" else torch.linalg.vector_norm(w)).item() == pytest.approx(1.0, rel=1e-6)
+    assert torch.allclose(m(x).detach(), before, rtol=1e-4, atol=1e-5)
+    assert torch.allclose(opt.state[m.fc.weight]["momentum_buffer"], buf / s, rtol=1e-6)
+    assert rvsm.normalize_layer(m.fc, m.out, "none") == 1.0
+    with pytest.raises(ValueError, match="normalize='l2'"):
+        rvsm.normalize_layer(m.fc, m.out, "l2")
+    with pytest.raises(ValueError, match="next_layer takes 3 inputs"):
+        rvsm.normalize_layer(m.fc, nn.Linear(3, 2), "max")
+
+
+def test_scheduled_sgd_warms_up_clips_and_runs_pre_step_hooks():
+    p = nn.Parameter(torch.zeros(3))
+    opt = rvsm.ScheduledSGD([p], lr=1.0, momentum=0.0, warmup_steps=4, clip=0.5)
+    seen = []
+    opt.pre_step.append(seen.append)
+    for k in range(5):
+        p.grad = torch.tensor([3.0, 4.0, 0.0])  # norm 5, clipped to 0.5
+        before = p.detach().clone()
+        opt.step()
+        step = before - p.detach()
+        assert torch.allclose(step, min(1.0, (k + 1) / 4) * torch.tensor([0.3, 0.4, 0.0]), atol=1e-6)
+    assert seen == [0.25, 0.5, 0.75, 1.0, 1.0]
+    with pytest.raises(ValueError, match="warmup_steps=-1"):
+        rvsm.ScheduledSGD([p], lr=0.1, warmup_steps=-1)
+    with pytest.raises(ValueError, match="clip=0"):
+        rvsm.ScheduledSGD([p], lr=0.1, clip=0)
+
+
+def test_coupling_outside_momentum_is_the_public_codes_step():
+    """coupling="outside": w ← w − lr·β(w − u) before a momentum SGD step on ∇f alone, then u ← prox(w)
+    (tdinh15/rvsm-rgsm-admm main.py); "through" puts β(w − u) into the momentum buffer instead and differs."""
+    torch.manual_seed(13)
+    x, y = torch.randn(10, 5), torch.randint(0, 2, (10,))
+    lam, beta, lr, mom = 0.02, 0.5, 0.1, 0.9
+
+    def model():
+        torch.manual_seed(14)
+        return nn.Sequential(nn.Linear(5, 2))
+
+    ref = model()
+    w = ref[0].weight
+    opt = torch.optim.SGD(ref.parameters(), lr=lr, momentum=mom)
+    u = penalties.hard_threshold(w.detach(), lam, beta)
+    for _ in range(3):  # 3 full-batch steps of the public loop
+        loss = F.cross_entropy(ref(x), y)
+        opt.zero_grad()
+        loss.backward()
+        with torch.no_grad():
+            w -= lr * beta * (w - u)
+        opt.step()
+        u = penalties.hard_threshold(w.detach(), lam, beta)
+    out = {}
+    for coupling in ("outside", "through"):
+        m = model()
+        _, state = fit_rvsm(m, m[0], x, y, penalty="l0", lam=lam, beta=beta, coupling=coupling, epochs=3,
+                            batch_size=10, lr=lr, optimizer=rvsm.ScheduledSGD(m.parameters(), lr=lr, momentum=mom),
+                            progress=False)
+        out[coupling] = (m[0].weight.detach(), state.u)
+    assert torch.allclose(out["outside"][0], w.detach(), atol=1e-6) and torch.equal(out["outside"][1], u)
+    assert not torch.allclose(out["through"][0], w.detach(), atol=1e-6)
+    with pytest.raises(ValueError, match="ScheduledSGD"):
+        m = model()
+        fit_rvsm(m, m[0], x, y, penalty="l0", lam=lam, beta=beta, coupling="outside", epochs=1, batch_size=10,
+                 lr=lr, optimizer=torch.optim.Adam(m.parameters()), progress=False)
+
+
+def test_fit_rvsm_with_normalisation_and_epoch_end_hardening():
+    torch.manual_seed(15)
+    x, y = torch.rand(16, 1, 16, 16), torch.randint(0, 2, (16,))
+    m = CurveCNN(16)
+    rows, state = fit_rvsm(m, m.fc, x, y, penalty="l0", lam=5e-4, beta=0.1, normalize="max", next_layer=m.out,
+                           epoch_end_hard=True, epochs=2, batch_size=8, lr=0.05, momentum=0.9, progress=False,
+                           eval_sets={"test": (x, y)})
+    w = m.fc.weight.detach()
+    assert w.abs().max().item() == pytest.approx(1.0, rel=1e-6)   # max|w| = 1 survives the hard threshold
+    assert torch.equal(w, state.u)                                  # w ← u at the epoch end
+    assert state.sparsity() == pytest.approx(float((w.abs() <= 0.1).float().mean()))  # threshold √(2λ/β) = 0.1
+    got = {(r["metric"], r["split"]) for r in rows}
+    assert {("max_abs_w", "-"), ("sparsity_w", "-"), ("accuracy_sparse", "test")} <= got
+    with pytest.raises(ValueError, match="next_layer"):
+        fit_rvsm(m, m.fc, x, y, penalty="l0", lam=5e-4, beta=0.1, normalize="max", epochs=1, batch_size=8, lr=0.1,
+                 progress=False)
+    with pytest.raises(ValueError, match="coupling='inside'"):
+        fit_rvsm(m, m.fc, x, y, penalty="l0", lam=5e-4, beta=0.1, coupling="inside", epochs=1, batch_size=8,
+                 lr=0.1, progress=False)
