@@ -5,6 +5,10 @@ One MI term = three normalised Gram matrices and three eigendecompositions (H(Y)
 softmax rows (N, 10); the eigendecomposition is O(N³). Prints a table and the fitted exponent b of time ∝ N^b.
 The MI term is timed by `study.experiments.mi.mi_term_seconds`, the function notebook 03 calls. Runs with torch's
 default thread count unless ``--threads`` is given (a run of the run store uses one thread).
+
+Our own engineering target -- a training step with eq. 7 at most ``TARGET`` (1.5) times a CE step -- is checked
+here, not among the paper's claims (issue 11): it is a timing that moves with machine load, not a claim of
+Zaugg et al. Notebook 03 records the measured epoch-time ratio in ``headline.json`` metrics.
 """
 from __future__ import annotations
 
@@ -18,6 +22,9 @@ import torch.nn.functional as F
 from study import information as inf
 from study.experiments.mi import mi_term_seconds
 from study.models.mi_cnn import ShallowCNN
+
+#: Our cost target for a training step with eq. 7 relative to a CE step (not a paper claim).
+TARGET = 1.5
 
 
 def median_time(fn, repeats: int, device: torch.device) -> float:
@@ -68,7 +75,7 @@ def main() -> None:
     t_ce = median_time(lambda: step(False), args.repeats * 3, dev)
     t_mi = median_time(lambda: step(True), args.repeats * 3, dev)
     print(f"shallow CNN step, batch 100: CE {1e3 * t_ce:.2f} ms, L (eq. 7) {1e3 * t_mi:.2f} ms, "
-          f"ratio {t_mi / t_ce:.2f}x")
+          f"ratio {t_mi / t_ce:.2f}x (our target <= {TARGET}x: {'met' if t_mi / t_ce <= TARGET else 'missed'})")
 
 
 if __name__ == "__main__":

@@ -37,7 +37,7 @@ Tensor = torch.Tensor
 
 #: α of the paper (§3.1, "using α = 1.01").
 ALPHA = 1.01
-#: Eigenvalues at or below this are treated as exact zeros (they contribute 0 to Σ λ^α and get no gradient).
+#: Eigenvalues at or below this count fully in the value of H_α but get no gradient (`_power_sum_entropy`).
 EIG_TINY = 1e-12
 
 
@@ -81,12 +81,17 @@ def pairwise_sq_distances(x: Tensor) -> Tensor:
             must be flattened by the caller, e.g. ``x.flatten(1)``.
 
     Returns:
-        (..., N, N) float64, symmetric, zero diagonal, clamped at 0 (no sqrt: finite gradients for repeated rows).
+        (..., N, N) float64, symmetric, zero diagonal, ≥ 0; entries below the formula's round-off are exactly 0 (no
+        sqrt: finite gradients for repeated rows).
     """
     x = _rows(x)
     sq = (x * x).sum(-1)
-    d = sq[..., :, None] + sq[..., None, :] - 2.0 * (x @ x.transpose(-1, -2))
-    d = d.clamp_min(0.0)
+    norms = sq[..., :, None] + sq[..., None, :]
+    d = norms - 2.0 * (x @ x.transpose(-1, -2))
+    # below the cancellation error of this formula (~eps·(‖a_i‖² + ‖a_j‖²)) a distance cannot be told from 0:
+    # set it to exactly 0 (identical rows far from the origin would otherwise give K_ij = 1 − 1e-11 and spurious
+    # eigenvalues of ~1e-13, which α < 1 amplifies)
+    d = torch.where(d > 8 * torch.finfo(torch.float64).eps * norms, d, torch.zeros_like(d))
     n = d.shape[-1]
     eye = torch.eye(n, dtype=torch.bool, device=d.device)
     return d.masked_fill(eye, 0.0)
@@ -152,14 +157,33 @@ def label_gram(y: Tensor, num_classes: int | None = None) -> Tensor:
 
 # --------------------------------------------------------------------------------------------------- entropies
 def _power_sum_entropy(lam: Tensor, alpha: float) -> Tensor:
-    """H_α in bits from eigenvalues (..., N) that sum to 1 (clamped at 0; tiny ones count as exact zeros)."""
+    """H_α in bits from eigenvalues (..., N) that sum to 1.
+
+    **Value**: every eigenvalue above the eigensolver's round-off, N · eps(float64) · max λ (`roundoff_level`; below
+    it a computed eigenvalue is noise around an exact 0 of a rank-deficient matrix, and counting the noise would add
+    up to N · (noise)^α for α < 1). No fixed floor: dropping every λ ≤ 1e-12 biased H and I low by up to ~1e-5 bits
+    for α < 1 on low-dimensional data. **Gradient**: only eigenvalues > `EIG_TINY` get one; smaller ones enter
+    through a detached term, so the unbounded derivative α·λ^(α−1) (α < 1) or log λ (α = 1) at λ → 0 never reaches
+    the backward pass.
+    """
     lam = lam.clamp_min(0.0)
+    resolved = lam > roundoff_level(lam)
     keep = lam > EIG_TINY
     safe = torch.where(keep, lam, torch.ones_like(lam))
+    tiny = torch.where(resolved & ~keep, lam, torch.zeros_like(lam)).detach()  # value only, no gradient
+    tiny_pos = torch.where(tiny > 0, tiny, torch.ones_like(tiny))
     if alpha == 1.0:  # von Neumann limit: −Σ λ log₂ λ
-        return -(torch.where(keep, safe * torch.log2(safe), torch.zeros_like(lam))).sum(-1)
+        h = -(torch.where(keep, safe * torch.log2(safe), torch.zeros_like(lam))).sum(-1)
+        return h - torch.where(tiny > 0, tiny_pos * torch.log2(tiny_pos), torch.zeros_like(tiny)).sum(-1)
     s = torch.where(keep, safe.pow(alpha), torch.zeros_like(lam)).sum(-1)
+    s = s + torch.where(tiny > 0, tiny_pos.pow(alpha), torch.zeros_like(tiny)).sum(-1)
     return torch.log2(s) / (1.0 - alpha)
+
+
+def roundoff_level(lam: Tensor) -> Tensor:
+    """N · eps(float64) · max λ, shape (..., 1): the absolute accuracy of `torch.linalg.eigvalsh` on a symmetric
+    (..., N, N) matrix with eigenvalues `lam` (..., N); a computed eigenvalue below it cannot be told from 0."""
+    return lam.shape[-1] * torch.finfo(torch.float64).eps * lam.detach().abs().amax(-1, keepdim=True)
 
 
 def renyi_entropy(a: Tensor, alpha: float = ALPHA) -> Tensor:

@@ -124,13 +124,15 @@ class Run:
 
     def withhold_verdicts(self, claims: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """The claims, each made "inconclusive" with the reason when a run this notebook relies on diverged (a run
-        of a sweep not marked `divergence_expected`): no verdict comes from a diverged run (issue 12)."""
+        of a sweep not marked `divergence_expected`): no verdict comes from a diverged run (issue 12). "not tested" claims
+        stay "not tested" (no verdict to withhold)."""
         bad = [d for d in self.diverged if not d["expected"]]
         if not bad:
             return claims
         why = (f"verdict withheld: {len(bad)} training run(s) diverged, e.g. {bad[0]['experiment']} "
                f"{bad[0]['config']}: {bad[0]['reason']}")
-        return [{**c, "verdict": "inconclusive", "note": (why + ". " + str(c.get("note") or "")).strip()}
+        return [c if c["verdict"] == "not tested" else
+                {**c, "verdict": "inconclusive", "note": (why + ". " + str(c.get("note") or "")).strip()}
                 for c in claims]
 
     def figure(self, fig, name: str, *, caption: str, paper_ref: str = "") -> Path:

@@ -32,7 +32,9 @@ def test_the_notebook_declares_exactly_the_checked_parameters():
 def test_every_profile_passes_and_comes_back_unchanged(profile):
     params = profile_parameters(profile)
     assert mi.check_params(params) == params
-    assert mi.plan(params, method="ce", seed=0, device="cpu")      # the plan builder accepts what it returned
+    lr = {name: params["lr_grid"][0] for name in params["datasets"]}
+    assert mi.plan(params, method="ce", seed=0, device="cpu", lr=lr)   # the plan builder accepts what it returned
+    assert mi.tuning_plan(params, seed=0, device="cpu")
 
 
 BAD = [  # (parameter, bad value, fragment of the accepted range in the message)
@@ -58,9 +60,12 @@ BAD = [  # (parameter, bad value, fragment of the accepted range in the message)
     ("batch_size", 1, "[2, 200]"),
     ("batch_size", 201, "200 training images"),               # fit used to train on one batch of 200 instead
     ("batch_size", 199, "single image"),                       # 200 = 199 + 1
-    ("lr", 0, "number > 0"),
-    ("lr", "0.01", "number > 0"),
-    ("lr", float("inf"), "finite"),
+    ("lr_grid", [], "non-empty list"),
+    ("lr_grid", [0.01, 0], "numbers > 0"),
+    ("lr_grid", ["0.01"], "numbers > 0"),
+    ("lr_grid", [float("inf")], "finite"),
+    ("lr_grid", [0.01, 0.01], "distinct"),
+    ("lr_grid", 0.01, "list"),
     ("momentum", 1.0, "[0, 1)"),
     ("momentum", None, "[0, 1)"),
     ("alpha", 0, "number > 0"),
@@ -137,23 +142,32 @@ def test_resnet_parameters_unused_without_resnet():
     p = mi.check_params({**SMOKE, "resnet": False, "resnet_seeds": [], "resnet_datasets": [],
                          "resnet_train_per_class": 1000})
     assert mi.resnet_used(p) is None
-    assert not any(c["model"] == "resnet18" for c in mi.plan(p, method="ce", seed=0, device="cpu"))
-    assert "ResNet18 not trained" in mi.deviations(p)[0]
+    lr = {"mnist": 0.01, "fashion-mnist": 0.01}
+    assert not any(c["model"] == "resnet18" for c in mi.plan(p, method="ce", seed=0, device="cpu", lr=lr))
+    (row,) = [d for d in mi.deviations(p, lr, "cpu") if d["setting"] == "ResNet18"]
+    assert row["ours"] == "not trained" and "not tested" in row["effect"]
     with pytest.raises(ValueError, match=re.escape("resnet_epochs=0 is out of range")):   # still type-checked
         mi.check_params({**SMOKE, "resnet": False, "resnet_epochs": 0})
 
 
 def test_resnet_sizes_it_cannot_hold_are_recorded():
     # smoke: ResNet18 has 20 training images and 20 MI rows for batch_size=50; default: 1 MI batch, grad_batches=2
+    lr = {"mnist": 0.01, "fashion-mnist": 0.01}
+
+    def resnet_row(p, device="cpu"):
+        return next(d for d in mi.deviations(p, lr, device) if d["setting"] == "ResNet18")["ours"]
     smoke = mi.check_params(SMOKE)
     assert mi.resnet_used(smoke) == {"train_batch": 20, "mi_batch_rows": 20, "mi_batches": 1, "grad_batches": 1}
-    assert "one batch of its 20 images (batch_size=50)" in mi.deviations(smoke)[0]
-    default = mi.check_params(profile_parameters("default"))
+    assert "one batch of 20 images" in resnet_row(smoke)
+    default = mi.check_params({**profile_parameters("default"), "resnet": True})
     assert mi.resnet_used(default)["grad_batches"] == 1
-    assert "uses 1 evaluation batch(es) (grad_batches=2)" in mi.deviations(default)[0]
+    assert "‖∇I‖ over 1 evaluation batch(es)" in resnet_row(default)
     paper = mi.check_params(profile_parameters("paper"))
     assert mi.resnet_used(paper) == {"train_batch": 100, "mi_batch_rows": 100, "mi_batches": 10, "grad_batches": 10}
-    assert "ResNet18 trains" not in mi.deviations(paper)[0]
+    assert "one batch" not in resnet_row(paper)
+    # the paper profile without a GPU says so; with one it does not
+    assert any(d["setting"] == "device" for d in mi.deviations(paper, lr, "cpu"))
+    assert not any(d["setting"] == "device" for d in mi.deviations(paper, lr, "cuda"))
 
 
 def test_unknown_and_missing_parameters_are_named():

@@ -293,3 +293,50 @@ def test_resnet18_adapters():
     assert 200 < count_parameters(paper) / count_parameters(ShallowCNN()) < 300  # "roughly 200 times as many"
     with pytest.raises(ValueError):
         ResNet18MI("big")
+
+
+# ------------------------------------------------------------------ the eigenvalue floor: gradient only, not value
+def known_spectrum(lam, seed=30):
+    """A (N, N) float64 symmetric matrix Q diag(lam) Qᵀ with a random orthogonal Q: eigenvalues exactly `lam`."""
+    lam = torch.as_tensor(lam, dtype=torch.float64)
+    q, _ = torch.linalg.qr(torch.randn(len(lam), len(lam), dtype=torch.float64, generator=gen(seed)))
+    return q @ torch.diag(lam) @ q.T
+
+
+@pytest.mark.parametrize("alpha", [0.3, 0.5, 0.9, 1.0])
+def test_tiny_eigenvalues_count_in_the_value(alpha):
+    # eigenvalues between 1e-16 and 1e-12 (below the gradient floor EIG_TINY, far above float64 round-off of a
+    # unit-trace matrix): the old floor dropped them and biased H low by ~1e-6 bits at alpha = 0.5
+    tiny = [5e-13, 2e-13, 1e-13, 5e-14, 2e-14, 1e-14]
+    big = torch.tensor([0.5, 0.3, 0.15], dtype=torch.float64)
+    lam = torch.cat([big / big.sum() * (1 - sum(tiny)), torch.tensor(tiny, dtype=torch.float64)])
+    ref = renyi_p(lam, alpha)                    # float64 reference from the exact spectrum, no floor
+    floored = renyi_p(lam[lam > inf.EIG_TINY], alpha)
+    h = inf.renyi_entropy(known_spectrum(lam), alpha).item()
+    assert h == pytest.approx(ref, abs=1e-7)      # eigvalsh's own accuracy on λ ~ 1e-14 at alpha = 0.3
+    if alpha < 1:
+        assert abs(floored - ref) > 100 * abs(h - ref)    # the floor in the value would be the larger error
+
+
+@pytest.mark.parametrize("alpha", [0.5, 1.0, 1.01])
+def test_gradient_finite_with_zero_and_tiny_eigenvalues(alpha):
+    # 1-D points, two of them repeated: the normalised Gram matrix is singular (exact zero eigenvalues) and has
+    # eigenvalues below 1e-12 (geometric decay of a Gaussian kernel on a line)
+    x = torch.tensor([0.0, 0.0, 0.1, 0.2, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7], dtype=torch.float64, requires_grad=True)
+    lam = torch.linalg.eigvalsh(A_of(x.detach(), 1.0))
+    assert (lam < inf.EIG_TINY).sum() >= 3
+    h = inf.renyi_entropy(A_of(x, 1.0), alpha)
+    h.backward()
+    assert torch.isfinite(h) and torch.isfinite(x.grad).all()
+    mi = inf.mi_with_labels(x, torch.arange(10) % 3, 1.0, alpha)
+    (g,) = torch.autograd.grad(mi, x)
+    assert torch.isfinite(g).all()
+
+
+def test_identical_rows_far_from_the_origin_have_distance_exactly_zero():
+    # the Gram trick ‖a‖² + ‖b‖² − 2a·b cancels badly there; below its round-off a distance is set to exactly 0
+    row = 100.0 * torch.randn(1, 6, dtype=torch.float64, generator=gen(31))
+    x = torch.cat([row, row, row + 1.0])
+    d = inf.pairwise_sq_distances(x)
+    assert d[0, 1].item() == 0.0 and d[1, 0].item() == 0.0
+    assert d[0, 2].item() == pytest.approx(6.0, rel=1e-9)        # a real distance is kept

@@ -413,8 +413,12 @@ def test_a_sweep_flags_diverged_runs_and_the_headline_records_them(tmp_path, mon
     nb.save(res.frame, metrics={}, claims=[claim])
     doc = json.loads((tmp_path / "out" / "headline.json").read_text())
     assert doc["runs"]["diverged"] == 1 and doc["runs"]["diverged_runs"][0]["experiment"] == "toy_diverging"
-    (saved,) = doc["claims"]
+    nb.save(res.frame, metrics={}, claims=[claim, claims.not_tested("Paper", "big net", "point", "too few epochs",
+                                                                      paper_value=0.9, quantity="accuracy")])
+    doc = json.loads((tmp_path / "out" / "headline.json").read_text())
+    saved, untested = doc["claims"]
     assert saved["verdict"] == "inconclusive" and saved["note"].startswith("verdict withheld: 1 training run(s) diverged")
+    assert untested["verdict"] == "not tested" and untested["note"] == "too few epochs"
     # the same divergence inside a sweep that explores it (an lr grid) is recorded but withholds nothing
     nb2 = Run.start("99_toy", profile="smoke", out_dir=tmp_path / "out2")
     nb2.sweep(_diverging_run, [{"seed": 0, "lr": 1000.0}], divergence_expected=True)
