@@ -207,7 +207,9 @@ def per_seed(df: pd.DataFrame, *, value: str = "value", seed: str = "seed", **wh
         ValueError: no row matches, or a seed has several rows after the selection (name more columns).
     """
     d = df
-    last = where.pop("epoch", None) == "last"
+    last = where.get("epoch") == "last"
+    if last:
+        del where["epoch"]
     for col, want in where.items():
         d = d[d[col] == want]
     if last:

@@ -4,8 +4,8 @@ Group penalties on a fully connected layer (Yang et al., "Entropy Error-based CN
 the groups are the weight vectors u_k *leaving* input node k, i.e. the columns of the (out, in) weight matrix, so a
 zero group prunes input node k.
 
-Every weight and shape parameter (λ ``lam`` >= 0; α ``alpha``, β ``beta``, TL1 ``a`` > 0) must be a finite real
-number: anything else (negative, NaN, ±inf, a string, a bool) raises ValueError naming the parameter, the value and
+Every weight and shape parameter (λ ``lam`` and SL1's α ``alpha`` >= 0; β ``beta``, TL1 ``a`` > 0) must be a finite
+real number: anything else (negative, NaN, ±inf, a string, a bool) raises ValueError naming the parameter, the value and
 the accepted range, before any tensor work.
 """
 from __future__ import annotations
@@ -33,7 +33,8 @@ def _check_number(name: str, value: float, *, positive: bool, meaning: str) -> f
 
 
 def _check_alpha(alpha: float) -> float:
-    return _check_number("alpha", alpha, positive=True, meaning="the smoothing radius of SL1")
+    return _check_number("alpha", alpha, positive=False,
+                         meaning="the smoothing radius of SL1; 0 is the non-smooth limit, group L1")
 
 
 def _check_lam(lam: float) -> float:
@@ -56,17 +57,25 @@ def sl1_h(weight: Tensor, alpha: float) -> Tensor:
     h and its gradient are continuous at ‖u‖ = α (both branches give α and u/α there), and the gradient is finite
     at u = 0 (it is 0), which is the point of the smoothing: the group-L1 norm ‖u‖ has no gradient at 0.
 
+    α = 0 is the non-smooth limit (the paper requires α > 0; we add it for the α sweep): h(u, 0) = ‖u‖, the group-L1
+    norm, with autograd's gradient u/‖u‖ for u ≠ 0 and the subgradient 0 at u = 0 (the same as `group_l1`).
+    0 ≤ h(u, α) − ‖u‖ ≤ α/2 for every u, so Σ_k h(u_k, α) → Σ_k ‖u_k‖ as α → 0.
+
     Args:
         weight: (out, in) matrix; column k is u_k.
-        alpha: smoothing radius α > 0 (same unit as the weights).
+        alpha: smoothing radius α >= 0 (same unit as the weights).
 
     Raises:
-        ValueError: `alpha` <= 0 or `weight` not 2-D.
+        ValueError: `alpha` negative or not a finite number, or `weight` not 2-D.
     """
     alpha = _check_alpha(alpha)
     if weight.dim() != 2:
         raise ValueError(f"weight must be a 2-D (out, in) matrix, got shape {tuple(weight.shape)}")
     sq = (weight * weight).sum(dim=0)
+    if alpha == 0.0:
+        # ‖u‖ with gradient u/‖u‖, and 0 (not NaN) at u = 0: sqrt only of positive values
+        pos = sq > 0
+        return torch.where(pos, torch.sqrt(torch.where(pos, sq, torch.ones_like(sq))), torch.zeros_like(sq))
     outside = sq >= alpha * alpha
     # sqrt only of values >= α² (finite gradient in the unused branch); `where`, not `clamp`, so that the gradient
     # also flows at ‖u‖ = α exactly (clamp's gradient is 0 at its bound)
@@ -78,16 +87,23 @@ def sl1_h(weight: Tensor, alpha: float) -> Tensor:
 def sl1_grad(weight: Tensor, alpha: float) -> Tensor:
     """Analytic gradient of Σ_k h(u_k, α) w.r.t. `weight` (Yang et al. eq. 6): u/‖u‖ if ‖u‖ ≥ α, else u/α.
 
-    Shape of `weight`, (out, in). Raises ValueError as `sl1_h`.
+    With α = 0: the group-L1 subgradient u/‖u‖, and 0 at u = 0. Shape of `weight`, (out, in). Raises ValueError as
+    `sl1_h`.
     """
     alpha = _check_alpha(alpha)
     norms = group_norms(weight)
+    if alpha == 0.0:
+        scale = torch.where(norms > 0, 1.0 / torch.where(norms > 0, norms, torch.ones_like(norms)),
+                            torch.zeros_like(norms))
+        return weight * scale.unsqueeze(0)
     scale = torch.where(norms >= alpha, 1.0 / torch.clamp(norms, min=alpha), torch.full_like(norms, 1.0 / alpha))
     return weight * scale.unsqueeze(0)
 
 
 def sl1(weight: Tensor, lam: float, alpha: float) -> Tensor:
-    """λ · Σ_k h(u_k, α): the SL1 term of the total loss E + λ Σ_k h(u_k, α) (Yang et al. eq. 7). Scalar."""
+    """λ · Σ_k h(u_k, α): the SL1 term of the total loss E + λ Σ_k h(u_k, α) (Yang et al. eq. 7). Scalar.
+
+    α = 0 gives `group_l1` (same value and gradient, subgradient 0 at u = 0)."""
     return _check_lam(lam) * sl1_h(weight, alpha).sum()
 
 

@@ -15,8 +15,11 @@ import pandas as pd
 import torch
 
 #: The selection rule every notebook uses (printed beside each grid).
-RULE = ("highest mean validation score over seeds; a tie (within 1e-9) goes to the setting listed first in the "
-        "grid, which each plan orders from the simplest / most regularised setting to the least")
+RULE = ("among the settings whose mean validation score over seeds is within `within` of the best (within = 0: the "
+        "best, up to 1e-9), the one listed first in the grid; each plan orders its grid from the simplest / most "
+        "regularised setting to the least. A penalty strength (λ) is chosen with within = the accuracy tolerance "
+        "of study.claims (1 pp): the strongest penalty that costs at most that much validation accuracy, since the "
+        "best accuracy alone always favours λ -> 0 and would leave a sparsity claim untested")
 
 
 @dataclass(frozen=True)
@@ -56,7 +59,8 @@ def carve(n_train: int, n_val: int, *, seed: int | None = None, last: bool = Fal
 
 
 def choose(df: pd.DataFrame, grid: Sequence[dict[str, Any]], *, metric: str = "accuracy", split: str = "val",
-           higher_is_better: bool = True, seed: str = "seed") -> tuple[dict[str, Any], pd.DataFrame]:
+           higher_is_better: bool = True, seed: str = "seed", within: float = 0.0
+           ) -> tuple[dict[str, Any], pd.DataFrame]:
     """Pick one setting of `grid` from validation rows by `RULE`.
 
     Args:
@@ -67,6 +71,8 @@ def choose(df: pd.DataFrame, grid: Sequence[dict[str, Any]], *, metric: str = "a
         metric: the score (e.g. "accuracy", "loss").
         split: "val" (or "train"); never "test".
         higher_is_better: False for a loss.
+        within: the slack below the best mean score (in the score's unit, >= 0) inside which the first setting of
+            the grid wins (`RULE`).
 
     Returns:
         ``(chosen setting, table)``; the table has one row per setting with mean, std and n of the score and a
@@ -83,6 +89,8 @@ def choose(df: pd.DataFrame, grid: Sequence[dict[str, Any]], *, metric: str = "a
                          "validation rows only (pass the candidate runs' val rows)")
     if not grid:
         raise ValueError("grid is empty: nothing to choose from")
+    if not within >= 0:
+        raise ValueError(f"within={within!r} must be a number >= 0 (the slack below the best score)")
     d = df[(df["split"] == split) & (df["metric"] == metric)]
     rows = []
     for i, setting in enumerate(grid):
@@ -99,6 +107,6 @@ def choose(df: pd.DataFrame, grid: Sequence[dict[str, Any]], *, metric: str = "a
     table = pd.DataFrame(rows)
     score = table["mean"] if higher_is_better else -table["mean"]
     best = score.max()
-    pick = int(table.index[(score >= best - 1e-9)][0])
+    pick = int(table.index[(score >= best - within - 1e-9)][0])
     table["chosen"] = table.index == pick
     return dict(grid[pick]), table.drop(columns="order")

@@ -28,7 +28,9 @@ def checked_keys(ns: dict) -> dict:
     return {k: v for k, v in ns.items() if k not in RUN_START}
 
 
-SMOKE = checked_keys(notebook_params("smoke"))   # train_subset 512, test_subset 500, batch_size 64
+SMOKE = checked_keys(notebook_params("smoke"))   # train_subset 1000, tune_subset 1000, batch_size 32
+CHOSEN = {"activation": "relu", "lr": 0.1, "lam": {"none": None, "sl1": 1e-3, "group_l1": 1e-3, "l2": 1e-3},
+          "alpha": 0.05}
 
 BAD = [  # (parameter, bad value, fragment of the message)
     ("train_subset", 0, "[1, 60,000] or None"),
@@ -36,34 +38,49 @@ BAD = [  # (parameter, bad value, fragment of the message)
     ("train_subset", 100.0, "an integer"),
     ("test_subset", 0, "[1, 10,000] or None"),
     ("test_subset", 10_001, "10,000"),
-    ("batch_size", 0, "an integer in [1, 512]"),
-    ("batch_size", 513, "at most the training images"),
+    ("tune_subset", 50_001, "[1, 50,000] or None for all 50,000 (the fit part of MNIST train)"),
+    ("val_subset", 10_001, "the validation part of MNIST train"),
+    ("batch_size", 0, "an integer in [1, 1,000]"),
+    ("batch_size", 1001, "at most the training images"),
     ("n_seeds", 0, "an integer >= 1"),
     ("n_seeds", True, "an integer >= 1"),
+    ("tune_seeds", 0, "an integer >= 1"),
+    ("sweep_seeds", 0, "an integer >= 1"),
     ("epochs", 2.0, "an integer >= 1"),
     ("epochs", 0, "an integer >= 1"),
+    ("tune_epochs", 0, "an integer >= 1"),
     ("sweep_epochs", 0, "an integer >= 1"),
     ("momentum_ramp_epochs", -1, "an integer >= 0"),
-    ("lr", "0.1", "YAML reads 1e-3 as a string"),
-    ("lr", 0, "a number > 0"),
-    ("lr", math.nan, "a number > 0"),
     ("momentum", 1.0, "[0, 1)"),
-    ("alpha", 0.0, "a number > 0"),
-    ("lam_sl1", -1e-3, "a number >= 0"),
-    ("lam_group_l1", "1e-3", "YAML reads 1e-3 as a string"),
-    ("lam_l2", math.inf, "a number >= 0"),
+    ("momentum", "0.2", "YAML reads 1e-3 as a string"),
     ("prune_threshold", -0.01, "a number >= 0"),
-    ("activation", "tanh", "('relu', 'sigmoid')"),
     ("loss", "hinge", "('entropy_error', 'cross_entropy')"),
+    ("lrs", [0.0], "distinct numbers > 0"),
+    ("lrs", [], "a non-empty list"),
+    ("lrs", 0.1, "a non-empty list"),
+    ("lrs", [0.1, "0.3"], "YAML reads 1e-3 as a string"),
+    ("lrs", [0.1, 0.1], "distinct"),
+    ("lrs", [math.nan], "numbers > 0"),
+    ("alphas", [0.0], "SL1's α > 0"),
+    ("alphas", [], "non-empty"),
+    ("lams_sl1", [-1e-3], "numbers >= 0"),
+    ("lams_sl1", [], "non-empty: 'sl1' is in methods"),
+    ("lams_sl1", [1e-4, 1e-3], "decreasing order"),
+    ("lams_group_l1", "1e-3", "papermill -p passes a list as text"),
+    ("lams_l2", [math.inf], "numbers >= 0"),
+    ("lams_l2", [1e-3, 1.0000001e-3], "distinct also as printed"),
+    ("activations", ["tanh"], "unknown: ['tanh']"),
+    ("activations", [], "a non-empty list"),
+    ("activations", ["relu", "relu"], "repeated: ['relu']"),
     ("methods", ["sl1", "l1"], "unknown: ['l1']"),
     ("methods", [], "a non-empty list"),
     ("methods", ["sl1", "sl1"], "repeated: ['sl1']"),
     ("methods", "sl1", "papermill -p passes a list as text"),
-    ("sweep_lams", [-1e-3], "numbers >= 0"),
-    ("sweep_lams", 0.001, "a list"),
-    ("sweep_lams", [1e-3, 1e-3], "distinct"),
-    ("sweep_lams", [1e-3, "3e-3"], "YAML reads 1e-3 as a string"),
-    ("check_activations", "False", "True or False"),
+    ("sweep_alphas", [0.01, 0.1], "holds 0 (the non-smooth limit"),
+    ("sweep_alphas", [-1e-3, 0.0], "numbers >= 0"),
+    ("sweep_alphas", 0.0, "a list"),
+    ("sweep_lams", [-1.0], "numbers >= 0"),
+    ("sweep_lams", [0.01, 0.01], "distinct"),
 ]
 
 
@@ -73,32 +90,36 @@ def test_a_bad_parameter_is_refused_naming_it_and_its_value(name, value, fragmen
         sl1.check_params({**SMOKE, name: value})
     msg = str(err.value)
     assert f"{name}={value!r}" in msg and "accepted" in msg and fragment in msg, msg
-    with pytest.raises(ValueError, match=name):  # the plan builder refuses it the same way
-        sl1.stages(**{**SMOKE, name: value}, seed=0, device="cpu")
+    with pytest.raises(ValueError, match=name):  # every stage builder refuses it the same way
+        sl1.tune_base_stage(**{**SMOKE, name: value}, seed=0, device="cpu")
+    with pytest.raises(ValueError, match=name):
+        sl1.final_stage(CHOSEN, **{**SMOKE, name: value}, seed=0, device="cpu")
 
 
 def test_relations_between_parameters():
-    # the other activation is compared with the main stage's unpenalised run: it needs "none"
-    with pytest.raises(ValueError, match=r"check_activations=True .*methods include 'none'"):
-        sl1.check_params({**SMOKE, "methods": ["sl1", "l2"]})
-    assert sl1.check_params({**SMOKE, "methods": ["sl1", "l2"], "check_activations": False})["methods"] == ["sl1", "l2"]
-    # the batch may be as large as the training set: the subset, or all 60,000 images
-    assert sl1.check_params({**SMOKE, "batch_size": 512})["batch_size"] == 512
-    assert sl1.check_params({**SMOKE, "train_subset": None, "batch_size": 60_000})["train_subset"] is None
-    with pytest.raises(ValueError, match=r"batch_size=60001 .*\[1, 60,000\]"):
-        sl1.check_params({**SMOKE, "train_subset": None, "batch_size": 60_001})
-    # λ values that print alike would share one result label
-    with pytest.raises(ValueError, match="sweep_lams=.*distinct"):
-        sl1.check_params({**SMOKE, "sweep_lams": [1e-3, 1.0000001e-3]})
+    # a method's λ grid may be empty only when the method is not compared; SL1's α grid likewise
+    p = sl1.check_params({**SMOKE, "methods": ["none", "l2"], "lams_sl1": [], "lams_group_l1": [], "alphas": [],
+                          "sweep_alphas": []})
+    assert p["methods"] == ["none", "l2"] and p["alphas"] == []
+    # the α sweep needs SL1 among the methods
+    with pytest.raises(ValueError, match=r"sweep_alphas=.*unless methods include 'sl1'"):
+        sl1.check_params({**SMOKE, "methods": ["none", "l2"]})
+    # the batch may be as large as the smaller training pool: candidates (tune_subset) and final runs (train_subset)
+    assert sl1.check_params({**SMOKE, "batch_size": 1000})["batch_size"] == 1000
+    with pytest.raises(ValueError, match=r"batch_size=801 .*\[1, 800\]"):
+        sl1.check_params({**SMOKE, "tune_subset": 800, "batch_size": 801})
+    assert sl1.check_params({**SMOKE, "train_subset": None, "tune_subset": None, "batch_size": 50_000})
+    with pytest.raises(ValueError, match=r"batch_size=50001 .*\[1, 50,000\]"):
+        sl1.check_params({**SMOKE, "train_subset": None, "tune_subset": None, "batch_size": 50_001})
 
 
 def test_unknown_and_missing_names_are_listed():
-    with pytest.raises(ValueError, match=r"unknown parameter\(s\) \['lrr'\], missing parameter\(s\) \['lr'\]"):
-        sl1.check_params({**{k: v for k, v in SMOKE.items() if k != "lr"}, "lrr": 0.1})
+    with pytest.raises(ValueError, match=r"unknown parameter\(s\) \['lrr'\], missing parameter\(s\) \['lrs'\]"):
+        sl1.check_params({**{k: v for k, v in SMOKE.items() if k != "lrs"}, "lrr": 0.1})
     with pytest.raises(ValueError, match=r"unknown parameter\(s\) \['seed'\]"):  # Run.start's, not this check's
         sl1.check_params({**SMOKE, "seed": 0})
     with pytest.raises(ValueError, match="seed=-1"):
-        sl1.stages(**SMOKE, seed=-1, device="cpu")
+        sl1.tune_base_stage(**SMOKE, seed=-1, device="cpu")
 
 
 @pytest.mark.parametrize("profile", ["smoke", "default", "paper"])
@@ -107,9 +128,10 @@ def test_every_profile_passes_and_is_returned_normalised(profile):
     assert set(checked_keys(ns)) == set(sl1.PARAM_NAMES)  # the check covers every notebook parameter
     p = sl1.check_params(checked_keys(ns))
     assert p == checked_keys(ns) and sl1.check_params(p) == p
-    for name in ("lr", "momentum", "alpha", "lam_sl1", "lam_group_l1", "lam_l2", "prune_threshold"):
+    for name in ("momentum", "prune_threshold"):
         assert type(p[name]) is float
-    assert all(type(v) is float for v in p["sweep_lams"])
+    for name in ("lrs", "alphas", "lams_sl1", "lams_group_l1", "lams_l2", "sweep_alphas", "sweep_lams"):
+        assert all(type(v) is float for v in p[name]), name
     assert sl1.check_params({**checked_keys(ns), "momentum": 0})["momentum"] == 0.0
 
 
@@ -119,12 +141,20 @@ def test_the_notebook_checks_its_parameters_right_after_run_start():
     first = [ln for ln in "".join(code[0]["source"]).splitlines() if ln and not ln.startswith(("import", "from"))]
     assert "Run.start(" in first[0] and "sl1.check_params(" in first[1], first[:2]
     rest = "".join("".join(c["source"]) for c in code)
-    assert "sl1.stages(**params" in rest and 'mnist_tensors(params["train_subset"], params["test_subset"]' in rest
+    for call in ("sl1.tune_base_stage(**params", "sl1.tune_penalty_stage(base, **params",
+                 "sl1.final_stage(chosen, **params", "sl1.alpha_sweep_stage(chosen, **params",
+                 'mnist_tensors("test", params["train_subset"], params["test_subset"]', "print(\"selection rule:\"",
+                 "## Reproducibility summary"):
+        assert call in rest or any(call in "".join(c["source"]) for c in nb["cells"]), call
+    # the test split is used once: only the final stage's runs are evaluated on it
+    assert rest.count("final_stage(") == 1
 
 
 def test_deviations_record_the_momentum_a_short_run_reached():
-    p = sl1.check_params({**SMOKE, "momentum_ramp_epochs": 4, "epochs": 2, "sweep_epochs": 1, "momentum": 0.2})
-    text = "\n".join(sl1.deviations(**p, n_train=512, n_test=500))
-    assert "main runs (2 epochs)" in text and "momentum reached 0.1, not 0.2" in text
-    assert "λ-sweep runs (1 epochs)" in text and "momentum reached 0.05" in text
-    assert "momentum reached" not in "\n".join(sl1.deviations(**SMOKE, n_train=512, n_test=500))
+    p = sl1.check_params({**SMOKE, "momentum_ramp_epochs": 4, "epochs": 2, "tune_epochs": 1, "sweep_epochs": 1,
+                          "momentum": 0.2})
+    text = "\n".join(d["ours"] for d in sl1.deviations(p, CHOSEN, n_train=1000, n_test=500))
+    assert "final runs (2 epochs) reach 0.1" in text and "candidate runs (1 epochs) reach 0.05" in text
+    assert "α-sweep runs (1 epochs) reach 0.05" in text
+    smoke = sl1.check_params(SMOKE)
+    assert " reach " not in "\n".join(d["ours"] for d in sl1.deviations(smoke, CHOSEN, n_train=1000, n_test=500))

@@ -136,6 +136,7 @@ def test_per_seed_and_paired_differences():
     d = claims.differences(a, b, better="higher")
     assert d.to_numpy() == pytest.approx([0.02] * 3)
     assert claims.differences(a, b, better="lower").to_numpy() == pytest.approx([-0.02] * 3)
+    assert claims.per_seed(df, metric="accuracy", method="sl1", epoch=1).iloc[0] == pytest.approx(0.96)
     with pytest.raises(ValueError, match="several rows per seed"):
         claims.per_seed(df, metric="accuracy", method="sl1")
     with pytest.raises(ValueError, match="no rows"):

@@ -1,80 +1,102 @@
-"""study.experiments.sl1: the run function of notebook 01 (Yang et al., SL1 on MNIST), its plan and its claims."""
+"""study.experiments.sl1: the run function of notebook 01 (Yang et al., SL1 on MNIST), its validation-only tuning
+stages, the final and α-sweep stages, and the claims."""
 import math
 
 import pandas as pd
 import pytest
 import torch
 
-from study import data, penalties, results, runs
+from study import claims as cl, data, penalties, results, runs, selection
 from study.experiments import sl1
 
 HAVE_MNIST = (data.raw_folder("mnist") / "t10k-labels-idx1-ubyte").exists()
 needs_mnist = pytest.mark.skipif(not HAVE_MNIST, reason="run `make data`")
 
-PARAMS = dict(n_seeds=3, epochs=4, batch_size=64, lr=0.1, momentum=0.2, momentum_ramp_epochs=2, activation="relu",
-              loss="entropy_error", methods=["none", "sl1", "group_l1", "l2"], lam_sl1=1e-3, alpha=0.05,
-              lam_group_l1=2e-3, lam_l2=3e-3, prune_threshold=1e-2, train_subset=512, test_subset=500,
-              check_activations=True, sweep_lams=[3e-4, 3e-3], sweep_epochs=2, seed=5, device="cpu")
+PARAMS = dict(n_seeds=3, epochs=4, batch_size=64, momentum=0.2, momentum_ramp_epochs=2, loss="entropy_error",
+              methods=["none", "sl1", "group_l1", "l2"], prune_threshold=1e-2, train_subset=512, test_subset=500,
+              tune_seeds=2, tune_epochs=1, tune_subset=256, val_subset=200, activations=["relu", "sigmoid"],
+              lrs=[0.03, 0.1], lams_sl1=[1e-2, 1e-3], alphas=[0.1, 0.01], lams_group_l1=[2e-3], lams_l2=[3e-3, 3e-4],
+              sweep_alphas=[0.0, 0.001], sweep_lams=[1e-2], sweep_seeds=3, sweep_epochs=2)
+WHERE = dict(seed=5, device="cpu")
+CHOSEN = {"activation": "relu", "lr": 0.1, "lam": {"none": None, "sl1": 1e-3, "group_l1": 2e-3, "l2": 3e-4},
+          "alpha": 0.01}
 
 
 def tiny(**over):
-    """A config that trains in well under a second: 96 training images, 64 test images, 1 epoch."""
-    c = sl1.stages(**{**PARAMS, "train_subset": 96, "test_subset": 64, "epochs": 1, "n_seeds": 1,
-                      "methods": ["sl1"], "check_activations": False})["main"][0]
+    """A validation-split config that trains in well under a second: 96 fit images, 64 validation images, 1 epoch."""
+    c = sl1.tune_penalty_stage({"activation": "relu", "lr": 0.1}, **{**PARAMS, "tune_subset": 96, "val_subset": 64,
+                                                                   "tune_seeds": 1}, **WHERE)[0]
     return {**c, **over}
 
 
 # ---------------------------------------------------------------------------------------------------------- plan
-def test_plan_has_every_method_seed_and_stage():
-    st = sl1.stages(**PARAMS)
-    assert list(st) == list(sl1.STAGES)
-    main = st["main"]
-    assert len(main) == 4 * 3
-    assert [(c["method"], c["seed"]) for c in main] == [(m, 5 + i) for i in range(3) for m in PARAMS["methods"]]
-    lam = {c["method"]: c["lam"] for c in main}
-    assert lam == {"none": None, "sl1": 1e-3, "group_l1": 2e-3, "l2": 3e-3}
-    assert all((c["alpha"] == 0.05) == (c["method"] == "sl1") for c in main)
-    assert all(c["epochs"] == 4 and c["activation"] == "relu" for c in main)
-    (act,) = st["activation"]
-    assert (act["activation"], act["method"], act["seed"], act["epochs"]) == ("sigmoid", "none", 5, 2)
-    assert [(c["method"], c["lam"], c["epochs"], c["seed"]) for c in st["lam_sweep"]] == [
-        ("sl1", 3e-4, 2, 5), ("sl1", 3e-3, 2, 5)]
-    every = sl1.plan(**PARAMS)
-    assert every == main + [act] + st["lam_sweep"]
-    # one data draw for all runs, a resolved device, and plain JSON (the store key)
-    assert {c["subset_seed"] for c in every} == {5} and {c["device"] for c in every} == {"cpu"}
+def test_tuning_stages_cover_the_grids_on_the_validation_split():
+    base = sl1.tune_base_stage(**PARAMS, **WHERE)
+    assert [(c["activation"], c["lr"], c["seed"]) for c in base] == [
+        (a, lr, 5 + i) for a in ("relu", "sigmoid") for lr in (0.03, 0.1) for i in range(2)]
+    assert {c["method"] for c in base} == {"none"} and {c["epochs"] for c in base} == {1}
+    pen = sl1.tune_penalty_stage({"activation": "sigmoid", "lr": 0.03}, **PARAMS, **WHERE)
+    settings = [(c["method"], c["lam"], c["alpha"]) for c in pen if c["seed"] == 5]
+    assert settings == [("sl1", 1e-2, 0.1), ("sl1", 1e-2, 0.01), ("sl1", 1e-3, 0.1), ("sl1", 1e-3, 0.01),
+                        ("group_l1", 2e-3, None), ("l2", 3e-3, None), ("l2", 3e-4, None)]
+    assert len(pen) == 2 * len(settings)
+    assert {(c["activation"], c["lr"]) for c in pen} == {("sigmoid", 0.03)}
+    for c in base + pen:  # candidates: the fit part and the validation images, never test
+        assert (c["split"], c["train_subset"], c["eval_subset"], c["subset_seed"]) == ("val", 256, 200, 5)
+    grids = sl1.penalty_grids(**PARAMS)
+    assert list(grids) == ["sl1", "group_l1", "l2"] and grids["group_l1"] == [{"method": "group_l1", "lam": 2e-3}]
+    assert sl1.base_grid(**PARAMS)[0] == {"activation": "relu", "lr": 0.03}
+    every = base + pen
     assert len({runs.canonical(c) for c in every}) == len(every)
 
 
-def test_plan_options():
-    st = sl1.stages(**{**PARAMS, "check_activations": False, "activation": "sigmoid", "sweep_lams": [],
-                       "methods": ["sl1"], "n_seeds": 1, "device": "auto"})
-    assert st["activation"] == [] and st["lam_sweep"] == [] and len(st["main"]) == 1
-    assert st["main"][0]["device"] in ("cpu", "cuda")
-    on = sl1.stages(**{**PARAMS, "activation": "sigmoid"})
-    assert on["activation"][0]["activation"] == "relu"
-    assert sl1.stages(**{**PARAMS, "sweep_epochs": 9})["activation"][0]["epochs"] == PARAMS["epochs"]
+def test_final_and_alpha_sweep_stages_use_the_chosen_setting():
+    final = sl1.final_stage(CHOSEN, **PARAMS, **WHERE)
+    assert [(c["method"], c["seed"]) for c in final] == [(m, 5 + i) for i in range(3) for m in PARAMS["methods"]]
+    assert {c["method"]: c["lam"] for c in final} == CHOSEN["lam"]
+    assert all((c["alpha"] == 0.01) == (c["method"] == "sl1") for c in final)
+    for c in final:  # the only test-split runs: all training images' subset, the test subset
+        assert (c["split"], c["train_subset"], c["eval_subset"], c["epochs"]) == ("test", 512, 500, 4)
+        assert (c["activation"], c["lr"]) == ("relu", 0.1)
+    sweep = sl1.alpha_sweep_stage(CHOSEN, **PARAMS, **WHERE)
+    assert sl1.sweep_alphas(CHOSEN, **PARAMS) == [0.0, 0.001, 0.01]  # the chosen α is added
+    assert sl1.sweep_lambdas(CHOSEN, **PARAMS) == [1e-3, 1e-2]  # the chosen λ and sweep_lams
+    assert [(c["lam"], c["alpha"], c["seed"]) for c in sweep] == [
+        (lam, a, 5 + i) for lam in (1e-3, 1e-2) for a in (0.0, 0.001, 0.01) for i in range(3)]
+    assert {(c["method"], c["split"], c["epochs"], c["activation"], c["lr"]) for c in sweep} == {
+        ("sl1", "val", 2, "relu", 0.1)}
+    assert len(sl1.alpha_sweep_stage(CHOSEN, **{**PARAMS, "sweep_lams": [1e-3]}, **WHERE)) == 9  # no duplicate
+    assert sl1.alpha_sweep_stage(CHOSEN, **{**PARAMS, "sweep_alphas": []}, **WHERE) == []
+    assert sl1.final_stage(CHOSEN, **PARAMS, seed=0, device="auto")[0]["device"] in ("cpu", "cuda")
 
 
-@pytest.mark.parametrize("over,name", [({"alpha": 0.0}, "alpha"), ({"lam_sl1": -1e-3}, "lam_sl1"),
-                                       ({"lam_l2": float("nan")}, "lam_l2"), ({"methods": ["sl1", "l0"]}, "methods"),
+@pytest.mark.parametrize("over,name", [({"alphas": [0.0]}, "alphas"), ({"lams_sl1": [-1e-3]}, "lams_sl1"),
+                                       ({"lams_l2": [float("nan")]}, "lams_l2"),
+                                       ({"methods": ["sl1", "l0"]}, "methods"),
                                        ({"n_seeds": 0}, "n_seeds"), ({"epochs": 0}, "epochs"),
-                                       ({"activation": "tanh"}, "activation"), ({"loss": "hinge"}, "loss"),
-                                       ({"momentum": 1.0}, "momentum"), ({"train_subset": -3}, "train_subset")])
-def test_plan_rejects_bad_parameters_naming_them(over, name):
-    with pytest.raises(ValueError, match=name):
-        sl1.stages(**{**PARAMS, **over})
+                                       ({"activations": ["tanh"]}, "activations"), ({"loss": "hinge"}, "loss"),
+                                       ({"momentum": 1.0}, "momentum"), ({"train_subset": -3}, "train_subset"),
+                                       ({"tune_subset": 50_001}, "tune_subset"), ({"lrs": []}, "lrs"),
+                                       ({"sweep_alphas": [0.01]}, "sweep_alphas")])
+def test_stages_reject_bad_parameters_naming_them(over, name):
+    for stage in (sl1.tune_base_stage, lambda **kw: sl1.final_stage(CHOSEN, **kw)):
+        with pytest.raises(ValueError, match=name):
+            stage(**{**PARAMS, **over}, **WHERE)
 
 
 @pytest.mark.parametrize("over,name", [({"method": "l0"}, "method"), ({"device": "auto"}, "device"),
-                                       ({"alpha": None}, "alpha"), ({"lam": -1.0}, "lam"),
+                                       ({"alpha": None}, "alpha"), ({"alpha": -0.1}, "alpha"), ({"lam": -1.0}, "lam"),
                                        ({"batch_size": 0}, "batch_size"), ({"seed": -1}, "seed"),
-                                       ({"epochs": 1.5}, "epochs")])
+                                       ({"epochs": 1.5}, "epochs"), ({"split": "train"}, "split"),
+                                       ({"train_subset": 50_001}, "train_subset"),
+                                       ({"eval_subset": 10_001}, "eval_subset")])
 def test_check_config_rejects_bad_values_naming_the_key(over, name):
     with pytest.raises(ValueError, match=name):
         sl1.check_config(tiny(**over))
     with pytest.raises(ValueError, match="missing keys.*lr"):
         sl1.check_config({k: v for k, v in tiny().items() if k != "lr"})
+    assert sl1.check_config(tiny(alpha=0.0))["alpha"] == 0.0  # α = 0: group L1, the α sweep's limit
+    assert sl1.check_config(tiny(split="test", train_subset=60_000))["train_subset"] == 60_000
 
 
 def test_penalty_hook_is_the_papers_penalty_on_fc():
@@ -83,25 +105,124 @@ def test_penalty_hook_is_the_papers_penalty_on_fc():
     w = m.fc.weight
     assert sl1.penalty_hook("none", None, None) is None
     torch.testing.assert_close(sl1.penalty_hook("sl1", 0.3, 0.05)(m), penalties.sl1(w, 0.3, 0.05))
+    torch.testing.assert_close(sl1.penalty_hook("sl1", 0.3, 0.0)(m), penalties.group_l1(w, 0.3))
     torch.testing.assert_close(sl1.penalty_hook("group_l1", 0.3, None)(m), penalties.group_l1(w, 0.3))
     torch.testing.assert_close(sl1.penalty_hook("l2", 0.3, None)(m), penalties.l2(w, 0.3))
     with pytest.raises(ValueError, match="alpha"):
-        sl1.penalty_hook("sl1", 0.3, 0.0)
+        sl1.penalty_hook("sl1", 0.3, -0.1)
+
+
+def test_total_variation():
+    assert sl1.total_variation(torch.tensor([3.0, 2.0, 1.0])) == pytest.approx(1.0)  # monotone: drop / steps
+    assert sl1.total_variation(torch.tensor([1.0, 2.0, 1.0, 2.0])) == pytest.approx(1.0)
+    assert sl1.total_variation(torch.tensor([1.0])) == 0.0
+    with pytest.raises(ValueError, match="1-D"):
+        sl1.total_variation(torch.ones(2, 2))
+
+
+# ------------------------------------------------------------------------- the test split never reaches selection
+def fake_sweep(configs, score=lambda c: 0.5, fail=()):
+    """A sweep whose run i returns validation/test rows (split from its config) with `score(config)` as accuracy."""
+    out = []
+    for i, c in enumerate(configs):
+        if i in fail:
+            out.append(None)
+            continue
+        e, s = c["epochs"], c["split"]
+        r = [{"epoch": e, "split": s, "metric": "accuracy", "value": score(c)},
+             {"epoch": e, "split": s, "metric": "accuracy_pruned", "value": score(c) - 0.01},
+             {"epoch": e, "split": "-", "metric": "pruned_nodes", "value": 7},
+             {"epoch": e, "split": "train", "metric": "loss", "value": 0.1}]
+        df = results.tidy(r, study="sl1", dataset="mnist", model=f"lenet_sl1_{c['activation']}",
+                          method=c["method"], seed=c["seed"])
+        out.append(runs.Result(rows=df, artifacts={"group_norms": torch.rand(192)}))
+    return runs.Sweep(configs, out, {}, [])
+
+
+def test_selection_sees_validation_rows_only():
+    base = sl1.tune_base_stage(**PARAMS, **WHERE)
+    best = {"activation": "sigmoid", "lr": 0.03}
+    sw = fake_sweep(base, score=lambda c: 0.9 if (c["activation"], c["lr"]) == ("sigmoid", 0.03) else 0.8)
+    assert "test" not in set(sw.frame["split"])
+    chosen, table = sl1.choose_base(sw, **PARAMS)
+    assert chosen == best and table["chosen"].sum() == 1 and list(table["n"]) == [2, 2, 2, 2]
+    # a test-split run among the candidates is refused, whatever its score
+    leak = fake_sweep(base + [{**base[0], "split": "test"}])
+    with pytest.raises(ValueError, match="split != 'val'"):
+        sl1.choose_base(leak, **PARAMS)
+    # and the selection itself refuses a test row
+    rows = sl1.config_rows(fake_sweep(base))
+    rows.loc[0, "split"] = "test"
+    with pytest.raises(ValueError, match="test-split row"):
+        selection.choose(rows, sl1.base_grid(**PARAMS), metric="accuracy")
+    with pytest.raises(ValueError, match="never on test"):
+        selection.choose(rows, sl1.base_grid(**PARAMS), metric="accuracy", split="test")
+
+
+def test_only_the_final_stage_carries_the_test_split():
+    stages = {"tune_base": sl1.tune_base_stage(**PARAMS, **WHERE),
+              "tune_penalty": sl1.tune_penalty_stage({"activation": "relu", "lr": 0.1}, **PARAMS, **WHERE),
+              "final": sl1.final_stage(CHOSEN, **PARAMS, **WHERE),
+              "alpha_sweep": sl1.alpha_sweep_stage(CHOSEN, **PARAMS, **WHERE)}
+    assert list(stages) == list(sl1.STAGES)
+    assert {k: {c["split"] for c in v} for k, v in stages.items()} == {
+        "tune_base": {"val"}, "tune_penalty": {"val"}, "final": {"test"}, "alpha_sweep": {"val"}}
+
+
+def test_choose_penalties_per_method_and_failed_candidates_are_never_chosen():
+    pen = sl1.tune_penalty_stage({"activation": "relu", "lr": 0.1}, **PARAMS, **WHERE)
+    score = {("sl1", 1e-2, 0.1): 0.7, ("sl1", 1e-2, 0.01): 0.99, ("sl1", 1e-3, 0.1): 0.8, ("sl1", 1e-3, 0.01): 0.8,
+             ("group_l1", 2e-3, None): 0.5, ("l2", 3e-3, None): 0.6, ("l2", 3e-4, None): 0.95}
+    fail = [i for i, c in enumerate(pen) if (c["method"], c["lam"], c["alpha"]) == ("sl1", 1e-2, 0.01)]
+    sw = fake_sweep(pen, score=lambda c: score[(c["method"], c["lam"], c["alpha"])], fail=fail)
+    chosen, tables = sl1.choose_penalties(sw, {"activation": "relu", "lr": 0.1}, **PARAMS)
+    # the failed (diverged) best setting is listed with n = 0 and not chosen; the tie 0.8 / 0.8 goes to the first
+    assert chosen == {"activation": "relu", "lr": 0.1, "lam": {"none": None, "sl1": 1e-3, "group_l1": 2e-3,
+                                                                "l2": 3e-4}, "alpha": 0.1}
+    t = tables["sl1"]
+    assert t.loc[t["alpha"] == 0.01].query("lam == 0.01")["n"].item() == 0
+    assert list(tables) == ["sl1", "group_l1", "l2"]
+    with pytest.raises(ValueError, match="no setting"):
+        sl1.choose_base(fake_sweep(sl1.tune_base_stage(**PARAMS, **WHERE), fail=range(8)), **PARAMS)
+
+
+@needs_mnist
+def test_validation_runs_never_load_the_test_split(monkeypatch):
+    real = sl1._mnist_split
+
+    def guarded(split):
+        if split == "test":
+            raise AssertionError("a validation run read the test split")
+        return real(split)
+
+    monkeypatch.setattr(sl1, "_mnist_split", guarded)
+    out = sl1.run(tiny())
+    assert set(out.rows["split"]) == {"train", "val", "-"}
+    assert set(out.rows[out.rows.metric.isin(["accuracy", "accuracy_pruned"])]["split"]) == {"val"}
+    x_tr, y_tr, x_val, y_val = sl1.mnist_tensors("val", None, None, 0)
+    full = real("train")
+    assert len(x_tr) == 50_000 and len(x_val) == 10_000
+    assert torch.equal(y_val, full.labels[50_000:]) and torch.equal(y_tr, full.labels[:50_000])
+    torch.testing.assert_close(x_val, full.subset(torch.arange(50_000, 60_000)).float(0.1307, 0.3081))
 
 
 # ----------------------------------------------------------------------------------------------------------- run
 @needs_mnist
-def test_mnist_subsets_are_seeded_and_standardised():
-    a = sl1.mnist_tensors(100, 50, 0)
-    b = sl1.mnist_tensors(100, 50, 0)
-    c = sl1.mnist_tensors(100, 50, 1)
+def test_mnist_tensors_subsets_are_seeded_and_standardised():
+    a = sl1.mnist_tensors("test", 100, 50, 0)
+    b = sl1.mnist_tensors("test", 100, 50, 0)
+    c = sl1.mnist_tensors("test", 100, 50, 1)
     assert [t.shape for t in a] == [(100, 1, 28, 28), (100,), (50, 1, 28, 28), (50,)]
     assert all(torch.equal(s, t) for s, t in zip(a, b)) and not torch.equal(a[1], c[1])
-    full = sl1.mnist_tensors(None, None, 0)
+    full = sl1.mnist_tensors("test", None, None, 0)
     assert len(full[0]) == sl1.MNIST_TRAIN and len(full[2]) == sl1.MNIST_TEST
     assert abs(full[0].mean().item()) < 1e-2 and abs(full[0].std().item() - 1) < 1e-2  # the training set's mean/std
-    with pytest.raises(ValueError, match="test_subset"):
-        sl1.mnist_tensors(10, 10_001, 0)
+    with pytest.raises(ValueError, match="eval_subset"):
+        sl1.mnist_tensors("test", 10, 10_001, 0)
+    with pytest.raises(ValueError, match="train_subset"):
+        sl1.mnist_tensors("val", 50_001, 10, 0)
+    with pytest.raises(ValueError, match="split"):
+        sl1.mnist_tensors("train", 10, 10, 0)
 
 
 @needs_mnist
@@ -112,26 +233,36 @@ def test_run_rows_artifacts_and_pruning_are_consistent():
     assert list(df.columns) == results.COLUMNS
     assert df["value"].map(math.isfinite).all()
     assert set(df["method"]) == {"sl1"} and set(df["model"]) == {"lenet_sl1_relu"} and set(df["seed"]) == {5}
-    assert {"loss", "objective", "accuracy", "pruned_nodes", "pruned_fraction", "accuracy_pruned"} <= set(df.metric)
+    assert {"loss", "objective", "accuracy", "pruned_nodes", "pruned_fraction", "accuracy_pruned",
+            "tv_batch_loss", "tv_batch_penalty", "tv_batch_objective"} <= set(df.metric)
     norms = out.artifacts["group_norms"]
     assert norms.shape == (sl1.N_INPUT_NODES,) and norms.device.type == "cpu" and (norms >= 0).all()
-    last = df[df.epoch == 1].set_index("metric")["value"]
-    assert last["pruned_nodes"] == int((norms < cfg["prune_threshold"]).sum())
-    assert last["pruned_fraction"] == pytest.approx(last["pruned_nodes"] / sl1.N_INPUT_NODES)
-    # the SL1 objective is the data term plus a positive penalty
-    train = df[(df.split == "train") & (df.epoch == 1)].set_index("metric")["value"]
-    assert train["objective"] > train["loss"]
+    steps = math.ceil(96 / cfg["batch_size"]) * cfg["epochs"]
+    bl, bo = out.artifacts["batch_loss"], out.artifacts["batch_objective"]
+    assert bl.shape == bo.shape == (steps,) and (bo > bl).all()  # the SL1 penalty is positive
+    last = df[df.epoch == 1].set_index(["split", "metric"])["value"]
+    assert last[("-", "pruned_nodes")] == int((norms < cfg["prune_threshold"]).sum())
+    assert last[("-", "pruned_fraction")] == pytest.approx(last[("-", "pruned_nodes")] / sl1.N_INPUT_NODES)
+    assert last[("train", "tv_batch_loss")] == pytest.approx(sl1.total_variation(bl))
+    assert last[("train", "tv_batch_objective")] == pytest.approx(sl1.total_variation(bo))
+    # the epoch's training loss is the mean of its batches' data terms
+    assert last[("train", "loss")] == pytest.approx(bl.mean().item(), rel=1e-5)
+    assert last[("train", "objective")] > last[("train", "loss")]
     # threshold 0 prunes nothing (accuracy unchanged), a huge one prunes all 192 nodes
-    none = sl1.run(tiny(prune_threshold=0.0)).rows.set_index("metric")["value"]
-    assert none["pruned_nodes"] == 0
+    none = sl1.run(tiny(prune_threshold=0.0)).rows.set_index(["split", "metric"])["value"]
+    assert none[("-", "pruned_nodes")] == 0
     # (the pruned model is evaluated in the default memory format, training's evaluation in channels-last: allow
-    # one test image of difference for a tie broken the other way)
-    assert abs(none["accuracy_pruned"] - df[(df.metric == "accuracy") & (df.epoch == 1)].value.iloc[0]) <= 1 / 64
+    # one validation image of difference for a tie broken the other way)
+    acc = df[(df.metric == "accuracy") & (df.epoch == 1)].value.iloc[0]
+    assert abs(none[("val", "accuracy_pruned")] - acc) <= 1 / 64
     assert sl1.run(tiny(prune_threshold=1e9)).rows.set_index("metric")["value"]["pruned_nodes"] == 192
+    # an unpenalised run has a zero penalty curve
+    plain = sl1.run(tiny(method="none", lam=None, alpha=None))
+    assert torch.equal(plain.artifacts["batch_loss"], plain.artifacts["batch_objective"])
 
 
 @needs_mnist
-def test_run_is_deterministic_and_depends_on_seed_and_method():
+def test_run_is_deterministic_and_depends_on_seed_method_and_alpha():
     def values(cfg):
         r = sl1.run(cfg)
         d = r.rows[r.rows.metric != "epoch_time_s"]  # wall time is a measurement
@@ -145,25 +276,33 @@ def test_run_is_deterministic_and_depends_on_seed_and_method():
     assert not a["value"].equals(c["value"])
     _, n_none = values(tiny(method="none", lam=None, alpha=None))
     assert not torch.equal(na, n_none)
+    # α = 0 (SL1's limit) trains as group L1 at the same λ (to rounding: ‖u‖ is computed two ways)
+    g0, n0 = values(tiny(alpha=0.0, lam=1e-2))
+    gl, ngl = values(tiny(method="group_l1", alpha=None, lam=1e-2))
+    pd.testing.assert_frame_equal(g0.drop(columns="method"), gl.drop(columns="method"))
+    torch.testing.assert_close(n0, ngl)
+    assert not torch.allclose(n0, values(tiny(alpha=1.0, lam=1e-2))[1])  # a large α trains differently
 
 
 @needs_mnist
 def test_code_version_covers_the_science_not_the_analysis():
     src = runs.code_sources(sl1.run)
     for key in ("module study.penalties", "module study.models.lenet_sl1", "module study.losses",
-                "module study.train", "module study.data", "def study.experiments.sl1.mnist_tensors",
-                "def study.experiments.sl1.penalty_hook"):
+                "module study.train", "module study.data", "module study.selection",
+                "def study.experiments.sl1.mnist_tensors", "def study.experiments.sl1.penalty_hook",
+                "def study.experiments.sl1.total_variation", "def study.experiments.sl1.tuning_split"):
         assert key in src
-    assert not any(k.endswith((".claims", ".stages", ".plan", ".collect", ".summary_table")) for k in src)
+    assert not any(k.endswith((".claims", ".final_stage", ".select", ".choose_penalties", ".final_table",
+                               ".plot_fig3", ".deviations")) for k in src)
     v = runs.code_version(sl1.run)
-    sl1.mnist_tensors(10, 10, 0)  # loading data must not change the key (no mutable state in the walk)
+    sl1.mnist_tensors("val", 10, 10, 0)  # loading data must not change the key (no mutable state in the walk)
     assert runs.code_version(sl1.run) == v
 
 
 # ------------------------------------------------------------------------------------------------------ analysis
-def rows(method, seed, loss2, loss_e, acc, pruned, acc_pruned, epochs=4):
-    """A synthetic main-stage frame for one run: train loss at epoch 2 and `epochs`, test accuracy, pruning."""
-    r = [{"epoch": 2, "split": "train", "metric": "loss", "value": loss2},
+def final_rows(method, seed, loss1, loss_e, acc, pruned, acc_pruned, epochs=4):
+    """A synthetic final-stage frame for one run: train loss at epoch 1 and `epochs`, test accuracy, pruning."""
+    r = [{"epoch": 1, "split": "train", "metric": "loss", "value": loss1},
          {"epoch": epochs, "split": "train", "metric": "loss", "value": loss_e},
          {"epoch": epochs, "split": "test", "metric": "accuracy", "value": acc},
          {"epoch": epochs, "split": "-", "metric": "pruned_nodes", "value": pruned},
@@ -171,63 +310,102 @@ def rows(method, seed, loss2, loss_e, acc, pruned, acc_pruned, epochs=4):
     return results.tidy(r, study="sl1", dataset="mnist", model="lenet_sl1_relu", method=method, seed=seed)
 
 
-def verdicts(df, methods):
-    return {c["claim"]: c["verdict"] for c in sl1.claims(df, methods=methods, epochs=4, prune_threshold=0.01)}
+def sweep_rows(tv, lam=1e-3):
+    """A synthetic α-sweep frame: {α: [tv per seed]} of tv_batch_objective (with ``lam`` and ``alpha`` columns)."""
+    parts = [results.tidy([{"epoch": 2, "split": "train", "metric": "tv_batch_objective", "value": v}],
+                          study="sl1", dataset="mnist", model="lenet_sl1_relu", method="sl1", seed=s
+                          ).assign(lam=lam, alpha=a)
+             for a, vs in tv.items() for s, v in enumerate(vs)]
+    return pd.concat(parts, ignore_index=True)
+
+
+def verdicts(final, sweep=None, methods=("none", "sl1", "l2"), alpha=0.01, epochs=4):
+    out = sl1.claims(final, sweep, methods=list(methods), epochs=epochs, chosen_alpha=alpha)
+    for c in out:
+        cl.check_claim(c)
+    return [c["verdict"] for c in out], out
 
 
 def test_claims_reproduced_when_sl1_is_clearly_best():
-    df = pd.concat([rows("sl1", s, 0.10 + 0.001 * s, 0.05, 0.990 + 0.001 * s, 40 + s, 0.990 + 0.001 * s)
-                    for s in range(3)]
-                   + [rows(m, s, 0.20 + 0.001 * s, 0.08, 0.980 + 0.001 * s, 0, 0.10)
+    df = pd.concat([final_rows("sl1", s, 0.10 + 0.001 * s, 0.05 + 0.001 * s, 0.990 + 0.001 * s, 40 + s,
+                               0.990 + 0.001 * s) for s in range(3)]
+                   + [final_rows(m, s, 0.20 + 0.002 * s, 0.08, 0.980 + 0.002 * s, 0, 0.980)
                       for m in ("none", "l2") for s in range(3)])
-    v = verdicts(df, ["none", "sl1", "l2"])
-    assert [v[k] for k in v if k.startswith(("Fig. 3", "SL1"))] == ["reproduced"] * 4
-    assert v["test accuracy ≥ 98.5 %, sl1"] == "reproduced"
-    assert v["test accuracy ≥ 98.5 %, none"] == "partly"  # 98.1 %: within 0.5 point below the target
+    v, out = verdicts(df, sweep_rows({0.0: [0.30, 0.31, 0.33], 0.01: [0.20, 0.22, 0.21]}))
+    assert v == ["reproduced"] * 6
+    assert [c["type"] for c in out] == ["ordering", "ordering", "ordering", "ordering", "point", "ordering"]
+    assert all(c["n"] == 3 and c["ci95"] is not None for c in out)
+    assert out[0]["mean"] == pytest.approx(0.101)  # lowest other (none = l2) minus SL1, per seed
+    assert out[4]["tolerance"] == 0.01 and out[4]["paper_value"] == 0.0
 
 
-def test_claims_not_reproduced_or_inconclusive_otherwise():
-    # SL1 worse than L2 beyond the spread; pruning costs accuracy; no more pruned nodes than without penalty
-    df = pd.concat([rows("sl1", s, 0.30, 0.10 + 0.001 * s, 0.95, 0, 0.95) for s in range(3)]
-                   + [rows("l2", s, 0.20, 0.05 + 0.001 * s, 0.97, 0, 0.97) for s in range(3)]
-                   + [rows("none", s, 0.25, 0.06, 0.96, 0, 0.96) for s in range(3)])
-    v = verdicts(df, ["none", "sl1", "l2"])
-    assert v["Fig. 3: SL1 converges best (lowest final training error)"] == "not reproduced"
-    assert v["SL1 prunes nodes of the fully connected layer without loss of accuracy"] == "not reproduced"
-    assert v["test accuracy ≥ 98.5 %, l2"] == "not reproduced"
-    # a difference within the spread over seeds is inconclusive
-    df = pd.concat([rows("sl1", s, 0.20 + 0.05 * s, 0.05 + 0.05 * s, 0.98, 10 * s, 0.90) for s in range(3)]
-                   + [rows("none", s, 0.21 + 0.05 * s, 0.06 + 0.05 * s, 0.98, 5, 0.98) for s in range(3)])
-    v = verdicts(df, ["none", "sl1"])
-    assert v["Fig. 3: SL1 reduces the training error fastest early on (epoch 2)"] == "inconclusive"
-    assert v["SL1 prunes nodes of the fully connected layer without loss of accuracy"] == "inconclusive"
-    # without SL1 among the methods only the accuracy claims remain
-    assert all(k.startswith("test accuracy") for k in verdicts(df, ["none"]))
+def test_claims_not_reproduced_inconclusive_and_not_tested():
+    # SL1 worse than L2 in every seed; pruning costs 5 points; no more pruned nodes than without penalty
+    df = pd.concat([final_rows("sl1", s, 0.30, 0.10 + 0.001 * s, 0.95, 1, 0.90) for s in range(3)]
+                   + [final_rows("l2", s, 0.20, 0.05 + 0.002 * s, 0.97, 0, 0.97) for s in range(3)]
+                   + [final_rows("none", s, 0.25, 0.06, 0.96, 3, 0.96) for s in range(3)])
+    v, _ = verdicts(df, sweep_rows({0.0: [0.2, 0.2, 0.2], 0.01: [0.3, 0.3, 0.31]}))
+    assert v == ["not reproduced"] * 6
+    # differences that change sign over seeds are inconclusive; two seeds are inconclusive whatever the values
+    df = pd.concat([final_rows("sl1", s, 0.20 + 0.05 * s, 0.05 + 0.05 * s, 0.98, 10 * s, 0.98) for s in range(3)]
+                   + [final_rows("none", s, 0.21 + 0.04 * s, 0.06 + 0.03 * s, 0.98 - 0.01 * (s - 1), 5, 0.98)
+                      for s in range(3)])
+    v, _ = verdicts(df, sweep_rows({0.0: [0.2, 0.3], 0.01: [0.25, 0.25]}), methods=("none", "sl1"))
+    assert v[:4] == ["inconclusive"] * 4 and v[5] == "inconclusive"
+    # without an α sweep, or without SL1, the claims are not tested (with the reason)
+    v, out = verdicts(df, None, methods=("none", "sl1"))
+    assert v[5] == "not tested" and "α sweep" in out[5]["note"]
+    v, out = verdicts(df[df.method == "none"], None, methods=("none",))
+    assert v == ["not tested"] * 6
+    v, _ = verdicts(df, None, methods=("none", "sl1"), epochs=1)
+    assert v[1] == "not tested"
+    # nothing pruned in any seed: the "no accuracy lost by pruning" claim has nothing to test
+    v, out = verdicts(df.assign(value=df["value"].where(df["metric"] != "pruned_nodes", 0.0)), None,
+                      methods=("none", "sl1"))
+    assert v[3:5] == ["not reproduced", "not tested"] and "pruned no node" in out[4]["note"]
 
 
-def test_collect_splits_stages_relabels_the_sweep_and_skips_failed_runs():
-    st = sl1.stages(**{**PARAMS, "n_seeds": 1, "methods": ["none", "sl1"]})
-    cfgs = [c for cs in st.values() for c in cs]
+def test_one_smoothness_claim_per_swept_lambda():
+    df = pd.concat([final_rows(m, s, 0.2, 0.1, 0.98, 0, 0.98) for m in ("none", "sl1") for s in range(3)])
+    sweep = pd.concat([sweep_rows({0.0: [0.3, 0.3, 0.3], 0.01: [0.3, 0.3, 0.3]}, lam=1e-3),
+                       sweep_rows({0.0: [0.30, 0.31, 0.33], 0.01: [0.20, 0.22, 0.21], 0.1: [0.1] * 3}, lam=1e-2)])
+    v, out = verdicts(df, sweep, methods=("none", "sl1"))
+    smooth = [c for c in out if c["claim"].startswith("Smoothing")]
+    assert [c["claim"].split(", at ")[1] for c in smooth] == ["λ = 0.001", "λ = 0.01"]
+    assert [c["verdict"] for c in smooth] == ["not reproduced", "reproduced"]  # identical curves: 0 is not > 0
+    tab = sl1.alpha_table(sweep.assign(metric="tv_batch_objective"))
+    assert list(tab.index) == [(1e-3, 0.0), (1e-3, 0.01), (1e-2, 0.0), (1e-2, 0.01), (1e-2, 0.1)]
 
-    def fake(c):
-        e = c["epochs"]
-        r = [{"epoch": e, "split": "test", "metric": "accuracy", "value": 0.5},
-             {"epoch": e, "split": "-", "metric": "pruned_nodes", "value": 7},
-             {"epoch": e, "split": "test", "metric": "accuracy_pruned", "value": 0.25}]
-        df = results.tidy(r, study="sl1", dataset="mnist", model=f"lenet_sl1_{c['activation']}",
-                          method=c["method"], seed=c["seed"])
-        return runs.Result(rows=df, artifacts={"group_norms": torch.rand(192)})
 
-    res = [fake(c) for c in cfgs]
-    res[1] = None  # the main SL1 run failed
-    sweep = runs.Sweep(cfgs, res, {}, [])
-    out = sl1.collect(st, sweep)
-    assert set(out["main"].method) == {"none"}
-    assert set(out["activation"].model) == {"lenet_sl1_sigmoid"}
-    assert list(dict.fromkeys(out["lam_sweep"].method)) == ["sweep_sl1_lam0.0003", "sweep_sl1_lam0.003"]
-    assert len(out["group_norms"]) == 192 and set(out["group_norms"].method) == {"none"}
-    tab = sl1.lam_sweep_table(st["lam_sweep"], out["lam_sweep"])
-    assert list(tab["lambda"]) == [3e-4, 3e-3] and list(tab["pruned nodes"]) == [7, 7]
-    assert list(tab["accuracy after pruning (%)"]) == [25.0, 25.0]
-    with pytest.raises(ValueError, match="results"):
-        sl1.collect(st, runs.Sweep(cfgs[:-1], res[:-1], {}, []))
+def test_config_rows_tables_and_metrics():
+    fin = sl1.final_stage(CHOSEN, **{**PARAMS, "methods": ["none", "sl1"]}, **WHERE)
+    sw = fake_sweep(fin, score=lambda c: 0.9 if c["method"] == "sl1" else 0.8)
+    rows = sl1.config_rows(sw)
+    assert {"activation", "lr", "lam", "alpha"} <= set(rows.columns)
+    assert rows[rows.method == "none"]["lam"].isna().all() and set(rows[rows.method == "sl1"]["alpha"]) == {0.01}
+    labelled = sl1.config_rows(sw, label=sl1.tune_label)
+    assert set(labelled.method) == {"tune_none_relu_lr0.1", "tune_sl1_relu_lr0.1_lam0.001_alpha0.01"}
+    assert sl1.sweep_label(0.01, 0.0) == "sl1_lam0.01_alpha0" and sl1.sweep_label(3e-4, 0.1) == "sl1_lam0.0003_alpha0.1"
+    m = sl1.metrics(sw.frame)
+    assert m["test_accuracy/sl1"]["mean"] == pytest.approx(0.9) and m["test_accuracy/sl1"]["n"] == 3
+    assert m["pruned_nodes/none"]["unit"] == "nodes"
+    norms = sl1.group_norm_frame(sw)
+    assert len(norms) == 6 * 192 and set(norms.method) == {"none", "sl1"}
+
+
+def test_deviations_are_rows_that_say_what_the_paper_does_not_give():
+    p = sl1.check_params({**PARAMS, "momentum_ramp_epochs": 6, "epochs": 4, "tune_epochs": 2})
+    rows = sl1.deviations(p, CHOSEN, n_train=512, n_test=500)
+    for r in rows:
+        assert set(r) == set(cl.DEVIATION_FIELDS) and all(isinstance(v, str) and v for v in r.values())
+    by = {r["setting"]: r for r in rows}
+    assert by["learning rate, λ, α, activation"]["paper"].startswith("not given")
+    assert "activation relu, lr 0.1" in by["learning rate, λ, α, activation"]["ours"]
+    assert "validation" in by["learning rate, λ, α, activation"]["ours"]
+    assert by["epochs"]["paper"] == "not given" and by["batch size"]["paper"] == "not given"
+    assert "final runs (4 epochs) reach 0.133333" in by["momentum schedule"]["ours"]
+    assert "candidate runs (2 epochs) reach 0.0666667" in by["momentum schedule"]["ours"]
+    assert "data size" in by  # subsets
+    full = sl1.deviations(sl1.check_params(PARAMS), CHOSEN, n_train=60_000, n_test=10_000)
+    assert "data size" not in {r["setting"] for r in full}
+    assert not any("leak" in r["ours"] for r in full)  # the leak is fixed; the why column says what was replaced

@@ -41,6 +41,17 @@ def test_choose_takes_the_best_mean_and_breaks_ties_by_grid_order():
     assert lo == {"lam": 1e-4}
 
 
+def test_choose_within_takes_the_first_setting_close_enough_to_the_best():
+    grid = [{"lam": 1e-2}, {"lam": 1e-3}, {"lam": 1e-4}]  # most regularised first
+    rows = pd.DataFrame([{"seed": s, "lam": lam, "split": "val", "metric": "accuracy", "value": acc}
+                         for s in range(3) for lam, acc in ((1e-2, 0.955), (1e-3, 0.962), (1e-4, 0.965))])
+    assert selection.choose(rows, grid)[0] == {"lam": 1e-4}
+    assert selection.choose(rows, grid, within=0.005)[0] == {"lam": 1e-3}
+    assert selection.choose(rows, grid, within=0.01)[0] == {"lam": 1e-2}
+    with pytest.raises(ValueError, match="within"):
+        selection.choose(rows, grid, within=-0.1)
+
+
 def test_choose_never_sees_the_test_split():
     grid = [{"lam": 1e-4}, {"lam": 1e-3}]
     mixed = pd.concat([_rows(), _rows("test")])

@@ -70,17 +70,48 @@ def test_gradient_matches_finite_differences():
 
 def test_sl1_approaches_group_l1_as_alpha_vanishes():
     w = torch.randn(10, 30, generator=torch.Generator().manual_seed(4))
+    w[:, :3] *= 1e-5  # columns near zero, where the two differ most
     for alpha in (1e-2, 1e-4, 1e-6):
-        gap = (penalties.sl1(w, 1.0, alpha) - penalties.group_l1(w, 1.0)).abs().item()
-        assert gap <= 30 * alpha / 2 + 1e-9
+        gap = (penalties.sl1(w, 1.0, alpha) - penalties.group_l1(w, 1.0)).item()
+        assert 0 <= gap <= 30 * alpha / 2 + 1e-9  # 0 <= h(u, α) − ‖u‖ <= α/2 per column
+    # the gradients converge too, on every column with u != 0 (for ‖u‖ >= α they are equal)
+    g0 = penalties.sl1_grad(w, 0.0)
+    assert (penalties.sl1_grad(w, 1e-7) - g0).abs().max() < 1e-12
+    assert (penalties.sl1_grad(w, 1e-3) - g0)[:, 3:].abs().max() == 0
+    assert (penalties.sl1_grad(w, 1e-3) - g0)[:, :3].abs().max() > 0.5  # inside the ball SL1 is smooth, u/α
+
+
+def test_alpha_zero_is_group_l1_with_its_subgradient():
+    g = torch.Generator().manual_seed(7)
+    w = torch.randn(10, 20, generator=g)
+    w[:, 5] = 0.0
+    torch.testing.assert_close(penalties.sl1(w, 0.3, 0.0), penalties.group_l1(w, 0.3))
+    torch.testing.assert_close(penalties.sl1_h(w, 0.0), torch.linalg.vector_norm(w, dim=0))
+    wa = w.clone().requires_grad_()
+    penalties.sl1(wa, 0.3, 0.0).backward()
+    wb = w.clone().requires_grad_()
+    penalties.group_l1(wb, 0.3).backward()
+    # the group-L1 subgradient: λ u/‖u‖ for u != 0, and 0 (a valid subgradient, the one we train with) at u = 0
+    expected = 0.3 * w / torch.linalg.vector_norm(w, dim=0).clamp(min=1e-300)
+    expected[:, 5] = 0.0
+    assert torch.isfinite(wa.grad).all()
+    torch.testing.assert_close(wa.grad, expected)
+    torch.testing.assert_close(wa.grad, wb.grad)
+    torch.testing.assert_close(0.3 * penalties.sl1_grad(w, 0.0), expected)
+    # the subgradient at 0 lies in the subdifferential {v : ‖v‖ <= λ}; elsewhere its norm is exactly λ
+    norms = torch.linalg.vector_norm(wa.grad, dim=0)
+    torch.testing.assert_close(norms[torch.arange(20) != 5], torch.full((19,), 0.3))
 
 
 @pytest.mark.parametrize("call,name", [
-    (lambda: penalties.sl1(torch.ones(2, 2), 1.0, 0.0), "alpha"),
+    (lambda: penalties.sl1(torch.ones(2, 2), 1.0, -1e-9), "alpha"),
     (lambda: penalties.sl1(torch.ones(2, 2), 1.0, -1.0), "alpha"),
+    (lambda: penalties.sl1(torch.ones(2, 2), 1.0, float("nan")), "alpha"),
+    (lambda: penalties.sl1_grad(torch.ones(2, 2), -0.5), "alpha"),
     (lambda: penalties.sl1(torch.ones(2, 2), -0.1, 0.1), "lam"),
     (lambda: penalties.l2(torch.ones(2, 2), -1.0), "lam"),
     (lambda: penalties.sl1_h(torch.ones(2), 0.1), "weight"),
+    (lambda: penalties.sl1_h(torch.ones(2), 0.0), "weight"),
     (lambda: LeNetSL1(activation="tanh"), "activation"),
     (lambda: losses.get("hinge"), "loss"),
 ])
