@@ -267,7 +267,9 @@ NON_FINITE_ACTIONS = ("raise", "record")
 def train_momentum(model: nn.Module, x: Tensor, y: Tensor, *, lr: float, batch_size: int, epochs: float,
                    mu: float | Callable[[int], float] = 0.0, generator: torch.Generator | None = None,
                    eval_sets: dict[str, tuple[Tensor, Tensor]] | None = None, evals_per_epoch: int = 1,
-                   progress: Any = None, on_non_finite: str = "raise") -> list[dict[str, Any]]:
+                   progress: Any = None, on_non_finite: str = "raise",
+                   callback: Callable[[nn.Module, float, list[dict[str, Any]]], None] | None = None
+                   ) -> list[dict[str, Any]]:
     """Mini-batch SGD with the momentum method of §4 (`momentum_step`), evaluated on `eval_sets` along the way.
 
     Args:
@@ -283,6 +285,8 @@ def train_momentum(model: nn.Module, x: Tensor, y: Tensor, *, lr: float, batch_s
             failed with its config); "record" stops training and adds a row metric "diverged" = 1 (split "train"),
             for a caller to whom divergence is an expected finding (e.g. a learning-rate grid that includes a
             too-large rate); the rows then end at the last finite step.
+        callback: called as ``callback(model, epoch, rows)`` after every evaluation (the start included), with the
+            rows so far (e.g. to keep a copy of the network at the lowest validation error: early termination).
 
     Returns:
         tidy rows {"epoch" (float, samples seen / N), "split", "metric" ("risk_nats" (nats)|"error" (fraction)|
@@ -320,6 +324,8 @@ def train_momentum(model: nn.Module, x: Tensor, y: Tensor, *, lr: float, batch_s
             r, e = risk_and_error(model, xe, ye)
             rows.append({"epoch": ep, "split": split, "metric": "risk_nats", "value": r})
             rows.append({"epoch": ep, "split": split, "metric": "error", "value": e})
+        if callback is not None:
+            callback(model, ep, rows)
 
     record(0)
     model.train()

@@ -60,8 +60,11 @@ BAD = [  # (parameter, bad value, fragment of the accepted range in the message)
     ("bp_random_trials", -1, "integer >= 0"),
     ("bp_fd_h", 0.0, "(0, 1)"),
     ("bp_fd_h", float("nan"), "(0, 1)"),
-    ("opt_per_class", 0, "[1, 5421]"),
-    ("opt_per_class", 5422, "5421"),
+    ("lr_val_per_class", 0, "[1, 5420]"),
+    ("lr_val_per_class", 5421, "besides >= 1 training image"),
+    ("lr_val_per_class", 10.0, "an integer"),
+    ("opt_per_class", 0, "[1, 5411]"),                          # 5421 - lr_val_per_class=10 held out
+    ("opt_per_class", 5412, "held out for validation"),
     ("opt_hidden", False, "integer >= 1"),                      # a bool where an int belongs
     ("opt_batch", 0, "[1, 200]"),
     ("opt_batch", 201, "200 training images"),                  # 10 x opt_per_class = 200
@@ -74,7 +77,8 @@ BAD = [  # (parameter, bad value, fragment of the accepted range in the message)
     ("lr_grid", 0.3, "list"),
     ("mu_max", 1.0, "[0, 1)"),
     ("mu_max", -0.1, "[0, 1)"),
-    ("mb_per_class", 0, "[1, 5421]"),
+    ("mb_per_class", 0, "[1, 5411]"),
+    ("mb_per_class", 5412, "held out for validation"),
     ("mb_batch_sizes", [], "at least 3"),
     ("mb_batch_sizes", [1, "full"], "at least 3"),
     ("mb_batch_sizes", [0, 20, "full"], "[1, 100]"),

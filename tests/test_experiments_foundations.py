@@ -1,5 +1,5 @@
 """study.experiments.foundations: the run functions of notebook 00 (Tomasi's notes), their plans, the analyses that
-turn a sweep into findings, and the claim builder."""
+turn a sweep into findings, the validation-only choices, the claim builder (study.claims rows) and the deviations."""
 import math
 
 import matplotlib
@@ -8,7 +8,8 @@ import pandas as pd
 import pytest
 import torch
 
-from study import data, results, runs
+from study import claims as cl
+from study import data, results, runs, selection
 from study import foundations as fd
 from study.experiments import foundations as fx
 
@@ -27,21 +28,23 @@ def one_thread():
     plt.close("all")
 
 
-def tiny_plans(seed=3):
-    """One small plan per run kind: a handful of images, one or two epochs."""
+def tiny_plans(seed=3, n_seeds=2):
+    """One small plan per run kind: a handful of images, one to three epochs."""
     return {
         "simplex": (fx.simplex_run, fx.simplex_plan(seed=seed, device="cpu", classes=[1, 4, 7], per_class=8,
-                                                    epochs=1)),
-        "momentum": (fx.momentum_run, fx.momentum_plan(seed=seed, device="cpu", per_class=4, hidden=8, batch_size=10,
-                                                       epochs=1, lrs=[0.01, 0.3, 30.0], mu_max=0.9, test_size=40)),
-        "minibatch": (fx.minibatch_run, fx.minibatch_plan(seed=seed, device="cpu", per_class=2, hidden=8,
-                                                          batch_sizes=[1, 5, "full"], lrs=[0.05, 0.5], epochs=1)),
+                                                    epochs=1, n_seeds=n_seeds)),
+        "momentum": (fx.momentum_run, fx.momentum_plan(seed=seed, device="cpu", per_class=4, val_per_class=3,
+                                                       hidden=8, batch_size=10, epochs=1, lrs=[0.01, 0.3, 30.0],
+                                                       mu_max=0.9, n_seeds=n_seeds)),
+        "minibatch": (fx.minibatch_run, fx.minibatch_plan(seed=seed, device="cpu", per_class=2, val_per_class=3,
+                                                          hidden=8, batch_sizes=[1, 5, "full"], lrs=[0.05, 0.5],
+                                                          epochs=1, n_seeds=n_seeds)),
         "early": (fx.early_stopping_run, fx.early_stopping_plan(
             seed=seed, device="cpu", per_class=3, val_per_class=2, hidden=8, epochs=3, lr=0.05, batch_size=10,
-            momentum=0.9, label_noise=[0.0, 0.5], n_seeds=2, test_size=40)),
+            momentum=0.9, label_noise=[0.0, 0.5], n_seeds=n_seeds, test_size=40)),
         "dropout": (fx.dropout_run, fx.dropout_plan(
             seed=seed, device="cpu", per_class=3, hidden=[8, 8], epochs=2, lr=0.05, batch_size=10, momentum=0.9,
-            p=0.5, input_p=0.8, mc_samples=30, n_seeds=2, test_size=40)),
+            p=0.5, input_p=0.8, mc_samples=30, n_seeds=n_seeds, test_size=40)),
     }
 
 
@@ -58,45 +61,52 @@ def measured(df):
 # ---------------------------------------------------------------------------------------------------------- plans
 def test_plans_have_the_expected_configs():
     p = tiny_plans(seed=3)
+    assert fx.run_seeds(3, 2) == [3000, 3001]
     mom = p["momentum"][1]
-    assert [(c["lr"], c["momentum"]) for c in mom] == [(lr, m) for lr in (0.01, 0.3, 30.0)
-                                                       for m in ("none", "sutskever")]
-    assert {c["seed"] for c in mom} == {3} and {c["device"] for c in mom} == {"cpu"}
+    assert [(c["seed"], c["lr"], c["momentum"]) for c in mom] == [
+        (s, lr, m) for s in (3000, 3001) for lr in (0.01, 0.3, 30.0) for m in ("none", "sutskever")]
+    assert {c["device"] for c in mom} == {"cpu"} and {c["val_per_class"] for c in mom} == {3}
     mb = p["minibatch"][1]
-    assert [(c["batch_size"], c["lr"]) for c in mb] == [(b, lr) for b in (1, 5, 20) for lr in (0.05, 0.5)]  # full=N
-    assert [c["evals_per_epoch"] for c in mb[::2]] == [10, 4, 1]                  # min(10, ceil(N / B))
+    assert [(c["batch_size"], c["lr"]) for c in mb[:6]] == [(b, lr) for b in (1, 5, 20) for lr in (0.05, 0.5)]
+    assert [c["evals_per_epoch"] for c in mb[:6:2]] == [10, 4, 1]                 # min(10, ceil(N / B))
+    assert [c["seed"] for c in mb] == [3000] * 6 + [3001] * 6
     es = p["early"][1]
     assert [(c["label_noise"], c["seed"]) for c in es] == [(0.0, 3000), (0.0, 3001), (0.5, 3000), (0.5, 3001)]
     do = p["dropout"][1]
     assert [(c["variant"], c["seed"]) for c in do] == [(v, 3000 + s) for s in range(2) for v in fx.DROPOUT_VARIANTS]
-    assert [c["mc_samples"] for c in do] == [None, 30, None, None, None, None]      # only the seed-0 notes run
-    (sx,) = p["simplex"][1]
-    assert (sx["classes"], sx["hidden"], sx["batch_size"]) == ([1, 4, 7], fx.SIMPLEX_HIDDEN, fx.SIMPLEX_BATCH)
+    assert [c["mc_samples"] for c in do] == [None, 30, None] * 2                  # every "notes" run checks
+    sx = p["simplex"][1]
+    assert [c["seed"] for c in sx] == [3000, 3001]
+    assert (sx[0]["classes"], sx[0]["hidden"], sx[0]["batch_size"]) == ([1, 4, 7], fx.SIMPLEX_HIDDEN,
+                                                                        fx.SIMPLEX_BATCH)
     for _, plan in p.values():                    # plain JSON, distinct: one store entry per config
         assert len({runs.canonical(c) for c in plan}) == len(plan)
-    auto = fx.momentum_plan(seed=0, device="auto", per_class=1, hidden=1, batch_size=1, epochs=1, lrs=[0.1],
-                            mu_max=0.5, test_size=1)
+    auto = fx.momentum_plan(seed=0, device="auto", per_class=1, val_per_class=1, hidden=1, batch_size=1, epochs=1,
+                            lrs=[0.1], mu_max=0.5)
     assert {c["device"] for c in auto} <= {"cpu", "cuda"}
 
 
 @pytest.mark.parametrize("fn,kw,name", [
     (fx.momentum_plan, dict(lrs=[]), "lrs"), (fx.momentum_plan, dict(mu_max=1.0), "mu_max"),
+    (fx.momentum_plan, dict(val_per_class=0), "val_per_class"), (fx.momentum_plan, dict(n_seeds=0), "n_seeds"),
     (fx.minibatch_plan, dict(batch_sizes=[0]), "batch_sizes"),
     (fx.minibatch_plan, dict(batch_sizes=[21]), "batch_sizes"),
+    (fx.minibatch_plan, dict(val_per_class=0), "val_per_class"),
     (fx.early_stopping_plan, dict(label_noise=[1.0]), "label_noise"),
     (fx.early_stopping_plan, dict(n_seeds=0), "n_seeds"),
     (fx.dropout_plan, dict(p=0.0), "p"), (fx.dropout_plan, dict(input_p=1.5), "input_p"),
-    (fx.simplex_plan, dict(classes=[1, 1, 2]), "classes"),
+    (fx.simplex_plan, dict(classes=[1, 1, 2]), "classes"), (fx.simplex_plan, dict(n_seeds=0), "n_seeds"),
 ])
 def test_plans_reject_bad_parameters(fn, kw, name):
-    full = {fx.momentum_plan: dict(seed=0, device="cpu", per_class=2, hidden=4, batch_size=2, epochs=1, lrs=[0.1],
-                                   mu_max=0.9, test_size=5),
-            fx.minibatch_plan: dict(seed=0, device="cpu", per_class=2, hidden=4, batch_sizes=[1], lrs=[0.1], epochs=1),
+    full = {fx.momentum_plan: dict(seed=0, device="cpu", per_class=2, val_per_class=2, hidden=4, batch_size=2,
+                                   epochs=1, lrs=[0.1], mu_max=0.9, n_seeds=1),
+            fx.minibatch_plan: dict(seed=0, device="cpu", per_class=2, val_per_class=2, hidden=4, batch_sizes=[1],
+                                    lrs=[0.1], epochs=1, n_seeds=1),
             fx.early_stopping_plan: dict(seed=0, device="cpu", per_class=2, val_per_class=2, hidden=4, epochs=1, lr=0.1,
                                          batch_size=2, momentum=0.9, label_noise=[0.0], n_seeds=1, test_size=5),
             fx.dropout_plan: dict(seed=0, device="cpu", per_class=2, hidden=[4], epochs=1, lr=0.1, batch_size=2,
                                   momentum=0.9, p=0.5, input_p=None, mc_samples=5, n_seeds=1, test_size=5),
-            fx.simplex_plan: dict(seed=0, device="cpu", classes=[0, 1, 2], per_class=2, epochs=1)}[fn]
+            fx.simplex_plan: dict(seed=0, device="cpu", classes=[0, 1, 2], per_class=2, epochs=1, n_seeds=1)}[fn]
     fn(**full)                                       # the valid base passes
     with pytest.raises(ValueError, match=name):
         fn(**{**full, **kw})
@@ -106,6 +116,8 @@ def test_run_configs_are_validated():
     c = tiny_plans()["momentum"][1][0]
     with pytest.raises(ValueError, match="unknown keys"):
         fx.momentum_run({**c, "threads": 2})
+    with pytest.raises(ValueError, match="missing keys"):
+        fx.momentum_run({k: x for k, x in c.items() if k != "val_per_class"})
     with pytest.raises(ValueError, match="device"):
         fx.momentum_run({**c, "device": "auto"})
     with pytest.raises(ValueError, match="momentum"):
@@ -134,6 +146,44 @@ def test_every_run_kind_returns_tidy_finite_rows_and_is_deterministic():
 
 
 @needs_mnist
+def test_learning_rate_candidates_never_touch_the_test_split(monkeypatch):
+    """Momentum and mini-batch runs compete in a learning-rate choice: they evaluate the validation split (held out
+    of the training images) and never the test split; a diverged run reads as infinitely bad on validation."""
+    for kind in ("momentum", "minibatch"):
+        fn, plan = tiny_plans()[kind]
+        for c in plan[:3]:
+            rows = fn(c).rows
+            assert "test" not in set(rows.split), kind
+            val = rows[rows.split == "val"]
+            assert set(val.metric) == {"risk_nats", "error"} and len(val) == 2
+    train_momentum = fd.train_momentum
+
+    def diverging(*a, **kw):                          # a run whose loss became non-finite (recorded, not raised)
+        assert kw["on_non_finite"] == "record"
+        return train_momentum(*a, **kw) + [{"epoch": 1.0, "split": "train", "metric": "diverged", "value": 1.0}]
+    monkeypatch.setattr(fx.fd, "train_momentum", diverging)
+    fn, plan = tiny_plans()["momentum"]
+    bad = fn(plan[5]).rows
+    val = bad[bad.split == "val"].set_index("metric").value
+    assert val["risk_nats"] == math.inf and val["error"] == 1.0
+
+
+@needs_mnist
+def test_the_choice_refuses_test_rows_and_the_findings_refuse_a_run_that_saw_test():
+    sw = sweep_of(*tiny_plans(n_seeds=1)["momentum"])
+    frame = pd.concat([r.rows.assign(lr=c["lr"]) for c, r in zip(sw.configs, sw.results)], ignore_index=True)
+    lr, table = fx.choose_on_validation(frame, "lr", [0.01, 0.3, 30.0])
+    assert lr in (0.01, 0.3) and list(table["lr"]) == [0.01, 0.3, 30.0] and table["chosen"].sum() == 1
+    leak = pd.concat([frame, frame.head(1).assign(split="test")], ignore_index=True)
+    with pytest.raises(ValueError, match="test"):
+        selection.choose(leak, [{"lr": 0.01}], metric="risk_nats", higher_is_better=False)
+    first = sw.results[0]
+    leaked = runs.Result(rows=pd.concat([first.rows, first.rows.head(1).assign(split="test")], ignore_index=True))
+    with pytest.raises(RuntimeError, match="test split"):
+        fx.momentum_findings(runs.Sweep(sw.configs, [leaked] + sw.results[1:], {}, []))
+
+
+@needs_mnist
 def test_a_run_depends_on_its_seed_and_the_variants_of_a_seed_share_data_and_initial_weights():
     fn, plan = tiny_plans()["early"]
     a, b = fn(plan[0]), fn(plan[1])                   # seeds 3000 and 3001, same noise
@@ -141,13 +191,34 @@ def test_a_run_depends_on_its_seed_and_the_variants_of_a_seed_share_data_and_ini
     fn, plan = tiny_plans()["dropout"]
     none, notes, torch_ = (fn(c) for c in plan[:3])
     # PyTorch's dropout is the identity in eval mode: before training, "none" and "torch" are the same network on
-    # the same subset, so their epoch-0 train and test risks agree; the seed-1 "none" run differs
+    # the same subset, so their epoch-0 train risks agree; the seed-1 "none" run differs
     start = [r.rows[(r.rows.epoch == 0) & (r.rows.metric == "risk_nats")].value.tolist()
              for r in (none, torch_, fn(plan[3]))]
     assert start[0] == start[1] != start[2]
     assert none.artifacts["expectation"] is None and notes.artifacts["expectation"] is not None
     s = none.artifacts["summary"]
     assert s["gap (test - train)"] == pytest.approx(s["test error"] - s["train error"])
+    test = none.rows[none.rows.split == "test"]       # the test split once, at the end
+    assert set(test.epoch) == {plan[0]["epochs"]} and set(test.metric) == {"risk_nats", "error"}
+    assert test[test.metric == "error"].value.iloc[0] == pytest.approx(s["test error"])
+
+
+@needs_mnist
+def test_early_stopping_keeps_the_network_of_the_validation_minimum():
+    fn, plan = tiny_plans()["early"]
+    c = {**plan[2], "epochs": 4}
+    rows = fn(c).rows
+    val = rows[(rows.split == "val") & (rows.metric == "error") & (rows.epoch > 0)].sort_values("epoch")
+    stop = float(val.epoch.iloc[int(val.value.to_numpy().argmin())])          # first minimum
+    assert rows[rows.metric == "error_at_stop"].epoch.iloc[0] == stop
+    s = fx.early_stopping_summary(rows)
+    assert s["stop epoch"] == stop and s["val error at stop"] == val.value.min()
+    te = rows[rows.split == "test"]
+    assert set(te.metric) == {"error_at_stop", "risk_nats_at_stop", "error", "risk_nats"}
+    assert s["gain (end - stop)"] == pytest.approx(te[te.metric == "error"].value.iloc[0]
+                                                   - te[te.metric == "error_at_stop"].value.iloc[0])
+    if stop == c["epochs"]:                           # stopped at the end: the two test evaluations agree
+        assert s["gain (end - stop)"] == 0.0
 
 
 @needs_mnist
@@ -165,17 +236,45 @@ def test_dropout_expectation_converges_and_scaling_is_exact():
 
 
 # ------------------------------------------------------------------------------------------------------- analyses
-def test_early_stopping_summary_takes_the_first_validation_minimum():
+def es_rows(val_errors, test_stop, test_end, stop_epoch):
     rows = []
-    for ep, (tr, va, te) in enumerate([(0.9, 0.9, 0.9), (0.5, 0.3, 0.35), (0.2, 0.3, 0.30), (0.0, 0.4, 0.45)]):
-        rows += [{"epoch": ep, "split": s, "metric": "error", "value": v} for s, v in zip(("train", "val", "test"),
-                                                                                        (tr, va, te))]
-        rows.append({"epoch": ep, "split": "val", "metric": "risk_nats", "value": 9.0})
-    s = fx.early_stopping_summary(pd.DataFrame(rows))
+    for ep, va in enumerate(val_errors):
+        rows += [{"epoch": ep, "split": "train", "metric": "error", "value": [0.9, 0.5, 0.2, 0.0][ep]},
+                 {"epoch": ep, "split": "val", "metric": "error", "value": va},
+                 {"epoch": ep, "split": "val", "metric": "risk_nats", "value": 9.0}]
+    rows += [{"epoch": stop_epoch, "split": "test", "metric": "error_at_stop", "value": test_stop},
+             {"epoch": len(val_errors) - 1, "split": "test", "metric": "error", "value": test_end}]
+    return pd.DataFrame(rows).assign(seed=0)
+
+
+def test_early_stopping_summary_chooses_the_first_validation_minimum_on_validation_rows_only():
+    s = fx.early_stopping_summary(es_rows([0.9, 0.3, 0.3, 0.4], 0.35, 0.45, 1))
     assert s["stop epoch"] == 1 and s["test error at stop"] == 0.35 and s["test error at end"] == 0.45
     assert s["gain (end - stop)"] == pytest.approx(0.10) and s["train error at end"] == 0.0
+    assert s["val error at stop"] == 0.3
+    with pytest.raises(RuntimeError, match="kept the network of epoch 2"):   # the run's checkpoint disagrees
+        fx.early_stopping_summary(es_rows([0.9, 0.3, 0.3, 0.4], 0.35, 0.45, 2))
     with pytest.raises(ValueError, match="validation"):
-        fx.early_stopping_summary(pd.DataFrame(rows[:4]))
+        fx.early_stopping_summary(es_rows([0.9], 0.35, 0.45, 0))
+
+
+def test_final_train_risk_counts_a_diverged_run_as_its_initial_risk():
+    rows = []
+    for lr, last, div in ((0.1, 0.5, False), (10.0, 7.0, True), (1.0, math.nan, False)):
+        rows += [{"lr": lr, "seed": 0, "epoch": 0, "split": "train", "metric": "risk_nats", "value": 2.3},
+                 {"lr": lr, "seed": 0, "epoch": 1, "split": "train", "metric": "risk_nats", "value": last}]
+        if div:
+            rows.append({"lr": lr, "seed": 0, "epoch": 1, "split": "train", "metric": "diverged", "value": 1.0})
+    fin = fx.final_train_risk(pd.DataFrame(rows), ["lr"])
+    assert fin[(0.1, 0)] == 0.5 and fin[(10.0, 0)] == 2.3 and fin[(1.0, 0)] == 2.3
+    with pytest.raises(ValueError, match="training risk"):
+        fx.final_train_risk(pd.DataFrame(rows).assign(split="val"), ["lr"])
+
+
+def test_loss_curves_cross_at_one_half_and_one_bit():
+    for s in range(3):
+        p, bits = fx.loss_crossing_bits(torch.Generator().manual_seed(s))
+        assert p == pytest.approx(0.5, abs=1e-12) and bits == pytest.approx(1.0, abs=1e-12)
 
 
 def test_a_failed_run_stops_its_section_with_a_clear_error():
@@ -186,97 +285,161 @@ def test_a_failed_run_stops_its_section_with_a_clear_error():
 
 @needs_mnist
 def test_findings_from_tiny_sweeps_feed_the_claims():
-    p = tiny_plans()
+    p = tiny_plans(n_seeds=3)
     sw = {k: sweep_of(fn, plan) for k, (fn, plan) in p.items()}
-    f1 = fx.simplex_findings(sw["simplex"])
-    logits, labels = sw["simplex"].artifacts[0]["logits"], sw["simplex"].artifacts[0]["labels"]
-    sections = [f1, fx.cross_entropy_findings(logits, labels),
-                fx.convexity_findings(seed=0, classes=[1, 4, 7], per_class=4, points=1),
-                fx.entropy_findings(seed=0, logits=logits, labels=labels, pairs=500),
-                fx.backprop_findings(seed=0, samples=2, fd_samples=1, channels=2, kernel=3, random_trials=1, h=1e-5),
+    seeds = fx.run_seeds(3, 3)
+    outputs = fx.simplex_outputs(sw["simplex"])
+    assert sorted(outputs) == seeds
+    sections = [fx.simplex_findings(sw["simplex"]), fx.cross_entropy_findings(outputs),
+                fx.convexity_findings(seeds=seeds, classes=[1, 4, 7], per_class=4, points=1),
+                fx.entropy_findings(outputs=outputs, pairs=500),
+                fx.backprop_findings(seeds=seeds, samples=2, fd_samples=1, channels=2, kernel=3, random_trials=1,
+                                     h=1e-5),
                 fx.momentum_findings(sw["momentum"]), fx.minibatch_findings(sw["minibatch"]),
-                fx.early_stopping_findings(sw["early"], 3), fx.dropout_findings(sw["dropout"])]
+                fx.early_stopping_findings(sw["early"]), fx.dropout_findings(sw["dropout"])]
+    for f in sections:                                # every figure has a caption
+        assert all(isinstance(cap, str) and cap.strip() for _, cap, _ in f.figures.values())
     values, frame, metrics = fx.merge(*sections, seed=3)
     assert list(frame.columns) == results.COLUMNS
     assert len(frame) == sum(len(f.rows) + (0 if f.runs is None else len(f.runs)) for f in sections)
-    assert values["learning"] == [lr for lr in (0.01, 0.3, 30.0) if lr in values["learning"]]
-    assert values["Bs"] == [1, 5, 20] and values["n_seeds"] == 2
-    assert set(values["es"]["label noise"]) == {0.0, 0.5} and list(values["es"]["seed"]) == [0, 1, 0, 1]
-    assert values["gibbs_min"] >= -1e-12 and values["bp_err_ag"] < 1e-8         # identities hold exactly
+    for key in ("on_simplex", "half", "forms_gap", "convex_lin", "gibbs_min", "bp_err_ag", "mom_gain",
+                "mb_online_vs_batch", "mc_err", "agree"):       # one value per seed
+        assert list(values[key].index) == seeds, key
+    assert values["Bs"] == [1, 5, 20] and values["lr_star"] in (0.01, 0.3, 30.0)
+    assert set(values["es_gain"]) == {0.0, 0.5} and list(values["do_gain"]) == ["notes", "torch"]
+    assert (values["gibbs_min"] >= -1e-12).all() and (values["bp_err_ag"] < 1e-8).all()   # identities hold
     head = fx.headline_metrics(metrics)
     assert list(head)[:2] == ["backprop_max_rel_error/vs_autograd",
                               "backprop_normwise_rel_error/vs_finite_differences"]
+    assert head["backprop_max_rel_error/vs_autograd"]["n"] == 3 and head["backprop_max_rel_error/vs_autograd"]["ci95"]
     assert {"early_stopping_epoch/noise0", "early_stopping_epoch/noise0.5",
             "dropout_gap_test_minus_train_error/notes_p0.5"} <= set(head)
-    cl = fx.claims(values)
-    assert len(cl) == 13 + 2 + 3 and all(c["verdict"] in results.VERDICTS for c in cl)
+    claims = fx.claims(values)
+    for c in claims:
+        cl.check_claim(c)
+    assert {c["verdict"] for c in claims} <= set(cl.VERDICTS) and "partly" not in {c["verdict"] for c in claims}
+    judged = [c for c in claims if c["verdict"] != "not tested"]
+    assert all(c["n"] == 3 and c["ci95"] is not None for c in judged)
     with pytest.raises(ValueError, match="two sections"):
-        fx.merge(f1, f1, seed=3)
+        fx.merge(sections[0], sections[0], seed=3)
 
 
 # --------------------------------------------------------------------------------------------------------- claims
+SEEDS = [0, 1, 2]
+
+
+def ser(*xs):
+    return pd.Series(list(xs), index=SEEDS[:len(xs)], dtype=float)
+
+
 def synthetic_values(**over):
-    """Values of every section, chosen so that every qualitative claim is reproduced."""
-    fin = pd.Series({(0.01, "none"): 2.2, (0.01, "sutskever"): 1.5, (0.1, "none"): 0.6, (0.1, "sutskever"): 0.2,
-                     (10.0, "none"): math.inf, (10.0, "sutskever"): math.inf})
-    es = pd.DataFrame({"label noise": [0.0, 0.0, 0.2, 0.2], "stop epoch": [5, 7, 4, 6],
-                       "gain (end - stop)": [0.01, 0.02, 0.05, 0.07]})
-    v = dict(on_simplex=1e-16, acc3=0.9, classes=[3, 5, 8], half=1.0, forms_gap=0.0,
-             convex_ratio={fx.CONVEX_MODELS[0]: 1e-3, fx.CONVEX_MODELS[1]: -1e-17, fx.CONVEX_MODELS[2]: -0.4},
-             H_max=1.0, gibbs_min=0.0, gibbs_pairs=100, a4_gap=0.0, bp_err_ag=1e-12, bp_err_fd_norm=1e-10,
-             bp_err_fd=1e-7, bp_abs_fd=1e-11, bp_fd_h=1e-5, init_risk=2.3, fin=fin, lr_lo=0.01, lr_hi=10.0,
-             best_lr=0.1, learning=[0.01, 0.1], mom_wins=[0.01, 0.1], speedup={0.01: 1.5, 0.1: 3.0},
-             too_large=True, too_small=True, Bs=[1, 20, 2000], mb_best={1: 0.30, 20: 0.32, 2000: 1.9},
-             mb_wall={1: 9.0, 20: 1.0, 2000: 0.2}, es=es, es_epochs=40, gap_none=0.10, gap_notes=0.05,
-             gap_torch=0.06, rgap=pd.Series({"no dropout": 0.5, "p=0.5, torch inverted dropout": 0.2}), n_seeds=2,
-             mc_final_notes=0.01, mc_final_torch=0.02, M_final=2000, exact_eval=1e-7, agree=0.99, tv=0.01,
-             n_avg=500)
+    """Per-seed values of every section, chosen so that every claim is reproduced."""
+    v = dict(on_simplex=ser(1e-16, 2e-16, 0.0), acc3=ser(0.9, 0.91, 0.92), classes=[3, 5, 8],
+             half=ser(1.0, 1.0, 1.0), sym_gap=ser(0, 0, 0), forms_gap=ser(0, 1e-16, 0),
+             convex_lin=ser(1e-3, -1e-17, 2e-3), convex_tanh=ser(-0.4, -0.3, -0.5),
+             H_max=ser(1, 1, 1), gibbs_min=ser(0, 1e-9, 0), gibbs_pairs=100, a4_gap=ser(0, 0, 1e-16),
+             bp_err_ag=ser(1e-12, 2e-12, 1e-12), bp_err_fd_norm=ser(1e-10, 2e-10, 1e-10), bp_err_fd=1e-7,
+             bp_abs_fd=1e-11, bp_fd_h=1e-5, lr_star=0.1, lr_none=0.3, lr_lo=0.01, lr_hi=10.0,
+             mom_gain=ser(0.2, 0.25, 0.22), mom_gain_own=ser(0.1, 0.12, 0.11), overshoot=ser(2.0, 2.1, 2.05),
+             crawl=ser(1.0, 0.9, 1.1), Bs=[1, 20, 1000], N=1000, mb_lr={1: 0.01, 20: 0.1, 1000: 1.0},
+             mb_online_vs_batch=ser(1.0, 1.2, 1.1), mb_mini_vs_online={20: ser(0.05, 0.06, 0.04)},
+             es_gain={0.0: ser(0.01, 0.02, 0.015), 0.2: ser(0.05, 0.07, 0.06)},
+             es_stop={0.0: ser(5, 7, 6), 0.2: ser(4, 6, 5)}, es_epochs=40,
+             do_gain={"notes": ser(0.01, 0.012, 0.011), "torch": ser(0.008, 0.01, 0.009)},
+             rgap=pd.Series({"no dropout": 0.5, "p=0.5, torch inverted dropout": 0.2}), p=0.5,
+             mc_err=ser(0.005, 0.006, 0.0055), agree=ser(0.998, 0.996, 0.997), M_final=5000, n_avg=500,
+             exact_eval=1e-7, tv=0.01)
     return {**v, **over}
 
 
+def rows(**over):
+    return {c["claim"]: c for c in fx.claims(synthetic_values(**over))}
+
+
 def verdicts(**over):
-    return {c["claim"]: c["verdict"] for c in fx.claims(synthetic_values(**over))}
+    return {k: c["verdict"] for k, c in rows(**over).items()}
 
 
-def test_claims_reproduced_on_values_that_satisfy_every_test():
-    v = verdicts()
-    assert set(v.values()) == {"reproduced"}, v
-    assert len(v) == 18
+MOM = "§4: momentum accelerates descent (the schedule vs μ = 0 at the same α)"
+OVER = "§4: a learning rate that is too large overshoots"
+CRAWL = "§4: a learning rate that is too small makes very slow progress"
+ES0 = "§4: early termination at the validation-error minimum improves generalisation (label noise 0%)"
+DROP = "§5: dropout (p = 0.5) reduces overfitting: smaller train/test error gap"
+COMPROMISE = "§4: small B (a few dozen) is the best compromise between variance and flexible steps"
+
+
+def test_claims_reproduced_on_values_that_satisfy_every_claim_and_rows_have_the_shared_fields():
+    r = rows()
+    assert {k: c["verdict"] for k, c in r.items() if k != COMPROMISE} == {k: "reproduced" for k in r if
+                                                                          k != COMPROMISE}
+    assert r[COMPROMISE]["verdict"] == "not tested" and r[COMPROMISE]["note"]
+    assert len(r) == 23
+    for c in r.values():
+        cl.check_claim(c)
+        assert set(c) == set(cl.CLAIM_FIELDS)
+    types = {c["type"] for c in r.values()}
+    assert types == {"point", "at_least", "ordering"}
+    assert r["§1: soft-max outputs lie on the simplex (Σ p = 1)"]["tolerance"] == cl.TOLERANCES["fraction"][0]
+    assert r[MOM]["tolerance"] is None and r[MOM]["n"] == 3
 
 
 @pytest.mark.parametrize("over,claim,verdict", [
-    (dict(convex_ratio={fx.CONVEX_MODELS[0]: -1e-6, fx.CONVEX_MODELS[1]: 0.0, fx.CONVEX_MODELS[2]: -0.4}),
-     "§2: CE risk of logistic regression is convex", "not reproduced"),
-    (dict(gibbs_min=-1e-9), "App. A.3: H(q, p) ≥ H(q) (Gibbs)", "not reproduced"),
-    (dict(bp_err_ag=1e-3), "§3 Alg. 1: back-propagation = gradient (vs autograd)", "not reproduced"),
-    (dict(mom_wins=[0.1]), "§4: momentum speeds up descent", "partly"),
-    (dict(too_small=False), "§4: too large a learning rate overshoots, too small crawls", "partly"),
-    (dict(mb_best={1: 0.3, 20: 2.5, 2000: 1.9}), "§4: online/mini-batch beat batch learning at equal gradient "
-                                                  "evaluations", "not reproduced"),
-    (dict(mb_wall={1: 1.0, 20: 2.0, 2000: 0.2}), "§4: mini-batches are the best compromise", "partly"),
-    (dict(es=pd.DataFrame({"label noise": [0.0, 0.2], "stop epoch": [5, 4], "gain (end - stop)": [0.001, -0.01]})),
-     "§4: early termination: test error at the validation minimum ≤ at the end (label noise 20%)", "not reproduced"),
-    (dict(es=pd.DataFrame({"label noise": [0.0, 0.2], "stop epoch": [5, 4], "gain (end - stop)": [0.001, -0.01]})),
-     "§4: early termination: test error at the validation minimum ≤ at the end (label noise 0%)", "inconclusive"),
-    (dict(gap_torch=0.2), "§5: dropout (p = 1/2) narrows the train/test gap", "partly"),
-    (dict(gap_torch=0.2, gap_notes=0.11), "§5: dropout (p = 1/2) narrows the train/test gap", "not reproduced"),
-    (dict(mc_final_torch=0.1), "§5: weights × p at test = inverted dropout in expectation", "not reproduced"),
-    (dict(agree=0.9), "§5: weight scaling ≈ averaging the dropout networks", "partly"),
+    (dict(convex_lin=ser(-0.5, -0.4, -0.45)),
+     "§2: the cross-entropy risk of the linear soft-max classifier is convex (Hessian ⪰ 0)", "not reproduced"),
+    (dict(gibbs_min=ser(-0.2, -0.3, -0.25)), "App. A.3: H(q, p) ≥ H(q) (Gibbs)", "not reproduced"),
+    (dict(bp_err_ag=ser(0.5, 0.6, 0.7)), "§3 Alg. 1: back-propagation computes the gradient (vs autograd)",
+     "not reproduced"),
+    (dict(half=ser(0.9, 1.1, 1.0)), "§2.1: the two loss curves meet at p = 1/2, ℓ(1, 1/2) = ℓ(0, 1/2) = 1 bit",
+     "inconclusive"),
+    (dict(mom_gain=ser(-0.2, -0.1, -0.15)), MOM, "not reproduced"),
+    (dict(mom_gain=ser(0.2, -0.1, 0.05)), MOM, "inconclusive"),
+    (dict(mom_gain=ser(0.2, 0.25)), MOM, "inconclusive"),                     # n = 2 < 3
+    (dict(overshoot=ser(0.0, 0.0, 0.0)), OVER, "not reproduced"),             # zero-width interval at the edge
+    (dict(lr_star=10.0), OVER, "not tested"),                                 # the grid's largest α was best
+    (dict(lr_star=0.01), CRAWL, "not tested"),
+    (dict(es_gain={0.0: ser(-0.01, -0.02, -0.015), 0.2: ser(0.05, 0.07, 0.06)}), ES0, "not reproduced"),
+    (dict(es_stop={0.0: ser(40, 40, 40), 0.2: ser(4, 6, 5)}), ES0, "not tested"),   # never bottomed out
+    (dict(do_gain={"notes": ser(-0.01, -0.012, -0.011), "torch": ser(0.008, 0.01, 0.009)}), DROP, "not reproduced"),
+    (dict(mc_err=ser(0.1, 0.12, 0.11)),
+     "§5: multiplying the weights by p at test time gives the average over dropout masks (one layer)",
+     "not reproduced"),
+    (dict(agree=ser(0.9, 0.92, 0.91)),
+     "§5: the weight-scaled network effectively averages the dropout networks (same predicted class)",
+     "not reproduced"),
 ])
-def test_claims_follow_their_stated_tests(over, claim, verdict):
+def test_claims_follow_the_shared_rule(over, claim, verdict):
     assert verdicts(**over)[claim] == verdict
 
 
-def test_minibatch_claims_name_the_batch_sizes_that_ran():
-    # the first batch size is named as it ran (it used to be written "B=1" whatever it was)
-    cl = {c["claim"]: c for c in fx.claims(synthetic_values(Bs=[2, 20, 2000],
-                                                            mb_best={2: 0.30, 20: 0.32, 2000: 1.9},
-                                                            mb_wall={2: 9.0, 20: 1.0, 2000: 0.2}))}
-    assert cl["§4: online/mini-batch beat batch learning at equal gradient evaluations"]["ours"].startswith("B=2: ")
-    assert "B=2: 0.300 in 9.0 s" in cl["§4: mini-batches are the best compromise"]["ours"]
+def test_claims_name_the_batch_sizes_and_learning_rates_that_ran():
+    r = rows(Bs=[2, 16, 500], N=500, mb_lr={2: 0.03, 16: 0.3, 500: 1.0}, mb_mini_vs_online={16: ser(0.1, 0.2, 0.1)})
+    assert "§4: mini-batches (B = 16) improve convergence further (vs online)" in r
+    online = r["§4: online learning converges faster than batch learning at equal computational effort"]
+    assert online["paper_value"] == "final training risk: B = 2 < B = N" and "B = N = 500" in online["note"]
+    assert "(1.0, 0.03)" in online["note"]
+    assert "α* = 0.1" in r[MOM]["note"]
+
+
+def test_non_finite_values_are_an_error_not_a_verdict():
+    with pytest.raises(ValueError, match="non-finite"):
+        fx.claims(synthetic_values(mom_gain=ser(0.1, math.inf, 0.2)))
+
+
+def test_deviations_are_rows_of_the_shared_shape_and_name_the_parameters():
+    P = {"n_seeds": 3, "lr_grid": [0.003, 0.03], "mb_lrs": [0.1, 1.0], "lr_val_per_class": 100, "mu_max": 0.99,
+         "opt_epochs": 10, "mb_epochs": 3, "es_epochs": 40, "do_epochs": 30, "es_label_noise": [0.0, 0.2],
+         "do_p": 0.5, "do_input_p": 0.8, "bp_kernel": 3, "bp_channels": 4}
+    devs = fx.deviations(P)
+    assert len(devs) >= 10
+    for d in devs:
+        assert set(d) == set(cl.DEVIATION_FIELDS) and all(isinstance(x, str) and x.strip() for x in d.values())
+    text = " ".join(d["ours"] for d in devs)
+    assert "[0.003, 0.03]" in text and "100 training images per digit" in text
+    assert any(d["paper"].startswith("not given") for d in devs)
+    assert [d["setting"] for d in fx.deviations()] == [d["setting"] for d in devs]
 
 
 @pytest.mark.parametrize("kw", [dict(samples=fx.BP_POOL + 1, fd_samples=1), dict(samples=2, fd_samples=3)])
 def test_backprop_check_refuses_samples_it_would_truncate(kw):
     with pytest.raises(ValueError, match="samples, fd_samples"):       # before any data is loaded
-        fx.backprop_findings(seed=0, channels=2, kernel=3, random_trials=0, h=1e-5, **kw)
+        fx.backprop_findings(seeds=[0], channels=2, kernel=3, random_trials=0, h=1e-5, **kw)

@@ -196,3 +196,24 @@ def test_scale_weights_equals_eval_mode():
     torch.testing.assert_close(lin(h * keep), scaled(h * keep / 0.5))
     with pytest.raises(ValueError, match="mode"):
         fd.mlp([4, 2], mode="bogus")
+
+
+def test_train_momentum_calls_back_after_every_evaluation_with_the_rows_so_far():
+    """The callback (early termination keeps its checkpoint with it) sees the model, the epoch and every row so far,
+    once at the start and once per evaluation; the weights it sees are the ones the evaluation measured."""
+    g = torch.Generator().manual_seed(0)
+    torch.manual_seed(0)
+    x = torch.randn(60, 2, generator=g)
+    y = (x[:, 0] > 0).long()
+    m = fd.mlp([2, 8, 2])
+    seen = []
+
+    def cb(model, epoch, rows):
+        assert model is m
+        seen.append((epoch, len(rows), fd.risk_and_error(model, x, y)[1], rows[-1]))
+    rows = fd.train_momentum(m, x, y, lr=0.1, batch_size=20, epochs=3, mu=0.5, generator=g,
+                             eval_sets={"train": (x, y)}, callback=cb)
+    assert [s[0] for s in seen] == [0.0, 1.0, 2.0, 3.0]
+    assert seen[-1][1] == len(rows)                              # the rows so far, the last call sees them all
+    for _, _, err, last in seen:                                 # the last row is this evaluation's error
+        assert last["metric"] == "error" and last["value"] == pytest.approx(err)
