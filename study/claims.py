@@ -53,6 +53,9 @@ TOLERANCES: dict[str, tuple[float, str, str]] = {
     "bits": (0.05, "bits", "0.05 bits of mutual information (the estimator's bias at N = 100 samples)"),
     "ratio": (0.1, "ratio", "10 % of a ratio"),
     "fraction": (0.02, "fraction", "2 percentage points of a fraction"),
+    "identity": (1e-9, "absolute error", "an exact identity computed in float64 (rounding errors are ~1e-12)"),
+    "rel_error": (1e-6, "relative error", "a gradient check in float64: central finite differences are accurate to "
+                                          "about 1e-6 relative"),
 }
 
 

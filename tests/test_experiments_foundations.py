@@ -336,8 +336,8 @@ def synthetic_values(**over):
     """Per-seed values of every section, chosen so that every claim is reproduced."""
     v = dict(on_simplex=ser(1e-16, 2e-16, 0.0), acc3=ser(0.9, 0.91, 0.92), classes=[3, 5, 8],
              half=ser(1.0, 1.0, 1.0), sym_gap=ser(0, 0, 0), forms_gap=ser(0, 1e-16, 0),
-             convex_lin=ser(1e-3, -1e-17, 2e-3), convex_tanh=ser(-0.4, -0.3, -0.5),
-             H_max=ser(1, 1, 1), gibbs_min=ser(0, 1e-9, 0), gibbs_pairs=100, a4_gap=ser(0, 0, 1e-16),
+             convex_lin=ser(1e-16, -1e-17, 2e-16), convex_tanh=ser(-0.4, -0.3, -0.5),
+             H_max=ser(1, 1, 1), gibbs_min=ser(0, 1e-12, 0), gibbs_pairs=100, a4_gap=ser(0, 0, 1e-16),
              bp_err_ag=ser(1e-12, 2e-12, 1e-12), bp_err_fd_norm=ser(1e-10, 2e-10, 1e-10), bp_err_fd=1e-7,
              bp_abs_fd=1e-11, bp_fd_h=1e-5, lr_star=0.1, lr_none=0.3, lr_lo=0.01, lr_hi=10.0,
              mom_gain=ser(0.2, 0.25, 0.22), mom_gain_own=ser(0.1, 0.12, 0.11), overshoot=ser(2.0, 2.1, 2.05),

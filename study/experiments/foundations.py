@@ -1582,12 +1582,11 @@ def dropout_findings(sweep: runs.Sweep) -> Findings:
 HEADLINE_METRICS = ("backprop_max_rel_error/vs_autograd", "backprop_normwise_rel_error/vs_finite_differences",
                     "early_stopping_epoch/*", "dropout_gap_test_minus_train_error/*")
 
-#: The quantity of `study.claims.TOLERANCES` each numeric claim is judged with. The notes give no numbers: their
-#: identities are exact, so any tolerance passes a correct implementation; these are the closest existing quantities
-#: (a dedicated "identity" quantity, e.g. 1e-9 absolute, is proposed to the lead).
-CLAIM_QUANTITY = {"simplex": "fraction", "crossing": "bits", "symmetry": "loss", "forms": "loss", "convexity": "ratio",
-                  "entropy": "bits", "gibbs": "bits", "a4": "bits", "backprop": "ratio", "dropout_mc": "fraction",
-                  "dropout_agree": "fraction"}
+#: The quantity of `study.claims.TOLERANCES` each numeric claim is judged with. The notes give no numbers; their
+#: identities are exact, judged at float64 rounding ("identity", 1e-9) or a gradient check's accuracy ("rel_error").
+CLAIM_QUANTITY = {"simplex": "identity", "crossing": "identity", "symmetry": "identity", "forms": "identity",
+                  "convexity": "identity", "entropy": "identity", "gibbs": "identity", "a4": "identity",
+                  "backprop": "rel_error", "dropout_mc": "fraction", "dropout_agree": "fraction"}
 
 
 def claims(v: dict[str, Any]) -> list[dict[str, Any]]:
@@ -1724,10 +1723,9 @@ def deviations(params: dict[str, Any] | None = None) -> list[dict[str, str]]:
           "the notes give nothing to re-run", "every verdict is about our checks of the notes' statements; no row "
                                               "can compare with a number the notes do not give"),
         D("tolerances of the identities", "not given (exact identities)",
-          "closest existing quantity of study.claims.TOLERANCES (fraction 0.02, bits 0.05, loss 0.02 nats, ratio 0.1)",
-          "no 'identity' quantity yet (proposed to the lead)",
-          "lenient: an identity off by less than the tolerance would still read 'reproduced'; the measured "
-          "errors (1e-10 or smaller) are in the notes of the rows, far inside any tolerance"),
+          "1e-9 absolute (study.claims 'identity') and 1e-6 relative for the gradient checks ('rel_error')",
+          "float64 rounding and the accuracy of central finite differences",
+          "none expected: the measured errors (1e-10 or smaller) are in the rows' notes"),
         D("back-propagation network", "generic K-layer network, Algorithm 1",
           f"conv {sz('bp_kernel', '3')}×{sz('bp_kernel', '3')}×{sz('bp_channels', '4')}, ReLU, 2×2 max-pool, dense "
           "10, soft-max on 14×14 average-pooled MNIST, float64",
