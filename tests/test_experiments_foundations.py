@@ -379,7 +379,7 @@ def test_claims_reproduced_on_values_that_satisfy_every_claim_and_rows_have_the_
         assert set(c) == set(cl.CLAIM_FIELDS)
     types = {c["type"] for c in r.values()}
     assert types == {"point", "at_least", "ordering"}
-    assert r["§1: soft-max outputs lie on the simplex (Σ p = 1)"]["tolerance"] == cl.TOLERANCES["fraction"][0]
+    assert r["§1: soft-max outputs lie on the simplex (Σ p = 1)"]["tolerance"] == cl.TOLERANCES["identity"][0]
     assert r[MOM]["tolerance"] is None and r[MOM]["n"] == 3
 
 
