@@ -342,3 +342,13 @@ def test_mi_term_seconds_rejects_bad_sizes():
     with pytest.raises(ValueError, match="n=1"):
         mi.mi_term_seconds(1, 2)
     assert mi.mi_term_seconds(20, 1) > 0
+
+
+def test_trend_slopes_leave_out_the_untrained_epoch():
+    # I(Y;Ŷ) jumps from the untrained network (epoch 0) and then declines: "I rises" must not read as reproduced
+    rows = [{"metric": "mi_yyhat_bits", "split": "train", "method": "ce", "model": "shallow", "dataset": "mnist",
+             "seed": s, "epoch": e, "value": (0.0 if e == 0 else 3.0 - 0.1 * e) + 0.01 * s}
+            for s in range(3) for e in range(6)]
+    from study.experiments import mi as mi_exp
+    k = mi_exp._slopes(pd.DataFrame(rows), "mi_yyhat_bits", "ce", "shallow", "mnist", "increasing")
+    assert (k < 0).all()

@@ -938,6 +938,9 @@ def claims(df: pd.DataFrame, params: Params) -> list[dict[str, Any]]:
     E = int(last["epoch"].max()) if len(last) else 0
     where = f"{params.image_size}px, {E} epochs, λ={params.lam:g}, β={params.beta:g}, normalize={params.normalize}"
     out = []
+    # §3: "it obtains an accuracy of … and a sparsity of … after 10 epochs": sparsity read earlier is not the paper's
+    short = (f"the runs have {E} epochs; the paper reads sparsity after 10 epochs (§3), and sparsity still grows "
+             "over the first epochs" if E < SPARSITY_EPOCHS else "")
     for d in params.datasets:
         tab = "Table 1" if d == "letters" else "Table 2"
         dense = values(last, d, "sgd_plain", "accuracy", "test")
@@ -947,8 +950,11 @@ def claims(df: pd.DataFrame, params: Params) -> list[dict[str, Any]]:
             ps, pa = PAPER_T12[d][m]
             lbl = m.replace("rvsm_", "").replace("tl1_a", "TL1 a=")
             sp, acc = values(last, d, m, "sparsity", "-"), values(last, d, m, "accuracy_sparse", "test")
-            out.append(claims_mod.judge(f"{PAPER}, {tab}", f"{tab} ({d}), {lbl}: sparsity of the dense layer",
-                                        "point", sp, paper_value=ps / 100, quantity="sparsity", note=where))
+            claim = f"{tab} ({d}), {lbl}: sparsity of the dense layer"
+            out.append(claims_mod.not_tested(f"{PAPER}, {tab}", claim, "point", short, paper_value=ps / 100,
+                                             quantity="sparsity") if short else
+                       claims_mod.judge(f"{PAPER}, {tab}", claim, "point", sp, paper_value=ps / 100,
+                                        quantity="sparsity", note=where))
             out.append(claims_mod.judge(f"{PAPER}, {tab}", f"{tab} ({d}), {lbl}: test accuracy of the sparse network",
                                         "at_least", acc, paper_value=pa / 100, quantity="accuracy", note=where))
             out.append(claims_mod.judge(
@@ -967,14 +973,17 @@ def claims(df: pd.DataFrame, params: Params) -> list[dict[str, Any]]:
             for kind, m in (("RVSM", r), ("SGD", s)):
                 pv = PAPER_T3[(kind.lower(), a)]
                 for sc_, p_ in zip(SCALES, pv[:5]):
-                    if p_ is None or sc_ not in (1e-2, 1e-4):
+                    # Table 3 follows the letters table and names no data set: judged on letters only
+                    if p_ is None or sc_ not in (1e-2, 1e-4) or d != "letters":
                         continue
-                    out.append(claims_mod.judge(f"{PAPER}, Table 3", f"Table 3 ({d}), {kind} a={a:g}: "
-                                                f"|w|/max|w| < {sc_:g}", "point",
+                    claim = f"Table 3 ({d}), {kind} a={a:g}: |w|/max|w| < {sc_:g}"
+                    out.append(claims_mod.not_tested(f"{PAPER}, Table 3", claim, "point", short,
+                                                     paper_value=p_ / 100, quantity="fraction") if short else
+                               claims_mod.judge(f"{PAPER}, Table 3", claim, "point",
                                                 values(last, d, m, f"frac_w_below_{sc_:g}", "-"),
                                                 paper_value=p_ / 100, quantity="fraction", note=where))
-            for metric, split, what in (("sparsity", "-", "sparsity (exact zeros)"),
-                                        ("accuracy_sparse", "test", "test accuracy"),
+            # exact zeros are not compared: SGD on the TL1 loss makes none, so "RVSM sparser" would hold trivially
+            for metric, split, what in (("accuracy_sparse", "test", "test accuracy"),
                                         ("frac_w_below_0.0001", "-", "fraction of |w|/max|w| < 1e-4 (two scales)")):
                 out.append(claims_mod.judge(
                     f"{PAPER}, Table 3 / §4", f"{d}, a={a:g}: RVSM beats SGD on the TL1-penalised loss in {what}",
@@ -996,10 +1005,17 @@ def claims(df: pd.DataFrame, params: Params) -> list[dict[str, Any]]:
     else:
         for d in params.datasets:
             at20 = h[(h.dataset == d) & (h.method == "rvsm_l0") & (h.metric == "accuracy_sparse")
-                     & (h.split == "test") & (h.epoch <= 20)].groupby("seed")["value"].max()
+                     & (h.split == "test") & (h.epoch == 20)].set_index("seed")["value"]
             out.append(claims_mod.judge(f"{PAPER}, Fig. 4", f"{claim4} ({d})", "at_least", at20, paper_value=0.99,
-                                        quantity="accuracy", note=f"best epoch ≤ 20 per seed; {where}"))
+                                        quantity="accuracy",
+                                        note=f"test accuracy at epoch 20 per seed (not the best epoch: no "
+                                             f"selection on test); 0.99 is the abstract's 'over 99 %' (the "
+                                             f"number in §3 was lost in our copy); {where}"))
     return out
+
+
+#: §3 reads Tables 1–2 "after 10 epochs": sparsity claims of shorter runs are not tested.
+SPARSITY_EPOCHS = 10
 
 
 def headline_metrics(df: pd.DataFrame, params: Params, data_table: pd.DataFrame | None = None
@@ -1075,6 +1091,17 @@ def deviations(params: Params, schedule: Mapping[str, Any], lam_val: Mapping[str
             "training failure, not a reading of the method)"),
         dev("seeds", "not given", f"{p.n_seeds} seeds for every row", "a verdict needs n >= 3",
             "none"),
+        dev("when sparsity is read", "\"after 10 epochs\" (§3)",
+            f"at the last of {schedule['epochs']} epochs; sparsity claims are 'not tested' below {SPARSITY_EPOCHS}",
+            "sparsity still grows over the first epochs (issue 11: 16 → 64 % over 10 epochs at TL1 a = 100)",
+            "a shorter run would understate sparsity; such rows get no verdict"),
+        dev("Table 3 data set", "not named (\"As shown in Table 4\"; it follows the letters table)",
+            "judged on letters only; shapes' fractions are in the tables and figures",
+            "the paper gives one Table 3", "none on letters; shapes get no Table 3 verdict"),
+        dev("sign changes", "\"more weights changed signs\" in conv1 (count or fraction not said)",
+            "fraction of each layer's weights whose sign differs from initialisation",
+            "conv1 has 9·C weights, conv2/conv3 9·C² (a count would favour the larger layers)",
+            "a count could reverse the ordering; no ablation (the fraction is the only size-fair reading)"),
         dev("Table 3 SGD rows", "four numbers for five scales in the extracted text",
             "read as scales 1e-1..1e-4; the 1e-5 cell left out", "text extraction", "only the 1e-5 claims are "
             "missing"),
