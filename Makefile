@@ -1,6 +1,7 @@
 # The study's commands. `make` alone lists them.
 #   make reproduce [PROFILE=smoke|default|paper]   environment, data, every notebook, HTML report
-#   make test                                      unit tests + nbval on every notebook with smoke parameters
+#   make test                                      unit tests + nbval on every notebook with smoke parameters,
+#                                                  then the report of nbval's outputs built and checked (report-check)
 SHELL := /bin/bash
 PROFILE ?= default
 PYTHON ?= python3
@@ -26,13 +27,14 @@ ifeq ($(filter $(PROFILE),smoke default paper),)
 $(error PROFILE=$(PROFILE) is not one of smoke, default, paper)
 endif
 
-.PHONY: help reproduce env data notebooks report test unit nbval lab clean clean-runs FORCE
+.PHONY: help reproduce env data notebooks report report-check test unit nbval lab clean clean-runs FORCE
 .DEFAULT_GOAL := help
 
 help:  ## list the targets
 	@echo "make reproduce [PROFILE=smoke|default|paper]  environment, data, every notebook, HTML report (default: $(PROFILE))"
-	@echo "make test       unit tests + nbval on every notebook with smoke parameters"
-	@echo "make report     HTML report from the executed notebooks in reports/"
+	@echo "make test       unit tests + nbval on every notebook with smoke parameters + the report of those outputs checked"
+	@echo "make report     HTML report from the executed notebooks in reports/ (exit 1 if a headline.json is unreadable)"
+	@echo "make report-check  the report of nbval's smoke outputs (build/nbval/report), its links, anchors, claims checked"
 	@echo "make data       fill and verify data/ (MNIST, Fashion-MNIST) from a mirror or the network"
 	@echo "make env        create .venv with the pinned packages and the '$(KERNEL)' Jupyter kernel"
 	@echo "make lab        JupyterLab on notebooks/ with the same kernel: jupyter lab $(LAB_FLAGS) (LAB_ARGS='...' adds flags)"
@@ -94,11 +96,13 @@ reports/%/headline.json: notebooks/%.ipynb notebooks/params/$(PROFILE)/%.yaml $(
 	echo "   done in $$(( $$(date +%s) - start )) s"
 	@test -f $@ || { echo "$* did not write $@"; exit 1; }
 
-# Reads build/profile (never writes it): notebooks run with another profile are flagged as outdated.
+# Reads build/profile (never writes it): notebooks run with another profile are flagged as outdated. Notebooks not run
+# are listed with the command that runs them; an unreadable headline.json is shown as an error naming the file and
+# makes the command exit 1 (the index is written all the same).
 report: | $(VENV_STAMP)
 	$(PY) -m study.report reports --profile "$$(cat build/profile 2>/dev/null)"
 
-test: unit nbval
+test: unit nbval report-check
 
 unit: $(VENV_STAMP) $(DATA_STAMP)
 	$(PY) -m pytest -q tests
@@ -113,6 +117,23 @@ nbval: $(VENV_STAMP) $(DATA_STAMP)
 	    || { echo "papermill could not prepare $$n"; exit 1; }; \
 	done
 	STUDY_RUNS=$(CURDIR)/build/nbval/runs $(PY) -m pytest -q -p no:cacheprovider --nbval-lax --nbval-kernel-name $(KERNEL) --nbval-cell-timeout 600 build/nbval
+
+# report-check: the report built from the smoke outputs nbval wrote (build/nbval/out/<nb>/; the prepared notebook
+# build/nbval/<nb>.ipynb stands in for the executed one: same cells and cell ids, no outputs) into build/nbval/report,
+# then checked as HTML by tests/test_report_html.py: every link, image and TOC anchor resolves, every claim of every
+# headline.json is in its table, every figure has a caption, no nan/None in a table. Under `make test` it runs after
+# nbval; alone it checks the outputs of the last nbval.
+REPORT_CHECK := build/nbval/report
+report-check: $(VENV_STAMP) | $(if $(filter test,$(MAKECMDGOALS)),nbval)
+	@test -d build/nbval/out || { echo "report-check: no build/nbval/out: run make nbval first"; exit 1; }
+	@rm -rf $(REPORT_CHECK) && mkdir -p $(REPORT_CHECK)
+	@for n in $(NAMES); do \
+	  if [ -f build/nbval/out/$$n/headline.json ]; then \
+	    cp -r build/nbval/out/$$n $(REPORT_CHECK)/$$n && cp build/nbval/$$n.ipynb $(REPORT_CHECK)/$$n/$$n.ipynb; \
+	  else echo "report-check: $$n wrote no build/nbval/out/$$n/headline.json (shown as not run)"; fi; \
+	done
+	$(PY) -m study.report $(REPORT_CHECK) --profile smoke --root .
+	STUDY_REPORT_DIR=$(CURDIR)/$(REPORT_CHECK) $(PY) -m pytest -q -p no:cacheprovider tests/test_report_html.py
 
 lab: $(VENV_STAMP)
 	$(VENV)/bin/jupyter lab $(LAB_FLAGS) notebooks

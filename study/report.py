@@ -1,9 +1,25 @@
-"""The HTML report: each executed notebook rendered by nbconvert, and ``reports/index.html`` linking them.
+"""The HTML report: each executed notebook rendered by nbconvert, and ``reports/index.html``, a reproducibility report.
 
-The index shows, per notebook, its headline metrics and its paper-vs-ours claims (read from
-``reports/<notebook>/headline.json``, see `study.results`), where the run deviates from the paper, and the
-environment (torch version, device, threads, git commit, profile, wall time) and the training runs it took
-(how many were read from the run store, ran, failed; which executor).
+**The index** (`build`, Jinja2 templates in ``study/templates/``, tables by pandas' Styler) has a table of contents,
+an overview of every notebook (status, profile, wall time, training runs, verdict counts), the verdict rule with the
+tolerances of `study.claims` (printed once), and one section per paper (= per notebook) with
+
+* a **scorecard**: claims per verdict; the not-reproduced ones listed, each linked to its row of the claims table;
+* the **reproducibility summary** in the ML Reproducibility Challenge's structure (scope, methodology, results, what
+  was easy, what was difficult): the judgement is the notebook's own markdown cell that starts with
+  ``## Reproducibility summary`` (`reproducibility_summary`, rendered with mistune), the data (profile, seeds,
+  runs, claim counts, how hyper-parameters were chosen) comes from ``headline.json``;
+* the **claims table** (claim, type, paper value, ours = mean [95 % CI] (n), tolerance, verdict colour-coded, note;
+  one anchor ``<nb>-claim-<i>`` per claim), the **deviations table**, the **headline metrics** as a long table;
+* every **figure** of ``headline.json`` with its caption, the paper figure/table it corresponds to and a link to the
+  cell of the executed notebook page that drew it (nbconvert gives each cell the id ``cell-id=<id>``,
+  `figure_cells`);
+* the **compute record** (wall time, device, threads, peak memory, runs ran / cached, summed per-run CPU / GPU
+  seconds, and the paper profile's CPU / GPU time: measured when it ran, else estimated, `paper_estimate`).
+
+Partial outputs are expected: a notebook not run is listed with the command that runs it; an unreadable or invalid
+``headline.json`` is an error shown in that notebook's section, naming the file, and the rest of the report is built
+(`main` then exits with status 1). Empty values are shown as "—", never as nan or None.
 
 It also keeps stale results from being shown as current. ``make`` executes a notebook into
 ``reports/.<nb>.tmp/`` with ``inputs.json`` (`inputs_record`: the profile, the SHA-256 of the notebook, of its
@@ -13,19 +29,24 @@ finished (`install`). A failed execution keeps the previous outputs but marks th
 leaves ``reports/.<nb>.tmp/``. The index shows such a notebook as failed or interrupted, with its log, and not its
 previous verdicts; and it flags results whose inputs differ from the current ones as outdated (`outdated_reasons`).
 
-Usage (``make report`` and the notebook rule of the Makefile)::
+Usage (``make report``, ``make report-check`` and the notebook rule of the Makefile)::
 
-    python -m study.report [reports_dir] [--profile P] [--root DIR]   # render the index
+    python -m study.report [reports_dir] [--profile P] [--root DIR] [--no-render]  # render the index
     python -m study.report inputs NB --profile P [--root DIR]          # print NB's inputs.json to stdout
     python -m study.report install TMP DEST                            # swap a finished execution in
     python -m study.report fail TMP DEST [--exit-code N] [--reason R]  # keep DEST, mark it stale (exit 1)
+
+Exit status of the index command: 0 when every ``headline.json`` present could be read (failed, interrupted or not
+run notebooks included: they are shown as such), 1 when one could not (the index is written all the same).
 """
 from __future__ import annotations
 
 import argparse
+import ast
 import hashlib
-import html
 import json
+import math
+import re
 import shutil
 import sys
 from datetime import datetime, timezone
@@ -40,132 +61,20 @@ FAILED = "FAILED.json"      # marks reports/<nb>/ stale: its last execution fail
 FAILED_DIR = "failed"       # reports/<nb>/failed/: the failed execution (log, partial notebook)
 LOG = "papermill.log"
 TAIL_LINES = 40
+TEMPLATES = Path(__file__).resolve().parent / "templates"
 
-VERDICT_COLOUR = {"reproduced": "#d4edda", "partly": "#fff3cd", "not reproduced": "#f8d7da",
-                  "inconclusive": "#e2e3e5"}
-
-CSS = """
-body { font-family: system-ui, -apple-system, Segoe UI, sans-serif; max-width: 1200px; margin: 2em auto;
-       padding: 0 1em; color: #222; line-height: 1.45; }
-table { border-collapse: collapse; margin: 0.6em 0 1.2em; font-size: 0.92em; }
-th, td { border: 1px solid #ccc; padding: 4px 8px; text-align: left; vertical-align: top; }
-th { background: #f3f3f3; }
-td.num { text-align: right; font-variant-numeric: tabular-nums; }
-.env { color: #555; font-size: 0.88em; }
-section { border-top: 2px solid #ddd; margin-top: 2em; padding-top: 0.5em; }
-.missing { color: #a00; }
-.stale { background: #fff3cd; border-left: 4px solid #d39e00; padding: 0.4em 0.8em; }
-.failed { background: #f8d7da; border-left: 4px solid #a00; padding: 0.4em 0.8em; }
-pre.log { background: #f6f6f6; padding: 0.6em; overflow-x: auto; font-size: 0.85em; }
-"""
-
-
-def _fmt(v: Any, unit: str = "") -> str:
-    if v is None:
-        return "–"
-    if isinstance(v, float):
-        if unit in ("fraction",) and 0 <= abs(v) <= 1:
-            return f"{100 * v:.2f} %"
-        return f"{v:.4g}"
-    return html.escape(str(v))
-
-
-def notebook_title(nb_path: Path) -> str:
-    """The first markdown heading of a notebook, or its file name."""
-    try:
-        nb = json.loads(nb_path.read_text(encoding="utf-8"))
-        for cell in nb.get("cells", []):
-            if cell.get("cell_type") == "markdown":
-                src = "".join(cell.get("source", []))
-                for line in src.splitlines():
-                    if line.startswith("#"):
-                        return line.lstrip("#").strip()
-    except (OSError, ValueError):
-        pass
-    return nb_path.stem
-
-
-def render_notebook(executed: Path, dest: Path) -> Path:
-    """Render an executed notebook to a standalone HTML file (nbconvert's lab template), written whole."""
-    import nbformat
-    from nbconvert import HTMLExporter
-
-    from .results import atomic_write_text
-    nb = nbformat.read(executed, as_version=4)
-    body, _ = HTMLExporter(template_name="lab").from_notebook_node(nb)
-    return atomic_write_text(dest, body)
-
-
-def _metric_cell(m: dict[str, Any]) -> str:
-    unit = m.get("unit", "")
-    mean, std, n = m.get("mean"), m.get("std"), m.get("n")
-    if unit == "fraction" and isinstance(mean, (int, float)):
-        return f"{100 * mean:.2f} %" + (f" ± {100 * std:.2f}" if n and n > 1 and std is not None else "")
-    return _fmt(mean) + (f" ± {_fmt(std)}" if n and n > 1 and std is not None else "")
-
-
-def metrics_table(metrics: dict[str, dict[str, Any]]) -> str:
-    """Headline metrics as a grid: one row per metric, one column per method ("metric/method" keys)."""
-    if not metrics:
-        return "<p>No headline metrics.</p>"
-    grid: dict[str, dict[str, dict[str, Any]]] = {}
-    methods: list[str] = []
-    for key, m in metrics.items():
-        name, _, method = key.partition("/")
-        method = method or "–"
-        grid.setdefault(name, {})[method] = m
-        if method not in methods:
-            methods.append(method)
-    head = "".join(f"<th>{html.escape(m)}</th>" for m in methods)
-    rows = []
-    for name, by in grid.items():
-        some = next(iter(by.values()))
-        unit = "percent" if some.get("unit") == "fraction" else some.get("unit", "")
-        ns = sorted({str(v.get("n")) for v in by.values()})
-        cells = "".join(f"<td class='num'>{_metric_cell(by[m]) if m in by else ''}</td>" for m in methods)
-        rows.append(f"<tr><td>{html.escape(name)}</td>{cells}<td>{html.escape(unit)}</td>"
-                    f"<td class='num'>{'/'.join(ns)}</td></tr>")
-    return (f"<table><tr><th>metric</th>{head}<th>unit</th><th>n</th></tr>" + "".join(rows) + "</table>"
-            "<p class='env'>mean ± standard deviation over n seeds.</p>")
-
-
-def runs_cell(r: dict[str, Any] | None) -> str:
-    """"N: C cached / R ran / F failed[ / D diverged] (executor)" from a headline's run record (`study.runs.sweep`),
-    or "–". Diverged runs (`study.runs.divergence`) are named with their reason in the cell's title."""
-    if not r:
-        return "–"
-    text = f"{r.get('total', 0)}: {r.get('cached', 0)} cached / {r.get('ran', 0)} ran / {r.get('failed', 0)} failed"
-    if r.get("diverged"):
-        text += f" / {r['diverged']} diverged"
-    text = html.escape(f"{text} ({r.get('executor', '?')})")
-    why = "; ".join(f"{d.get('experiment')}: {d.get('reason')}" for d in r.get("diverged_runs") or [])
-    return f"<span title='{html.escape(why, quote=True)}'>{text}</span>" if why else text
-
-
-def claims_table(claims: list[dict[str, Any]]) -> str:
-    from .results import VERDICTS
-    if not claims:
-        return "<p>No paper claims recorded.</p>"
-    counts = {v: sum(c.get("verdict") == v for c in claims) for v in VERDICTS}
-    summary = ", ".join(f"{n} {v}" for v, n in counts.items() if n)
-    rows = []
-    for c in claims:
-        unit = c.get("unit", "")
-        ours = c.get("ours")
-        ours_s = _fmt(ours, unit)
-        if c.get("ours_std"):
-            ours_s += f" ± {_fmt(c['ours_std'] * (100 if unit == 'fraction' else 1))}"
-        colour = VERDICT_COLOUR.get(c.get("verdict"), "#fff")
-        rows.append(
-            f"<tr><td>{html.escape(str(c.get('paper', '')))}</td><td>{html.escape(str(c.get('claim', '')))}</td>"
-            f"<td class='num'>{_fmt(c.get('paper_value'), unit)}</td><td class='num'>{ours_s}</td>"
-            f"<td class='num'>{c.get('n') or ''}</td>"
-            f"<td style='background:{colour}'>{html.escape(str(c.get('verdict')))}</td>"
-            f"<td>{html.escape(str(c.get('note', '')))}</td></tr>")
-    return (f"<p>Verdicts: {summary}.</p><table><tr><th>paper</th><th>claim</th><th>paper</th><th>ours</th>"
-            "<th>n</th><th>verdict</th><th>note</th></tr>" + "".join(rows) + "</table>")
-
-
+#: The markdown cell of a notebook that holds its reproducibility summary starts with this line.
+SUMMARY_HEADING = "## Reproducibility summary"
+#: Its subsections (``### <title>``), in order: (key, title).
+MLRC_SECTIONS = (("scope", "Scope"), ("methodology", "Methodology"), ("results", "Results"),
+                 ("easy", "What was easy"), ("difficult", "What was difficult"))
+NOT_WRITTEN = "not written"
+#: What an empty value is shown as in a table.
+EMPTY = "—"
+#: Parameters whose name has one of these words (split at "_") are shown as "how hyper-parameters were chosen".
+SELECTION_KEYS = ("select", "selected", "selection", "chosen", "choice", "rule", "grid", "tune", "tuning", "tuned",
+                  "val", "validation")
+SEED_KEYS = ("seed", "seeds", "n_seeds")
 # ------------------------------------------------------------------------------- what an execution ran with (inputs)
 def _sha256(path: Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
@@ -327,6 +236,596 @@ def mark_failed(tmp: Path | str, dest: Path | str, *, exit_code: int | None = No
     return (failed / FAILED).replace(dest / FAILED)
 
 
+
+
+# ------------------------------------------------------------------------------------------------ reading a notebook
+def _read_nb(path: Path) -> dict[str, Any] | None:
+    try:
+        nb = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return nb if isinstance(nb, dict) else None
+
+
+def _source(cell: dict[str, Any]) -> str:
+    src = cell.get("source", "")
+    return "".join(src) if isinstance(src, list) else str(src)
+
+
+def notebook_title(nb_path: Path) -> str:
+    """The first markdown heading of a notebook, or its file name."""
+    nb = _read_nb(nb_path)
+    for cell in (nb or {}).get("cells", []):
+        if cell.get("cell_type") == "markdown":
+            for line in _source(cell).splitlines():
+                if line.startswith("#"):
+                    return line.lstrip("#").strip()
+    return Path(nb_path).stem
+
+
+def render_notebook(executed: Path, dest: Path) -> Path:
+    """Render an executed notebook to a standalone HTML file (nbconvert's lab template), written whole. Each cell
+    gets the HTML id ``cell-id=<the cell's id>`` (nbconvert 7), which `figure_cells` links to."""
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    from .results import atomic_write_text
+    nb = nbformat.read(executed, as_version=4)
+    body, _ = HTMLExporter(template_name="lab").from_notebook_node(nb)
+    return atomic_write_text(dest, body)
+
+
+def _markdown(text: str) -> str:
+    """Markdown to HTML with mistune (nbconvert's own markdown library); raw HTML in the text is escaped."""
+    import mistune
+    return mistune.create_markdown(escape=True, plugins=["table", "strikethrough"])(text)
+
+
+def reproducibility_summary(nb_path: Path | str) -> dict[str, Any]:
+    """The notebook's hand-written reproducibility summary: the markdown cell that starts with `SUMMARY_HEADING`,
+    split at its ``### `` subsections (`MLRC_SECTIONS`).
+
+    Returns ``{"found", "cell_id", "problem", "intro", "sections": {key: html or None}, "other": [(title, html)]}``:
+    a section the cell lacks (or an empty one) is None (shown as "not written"); ``### `` subsections with other
+    titles are kept in "other"; "problem" says why nothing was found (no executed notebook, no such cell). Never
+    raises.
+    """
+    out: dict[str, Any] = {"found": False, "cell_id": None, "problem": None, "intro": None,
+                           "sections": {k: None for k, _ in MLRC_SECTIONS}, "other": []}
+    nb = _read_nb(Path(nb_path))
+    if nb is None:
+        out["problem"] = f"no readable notebook {Path(nb_path).name}"
+        return out
+    cell = next((c for c in nb.get("cells", []) if c.get("cell_type") == "markdown"
+                 and _source(c).lstrip().startswith(SUMMARY_HEADING)), None)
+    if cell is None:
+        out["problem"] = f"the notebook has no markdown cell starting with '{SUMMARY_HEADING}'"
+        return out
+    out["found"], out["cell_id"] = True, cell.get("id")
+    titles = {t.lower(): k for k, t in MLRC_SECTIONS}
+    parts: list[tuple[str | None, list[str]]] = [(None, [])]
+    for line in _source(cell).lstrip().splitlines()[1:]:
+        if line.startswith("### "):
+            parts.append((line[4:].strip(), []))
+        else:
+            parts[-1][1].append(line)
+    for title, lines in parts:
+        text = "\n".join(lines).strip()
+        if title is None:
+            out["intro"] = _markdown(text) if text else None
+            continue
+        key = titles.get(title.rstrip(" :.").lower())
+        if key is None:
+            out["other"].append((title, _markdown(text) if text else None))
+        elif text:
+            out["sections"][key] = _markdown(text)
+    return out
+
+
+def _parse_cell(source: str) -> ast.Module | None:
+    code = "\n".join("" if line.lstrip().startswith(("%", "!")) else line for line in source.splitlines())
+    try:
+        return ast.parse(code)
+    except SyntaxError:
+        return None
+
+
+def _name_arg(call: ast.Call, position: int, keyword: str) -> ast.expr | None:
+    if len(call.args) > position:
+        return call.args[position]
+    return next((k.value for k in call.keywords if k.arg == keyword), None)
+
+
+def _wrappers(trees: list[ast.Module | None]) -> dict[str, tuple[int, str]]:
+    """Functions a notebook defines that pass one of their parameters on as the name of ``<x>.figure(fig, name)``:
+    ``{function: (position, parameter)}`` (e.g. ``def show(fig, name, caption): nb.figure(fig, name, ...)``)."""
+    out = {}
+    for tree in trees:
+        for fn in ast.walk(tree) if tree else ():
+            if not isinstance(fn, ast.FunctionDef):
+                continue
+            params = [a.arg for a in fn.args.args]
+            for node in ast.walk(fn):
+                if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "figure":
+                    arg = _name_arg(node, 1, "name")
+                    if isinstance(arg, ast.Name) and arg.id in params:
+                        out[fn.name] = (params.index(arg.id), arg.id)
+    return out
+
+
+def _figure_names(tree: ast.Module | None, wrappers: dict[str, tuple[int, str]]) -> tuple[list[re.Pattern], bool]:
+    """The names given to figures in a cell: ``<x>.figure(fig, name, ...)`` calls and calls of `wrappers`. A
+    literal name gives itself, an f-string its literal parts with ``.+`` for each replacement field
+    (``f"samples_{name}"`` -> ``samples_.+``); returns ``(patterns, dynamic)`` with dynamic True when some name is
+    computed otherwise (a variable: any name may come from this cell). The wrappers' own definitions do not count."""
+    pats, dynamic = [], False
+    inner = {id(n) for fn in (ast.walk(tree) if tree else ()) if isinstance(fn, ast.FunctionDef) and fn.name in wrappers
+             for n in ast.walk(fn)}
+    for node in ast.walk(tree) if tree else ():
+        if not isinstance(node, ast.Call) or id(node) in inner:
+            continue
+        if isinstance(node.func, ast.Attribute) and node.func.attr == "figure":
+            arg = _name_arg(node, 1, "name")
+        elif isinstance(node.func, ast.Name) and node.func.id in wrappers:
+            arg = _name_arg(node, *wrappers[node.func.id])
+        else:
+            continue
+        if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+            pats.append(re.compile(re.escape(arg.value)))
+        elif isinstance(arg, ast.JoinedStr):
+            pats.append(re.compile("".join(re.escape(v.value) if isinstance(v, ast.Constant) else ".+"
+                                           for v in arg.values)))
+        elif arg is not None:
+            dynamic = True
+    return pats, dynamic
+
+
+def _run_vars(trees: list[ast.Module | None]) -> set[str]:
+    """The names a notebook binds its `study.run.Run` to (``nb = Run.start(...)``), default {"nb"}."""
+    out = set()
+    for tree in trees:
+        for node in ast.walk(tree) if tree else ():
+            if (isinstance(node, ast.Assign) and isinstance(node.value, ast.Call)
+                    and isinstance(node.value.func, ast.Attribute) and node.value.func.attr == "start"):
+                out |= {t.id for t in node.targets if isinstance(t, ast.Name)}
+    return out or {"nb"}
+
+
+def _passes_run(tree: ast.Module | None, run_vars: set[str]) -> bool:
+    """Whether a cell hands the notebook's Run to a function (which may save figures with it)."""
+    for node in ast.walk(tree) if tree else ():
+        if isinstance(node, ast.Call) and any(isinstance(a, ast.Name) and a.id in run_vars
+                                              for a in [*node.args, *(k.value for k in node.keywords)]):
+            return True
+    return False
+
+
+def _images(cell: dict[str, Any]) -> int:
+    return sum(isinstance(o.get("data"), dict) and "image/png" in o["data"] for o in cell.get("outputs") or [])
+
+
+def figure_cells(nb_path: Path | str, names: list[str]) -> dict[str, tuple[str, str]]:
+    """``{figure name: (id of the code cell that drew it, how it was found)}`` for the figures of a notebook, in
+    the order they were saved (``headline.json`` figures); figures not located are left out.
+
+    How ("name" or "order"): the first code cell whose ``.figure(fig, name, ...)`` call (directly, or through a
+    function the notebook defines that passes its parameter on as the name) gives a matching name (a literal or an
+    f-string), else the first code cell whose source contains the name -- "name"; else, for figures saved under a
+    name the notebook does not spell (a computed name, or saved inside `study` by a function the cell hands the
+    Run to), the next such cell at or after the cell of the previous figure, each cell taking as many figures as it
+    shows images (one when the notebook was not executed) -- "order". Cells without an id are skipped.
+    """
+    nb = _read_nb(Path(nb_path))
+    cells = [c for c in (nb or {}).get("cells", []) if c.get("cell_type") == "code" and c.get("id")]
+    sources = [_source(c) for c in cells]
+    trees = [_parse_cell(s) for s in sources]
+    wrappers, run_vars = _wrappers(trees), _run_vars(trees)
+    calls = [_figure_names(t, wrappers) for t in trees]
+    executed = any(c.get("outputs") for c in cells)
+    capacity = [(_images(c) if executed else 1) if dyn or _passes_run(t, run_vars) else 0
+                for c, t, (_, dyn) in zip(cells, trees, calls)]
+    used = [0] * len(cells)
+    found: dict[str, tuple[str, str]] = {}
+    cursor = 0
+    for name in names:
+        hit = next((i for i, (ps, _) in enumerate(calls) if any(p.fullmatch(name) for p in ps)), None)
+        if hit is None:
+            hit = next((i for i, src in enumerate(sources) if name in src), None)
+        how = "name"
+        if hit is None:
+            hit, how = next((i for i in range(cursor, len(cells)) if used[i] < capacity[i]), None), "order"
+        if hit is None:
+            continue
+        found[name] = (cells[hit]["id"], how)
+        used[hit] += 1
+        cursor = hit
+    return found
+
+
+# ------------------------------------------------------------------------------------------------- headline.json
+class HeadlineError(ValueError):
+    """A ``headline.json`` that cannot be shown at all (unreadable, not JSON, not an object); names the file."""
+
+
+def load_headline(path: Path | str) -> tuple[dict[str, Any], list[str]]:
+    """Read a notebook's ``headline.json`` for the report: ``(document, problems)``.
+
+    The document is normalised so the report can show it: claims, deviations and figures that are not objects are
+    dropped, a deviation given as a text becomes ``{"setting": text}``. `problems` name the file and what is
+    missing or malformed (a claim lacking a field of `study.claims.CLAIM_FIELDS`, an unknown verdict, ...); they are
+    shown on the page and do not stop the report.
+
+    Raises:
+        HeadlineError: the file cannot be read, is not valid JSON, or is not a JSON object.
+    """
+    from .claims import CLAIM_FIELDS, DEVIATION_FIELDS, VERDICTS
+    path = Path(path)
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as e:
+        raise HeadlineError(f"{path}: cannot be read ({e.strerror or e})") from e
+    except ValueError as e:
+        raise HeadlineError(f"{path}: not valid JSON ({e})") from e
+    if not isinstance(doc, dict):
+        raise HeadlineError(f"{path}: expected a JSON object, got {type(doc).__name__}")
+    problems: list[str] = []
+
+    def listed(key: str) -> list[Any]:
+        v = doc.get(key)
+        if v is None:
+            return []
+        if not isinstance(v, list):
+            problems.append(f"{path}: '{key}' is not a list")
+            return []
+        return v
+
+    claims = []
+    for i, c in enumerate(listed("claims"), 1):
+        if not isinstance(c, dict):
+            problems.append(f"{path}: claim {i} is not an object ({str(c)[:60]})")
+            continue
+        missing = [k for k in CLAIM_FIELDS if k not in c]
+        if missing:
+            problems.append(f"{path}: claim {i} ({str(c.get('claim'))[:60]!r}) lacks field(s) {', '.join(missing)}")
+        if c.get("verdict") not in VERDICTS:
+            problems.append(f"{path}: claim {i} has verdict {c.get('verdict')!r}, not one of {', '.join(VERDICTS)}")
+        claims.append(c)
+    devs = []
+    for i, d in enumerate(listed("deviations"), 1):
+        if isinstance(d, str):
+            problems.append(f"{path}: deviation {i} is a text, not a {{{', '.join(DEVIATION_FIELDS)}}} row")
+            devs.append({"setting": d})
+        elif isinstance(d, dict):
+            devs.append(d)
+        else:
+            problems.append(f"{path}: deviation {i} is not an object")
+    figs = []
+    for i, f in enumerate(listed("figures"), 1):
+        if not isinstance(f, dict) or not f.get("file"):
+            problems.append(f"{path}: figure {i} is not an object with a 'file'")
+            continue
+        if not str(f.get("caption") or "").strip():
+            problems.append(f"{path}: figure {f.get('name') or f['file']!r} has no caption")
+        figs.append(f)
+    for key in ("metrics", "runs", "compute", "params", "env"):
+        if doc.get(key) is not None and not isinstance(doc[key], dict):
+            problems.append(f"{path}: '{key}' is not an object")
+            doc[key] = {}
+    metrics = {k: v for k, v in (doc.get("metrics") or {}).items() if isinstance(v, dict)}
+    return {**doc, "claims": claims, "deviations": devs, "figures": figs, "metrics": metrics}, problems
+
+
+# ------------------------------------------------------------------------------------------------- formatting
+def _finite(x: Any) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+
+
+def _num(x: float) -> str:
+    if x == 0:
+        return "0"
+    return f"{x:,.0f}" if abs(x) >= 1e4 else f"{x:.4g}"
+
+
+def _unit(unit: Any, diff: bool = False) -> tuple[float, str]:
+    """(scale, shown unit): fractions are shown in percent, their differences and slopes in percentage points."""
+    unit = "" if unit is None else str(unit)
+    if unit == "fraction":
+        return 100.0, "pp" if diff else "%"
+    return 1.0, unit
+
+
+def fmt_value(x: Any, unit: Any = "", diff: bool = False) -> str:
+    """A value for a table: numbers in the unit (fractions in %), texts as they are, nothing / non-finite as "—"."""
+    if x is None or (isinstance(x, float) and not math.isfinite(x)):
+        return EMPTY
+    if isinstance(x, bool):
+        return str(x).lower()
+    if _finite(x):
+        scale, u = _unit(unit, diff)
+        return f"{_num(x * scale)} {u}".strip()
+    if isinstance(x, (list, tuple)):
+        return ", ".join(fmt_value(v, unit, diff) for v in x) or EMPTY
+    if isinstance(x, dict):
+        return ", ".join(f"{k}: {fmt_value(v)}" for k, v in x.items()) or EMPTY
+    s = str(x).strip()
+    return s if s and s.lower() not in ("nan", "none", "null") else EMPTY
+
+
+def fmt_text(x: Any) -> str:
+    return fmt_value(x) if x is not None and not isinstance(x, str) else ((x or "").strip() or EMPTY)
+
+
+def fmt_ours(c: dict[str, Any]) -> str:
+    """A claim's "ours": "mean [low, high] unit (n = k)", "mean unit (n = 1)", or "—" (not tested)."""
+    m, ci, n = c.get("mean", c.get("ours")), c.get("ci95"), c.get("n")
+    if not _finite(m):
+        return EMPTY
+    scale, u = _unit(c.get("unit"), diff=c.get("type") in ("ordering", "trend"))
+    s = _num(m * scale)
+    if isinstance(ci, (list, tuple)) and len(ci) == 2 and all(_finite(v) for v in ci):
+        s += f" [{_num(ci[0] * scale)}, {_num(ci[1] * scale)}]"
+    s += f" {u}" if u else ""
+    return s + (f" (n = {n})" if _finite(n) else "")
+
+
+def fmt_tolerance(c: dict[str, Any]) -> str:
+    t = c.get("tolerance")
+    if not _finite(t):
+        return EMPTY
+    scale, u = _unit(c.get("unit"), diff=True)
+    return f"±{_num(t * scale)} {u}".strip()
+
+
+def _count(x: Any) -> int:
+    return int(x) if _finite(x) else 0
+
+
+def fmt_duration(s: Any) -> str:
+    if not _finite(s):
+        return EMPTY
+    if s < 120:
+        return f"{s:.1f} s"
+    if s < 7200:
+        return f"{s / 60:.1f} min ({s:,.0f} s)"
+    return f"{s / 3600:.2f} h ({s:,.0f} s)"
+
+
+def runs_cell(r: dict[str, Any] | None) -> str:
+    """"N: C cached / R ran / F failed[ / D diverged] (executor)" from a headline's run record (`study.runs.sweep`),
+    or "—"."""
+    if not r:
+        return EMPTY
+    text = f"{r.get('total', 0)}: {r.get('cached', 0)} cached / {r.get('ran', 0)} ran / {r.get('failed', 0)} failed"
+    if r.get("diverged"):
+        text += f" / {r['diverged']} diverged"
+    return f"{text} ({r.get('executor') or '?'})"
+
+
+#: The config entries that name a diverged run in the report (the rest of its config is in headline.json).
+RUN_KEYS = ("method", "model", "dataset", "seed", "lr", "lam", "epochs", "variant")
+
+
+def diverged_runs(r: dict[str, Any] | None) -> list[str]:
+    """The diverged runs of a run record, each as "experiment method=…, dataset=…, seed=…: reason" (the config
+    entries of `RUN_KEYS` that are set)."""
+    out = []
+    for d in (r or {}).get("diverged_runs") or []:
+        cfg = d.get("config") if isinstance(d.get("config"), dict) else {}
+        what = ", ".join(f"{k}={fmt_value(cfg[k])}" for k in RUN_KEYS if cfg.get(k) not in (None, ""))
+        out.append(f"{d.get('experiment') or 'run'} {what}: {fmt_text(d.get('reason'))}"
+                   + (" (expected in this sweep)" if d.get("expected") else ""))
+    return out
+
+
+# ------------------------------------------------------------------------------------------------ tables (Styler)
+def _styler_html(df, uuid: str, css_class: str, classes=None, raw: tuple[str, ...] = ()) -> str:
+    """A frame of texts as an HTML table by pandas' Styler: no index, values HTML-escaped except the `raw` columns
+    (markupsafe.Markup values), cell classes from the frame `classes` (same shape), ``id="T_<uuid>"``."""
+    st = df.style.hide(axis="index").format(escape="html", na_rep=EMPTY)
+    for col in raw:
+        st = st.format(str, subset=[col], escape=None)
+    if classes is not None:
+        st = st.set_td_classes(classes)
+    return st.set_uuid(uuid).to_html(table_attributes=f'class="{css_class}"')
+
+
+def claim_anchor(name: str, i: int) -> str:
+    """The HTML id of row `i` (0-based) of notebook `name`'s claims table."""
+    return f"{name}-claim-{i + 1}"
+
+
+def verdict_class(v: Any) -> str:
+    return "v-" + re.sub(r"[^a-z]+", "-", str(v).lower()).strip("-") if v else ""
+
+
+def claims_table(claims: list[dict[str, Any]], name: str) -> str:
+    """The claims of a notebook as a table: claim (with the row's anchor `claim_anchor`), paper, type, paper value,
+    ours = mean [95 % CI] (n), tolerance, verdict (a class per verdict colours it), note."""
+    import pandas as pd
+    from markupsafe import Markup
+    rows = [{"claim": Markup('<span class="anchor" id="{}">{}</span>').format(claim_anchor(name, i),
+                                                                           fmt_text(c.get("claim"))),
+             "paper": fmt_text(c.get("paper")), "type": fmt_text(c.get("type")),
+             "paper value": fmt_value(c.get("paper_value"), c.get("unit")), "ours: mean [95 % CI] (n)": fmt_ours(c),
+             "tolerance": fmt_tolerance(c), "verdict": fmt_text(c.get("verdict")), "note": fmt_text(c.get("note"))}
+            for i, c in enumerate(claims)]
+    df = pd.DataFrame(rows)
+    classes = pd.DataFrame("", index=df.index, columns=df.columns)
+    classes["verdict"] = [f"verdict {verdict_class(c.get('verdict'))}" for c in claims]
+    classes["ours: mean [95 % CI] (n)"] = "num"
+    return _styler_html(df, f"{name}-claims", "claims", classes, raw=("claim",))
+
+
+def deviations_table(devs: list[dict[str, Any]], name: str) -> str:
+    import pandas as pd
+    from .claims import DEVIATION_FIELDS
+    df = pd.DataFrame([{k: fmt_text(d.get(k)) for k in DEVIATION_FIELDS} for d in devs],
+                      columns=list(DEVIATION_FIELDS))
+    return _styler_html(df, f"{name}-deviations", "deviations")
+
+
+def metrics_table(metrics: dict[str, dict[str, Any]], name: str) -> str:
+    """Headline metrics as a long table: metric, method, mean ± half-width of the 95 % CI, n, unit."""
+    import pandas as pd
+    rows = []
+    for key, m in metrics.items():
+        metric, _, method = str(key).partition("/")
+        scale, u = _unit(m.get("unit"))
+        mean, ci = m.get("mean"), m.get("ci95")
+        if not _finite(mean):
+            shown = EMPTY
+        elif isinstance(ci, (list, tuple)) and len(ci) == 2 and all(_finite(v) for v in ci):
+            shown = f"{_num(mean * scale)} ± {_num((ci[1] - ci[0]) / 2 * scale)}"
+        else:
+            shown = f"{_num(mean * scale)} (no interval)"
+        rows.append({"metric": metric, "method": method or EMPTY, "mean ± 95 % CI": shown,
+                     "n": fmt_value(m.get("n")), "unit": u or EMPTY})
+    df = pd.DataFrame(rows, columns=["metric", "method", "mean ± 95 % CI", "n", "unit"])
+    classes = pd.DataFrame("", index=df.index, columns=df.columns)
+    classes["mean ± 95 % CI"] = classes["n"] = "num"
+    return _styler_html(df, f"{name}-metrics", "metrics", classes)
+
+
+def tolerances_table() -> str:
+    """`study.claims.tolerances_table` as HTML (fractions also in percentage points)."""
+    from .claims import tolerances_table as frame
+    df = frame()
+    df["tolerance"] = [f"±{t:g}" + (f" ({_num(100 * t)} pp)" if u == "fraction" else "")
+                       for t, u in zip(df["tolerance"], df["unit"])]
+    return _styler_html(df.astype(str), "tolerances", "tolerances")
+
+
+# -------------------------------------------------------------------------------------- data parts of the summary
+def _pick(params: dict[str, Any], keys: tuple[str, ...], *, contains: bool) -> list[tuple[str, str]]:
+    out = []
+    for k, v in params.items():
+        hit = bool(set(re.split(r"[^a-z0-9]+", k.lower())) & set(keys)) if contains else k.lower() in keys
+        if hit:
+            text = fmt_value(v)
+            out.append((k, text if len(text) <= 300 else text[:297] + "…"))
+    return out
+
+
+def scope_facts(claims: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    from collections import Counter
+    if not claims:
+        return [("claims", "none recorded")]
+    types = Counter(str(c.get("type") or "untyped") for c in claims)
+    papers = list(dict.fromkeys(str(c.get("paper") or EMPTY).split(",")[0].strip() for c in claims))
+    tested = sum(c.get("verdict") != "not tested" for c in claims)
+    return [("claims", f"{len(claims)} ({tested} tested, {len(claims) - tested} not tested)"),
+            ("by type", ", ".join(f"{n} {t}" for t, n in types.most_common())),
+            ("from", "; ".join(papers))]
+
+
+def methodology_facts(head: dict[str, Any]) -> list[tuple[str, str]]:
+    params, runs = head.get("params") or {}, head.get("runs") or {}
+    facts = [("profile", fmt_text(head.get("profile")))]
+    seeds = _pick(params, SEED_KEYS + ("resnet_seeds", "n_seeds_other"), contains=False)
+    ns = sorted({int(c["n"]) for c in head.get("claims", []) if _finite(c.get("n")) and c.get("n")})
+    if ns:
+        seeds.append(("seeds per claim", f"n = {ns[0]}" + (f"–{ns[-1]}" if ns[-1] != ns[0] else "")))
+    facts.append(("seeds", "; ".join(f"{k} {v}" for k, v in seeds) or fmt_text((head.get("env") or {}).get("seed"))))
+    if runs:
+        facts.append(("training runs", runs_cell(runs) + (f"; {runs['threads_per_run']} torch thread(s) per run"
+                                                          if runs.get("threads_per_run") else "")))
+        if runs.get("diverged"):
+            facts.append(("diverged runs", f"{runs['diverged']}, listed in the compute record"))
+    chosen = _pick(params, SELECTION_KEYS, contains=True)
+    facts.append(("hyper-parameters chosen", "; ".join(f"{k}: {v}" for k, v in chosen) if chosen else
+                  "no selection recorded in headline.json params (see the methodology text and the notebook)"))
+    return facts
+
+
+def scorecard(claims: list[dict[str, Any]], name: str) -> dict[str, Any]:
+    """Counts per verdict (with their CSS class) and the not-reproduced claims with their row anchors."""
+    from .claims import VERDICTS
+    counts = [(v, sum(c.get("verdict") == v for c in claims), verdict_class(v)) for v in VERDICTS]
+    other = sum(c.get("verdict") not in VERDICTS for c in claims)
+    if other:
+        counts.append(("other", other, ""))
+    failed = [(fmt_text(c.get("claim")), claim_anchor(name, i)) for i, c in enumerate(claims)
+              if c.get("verdict") == "not reproduced"]
+    return {"counts": counts, "not_reproduced": failed, "total": len(claims)}
+
+
+# ------------------------------------------------------------------------------------------------------- compute
+#: Parameters that scale the work of a training run linearly (image_size: quadratically), for `paper_estimate`.
+SCALE_KEYS = ("epochs", "n_seeds", "seeds", "n_train", "train_per_class", "train_subset", "image_size")
+
+
+def _load_params(root: Path, profile: str, name: str) -> dict[str, Any] | None:
+    import yaml
+    try:
+        p = yaml.safe_load((root / "notebooks" / "params" / profile / f"{name}.yaml").read_text(encoding="utf-8"))
+    except (OSError, ValueError, yaml.YAMLError):
+        return None
+    return p if isinstance(p, dict) else None
+
+
+def paper_estimate(head: dict[str, Any], root: Path | str, name: str) -> dict[str, str]:
+    """The paper profile's CPU and GPU time: ``{"cpu", "gpu", "basis"}`` (texts).
+
+    Measured when the notebook ran with the paper profile; else ``compute.paper_estimate`` (``{cpu_s, gpu_s,
+    basis}``) when the notebook gives one; else the summed per-run CPU / GPU seconds measured in this run times
+    the ratio paper / this profile of the parameters in `SCALE_KEYS` found in both parameter files (a rough bound:
+    it does not scale sub-experiments separately, nor the speed of another device).
+    """
+    compute = head.get("compute") or {}
+    cpu, gpu = compute.get("run_cpu_s"), compute.get("run_gpu_s")
+    profile = head.get("profile")
+    if profile == "paper":
+        return {"cpu": fmt_duration(cpu), "gpu": fmt_duration(gpu),
+                "basis": "measured: this run used the paper profile"}
+    given = compute.get("paper_estimate")
+    if isinstance(given, dict):
+        return {"cpu": fmt_duration(given.get("cpu_s")), "gpu": fmt_duration(given.get("gpu_s")),
+                "basis": fmt_text(given.get("basis") or "estimated by the notebook")}
+    if not _finite(cpu) and not _finite(gpu):
+        return {"cpu": EMPTY, "gpu": EMPTY, "basis": "no per-run times in headline.json compute"}
+    mine, paper = _load_params(Path(root), str(profile), name), _load_params(Path(root), "paper", name)
+    if mine is None or paper is None:
+        return {"cpu": EMPTY, "gpu": EMPTY, "basis": f"no parameter files notebooks/params/{{{profile},paper}}/"
+                                                      f"{name}.yaml to scale by"}
+    factor, used = 1.0, []
+    for k in SCALE_KEYS:
+        a, b = mine.get(k), paper.get(k)
+        a, b = (len(a) if isinstance(a, list) else a), (len(b) if isinstance(b, list) else b)
+        if _finite(a) and _finite(b) and a > 0 and b > 0 and a != b:
+            f = (b / a) ** (2 if k == "image_size" else 1)
+            factor *= f
+            used.append(f"{k} {a:g}→{b:g} (×{f:.3g})")
+    basis = ("rough estimate: measured run seconds × " + (" × ".join(used) if used else "1 (no scaling parameter "
+             "differs)") + f" = ×{factor:.3g}, at this machine's speed; settings not in {', '.join(SCALE_KEYS)} "
+             "are not scaled")
+    gpu_s = gpu * factor if _finite(gpu) and gpu > 0 else None
+    return {"cpu": fmt_duration(cpu * factor if _finite(cpu) else None),
+            "gpu": fmt_duration(gpu_s) if gpu_s else "no run used a GPU here (the paper profile uses CUDA when "
+                                                     "present)", "basis": basis}
+
+
+def compute_rows(head: dict[str, Any], root: Path | str, name: str) -> list[tuple[str, str]]:
+    c, runs, env = head.get("compute") or {}, head.get("runs") or {}, head.get("env") or {}
+    total = runs.get("total") or 0
+    run_s = sum(v for v in (c.get("run_cpu_s"), c.get("run_gpu_s")) if _finite(v))
+    est = paper_estimate(head, root, name)
+    threads = c.get("threads", env.get("threads"))
+    return [("wall time of the notebook", fmt_duration(c.get("wall_s", head.get("wall_s")))),
+            ("device", fmt_text(c.get("device", env.get("device")))),
+            ("threads", fmt_value(threads) + (f" (notebook); {runs['threads_per_run']} per training run"
+                                              if runs.get("threads_per_run") else "")),
+            ("executor", fmt_text(c.get("executor", runs.get("executor")))),
+            ("peak memory", fmt_value(c.get("peak_rss_mb"), "MiB") + (" (resident set, notebook process and its "
+                                                                      "finished children)" if _finite(
+                                                                          c.get("peak_rss_mb")) else "")),
+            ("training runs", runs_cell(runs)),
+            ("summed run CPU time", fmt_duration(c.get("run_cpu_s"))),
+            ("summed run GPU time", fmt_duration(c.get("run_gpu_s"))),
+            ("mean time per run", fmt_duration(run_s / total) if total and run_s else EMPTY),
+            ("paper profile, CPU time", est["cpu"]), ("paper profile, GPU time", est["gpu"]),
+            ("paper profile, basis", est["basis"])]
+
+
 # ----------------------------------------------------------------------------------------------------- the index
 def _mtime(path: Path) -> str:
     return datetime.fromtimestamp(path.stat().st_mtime, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
@@ -364,52 +863,20 @@ def _rerun_hint(profile: str | None) -> str:
     return f"make reproduce PROFILE={profile}" if profile and profile != "default" else "make reproduce"
 
 
-def _failed_section(name: str, title: str, st: dict[str, Any], link: str, profile: str | None) -> str:
-    f = st["failed"] or {}
-    prev = f.get("previous") or {}
-    prev_s = (f"The outputs of the previous run (headline.json of {html.escape(str(prev.get('time')))}) are kept in "
-              f"reports/{html.escape(name)}/ but are stale and not shown here. ") if prev.get("headline") else ""
-    tail = "\n".join(f.get("log_tail") or [])
-    return (f"<section id='{name}'><h2>{html.escape(title)}</h2>"
-            f"<p class='failed'><b>Failed</b> at {html.escape(str(f.get('time', '?')))}: "
-            f"{html.escape(str(f.get('reason', '')))}. Log: <a href='{name}/{html.escape(str(f.get('log', '')))}'>"
-            f"{html.escape(name)}/{html.escape(str(f.get('log', '')))}</a>{link}. {prev_s}"
-            f"Fix it and re-run <code>{_rerun_hint(profile)}</code>.</p>"
-            + (f"<h3>End of the log</h3><pre class='log'>{html.escape(tail)}</pre>" if tail else "") + "</section>")
-
-
-def _interrupted_section(name: str, title: str, tmp: Path, profile: str | None) -> str:
-    return (f"<section id='{name}'><h2>{html.escape(title)}</h2>"
-            f"<p class='failed'><b>Interrupted</b>: an execution started {_mtime(tmp)} did not finish (killed, or "
-            f"still running): {html.escape(tmp.name)}/ is left in reports/. Log: <a href='{tmp.name}/{LOG}'>"
-            f"{html.escape(tmp.name)}/{LOG}</a>. Any previous outputs in reports/{html.escape(name)}/ are stale and "
-            f"not shown here. Re-run <code>{_rerun_hint(profile)}</code>.</p></section>")
+def _run_one_hint(name: str, profile: str | None) -> str:
+    return f"make reports/{name}/headline.json" + (f" PROFILE={profile}" if profile and profile != "default" else "")
 
 
 def _inputs_line(inputs: dict[str, Any] | None) -> str:
     if not inputs:
         return ""
-    return html.escape(f"inputs: profile {inputs.get('profile')}, notebook sha256 "
-                       f"{str(inputs.get('notebook_sha256', ''))[:12]}, parameters sha256 "
-                       f"{str(inputs.get('params_sha256', ''))[:12]}, study/ sha256 "
-                       f"{str(inputs.get('study_sha256', ''))[:12]}, commit {inputs.get('git')}, started "
-                       f"{inputs.get('started')}")
+    return (f"inputs: profile {inputs.get('profile')}, notebook sha256 {str(inputs.get('notebook_sha256', ''))[:12]}, "
+            f"parameters sha256 {str(inputs.get('params_sha256', ''))[:12]}, study/ sha256 "
+            f"{str(inputs.get('study_sha256', ''))[:12]}, commit {inputs.get('git')}, started {inputs.get('started')}")
 
 
-def build(reports: Path | str = "reports", *, render: bool = True, root: Path | str | None = None,
-          profile: str | None = None) -> Path:
-    """Render every executed notebook ``reports/<nb>/<nb>.ipynb`` to ``reports/<nb>.html`` and write
-    ``reports/index.html``. Returns the index path.
-
-    Each notebook's state (`notebook_state`) decides what is shown: a notebook not run, failed or interrupted is
-    listed as such with its log and without verdicts (for a failed one, ``reports/<nb>.html`` is its failed
-    notebook); an outdated one (inputs differ from those in the repository `root`, default: the folder above
-    `reports`, or `profile`, the current profile, differs) is shown with a warning naming what changed.
-    """
-    from .results import VERDICTS, atomic_write_text
-    reports = Path(reports)
-    root = Path(root) if root is not None else reports.resolve().parent
-    sections, overview = [], []
+def _names(reports: Path, root: Path) -> list[str]:
+    """Notebooks with outputs in `reports` (a folder or an unfinished ``.<nb>.tmp``) or a source in root/notebooks."""
     names: set[str] = set()
     if reports.exists():
         for p in reports.iterdir():
@@ -417,94 +884,152 @@ def build(reports: Path | str = "reports", *, render: bool = True, root: Path | 
                 names.add(p.name)
             elif p.is_dir() and p.name.startswith(".") and p.name.endswith(".tmp") and p.name[1:3].isdigit():
                 names.add(p.name[1:-len(".tmp")])
-    span = 3 + len(VERDICTS)
-    for name in sorted(names):
-        folder = reports / name
-        executed = folder / f"{name}.ipynb"
-        head_path = folder / "headline.json"
-        title = notebook_title(executed) if executed.exists() else name
-        st = notebook_state(reports, name, root=root, profile=profile)
-        state = st["state"]
-        if state in ("interrupted", "failed", "not run") and render:
-            (reports / f"{name}.html").unlink(missing_ok=True)
-        if state == "interrupted":
-            sections.append(_interrupted_section(name, title, tmp_dir(reports, name), profile))
-            overview.append(f"<tr><td><a href='#{name}'>{html.escape(name)}</a></td><td class='missing'>"
-                            f"interrupted</td><td colspan='{span}' class='missing'>an execution did not finish; "
-                            "previous results are stale</td></tr>")
-            continue
-        if state == "failed":
-            link = ""
-            failed_nb = folder / FAILED_DIR / f"{name}.ipynb"
-            if failed_nb.exists() and render:
-                try:
-                    render_notebook(failed_nb, reports / f"{name}.html")
-                    link = f"; the failed notebook: <a href='{name}.html'>{html.escape(name)}.html</a>"
-                except Exception as e:  # a half-written notebook must not stop the report
-                    link = f"; the failed notebook could not be rendered ({html.escape(str(e))})"
-            sections.append(_failed_section(name, title, st, link, profile))
-            overview.append(f"<tr><td><a href='#{name}'>{html.escape(name)}</a></td><td class='missing'>failed</td>"
-                            f"<td colspan='{span}' class='missing'>last execution failed; previous results are "
-                            "stale</td></tr>")
-            continue
-        if state == "not run":
-            sections.append(f"<section><h2>{html.escape(title)}</h2><p class='missing'>Not run or did not finish: "
-                            f"no {head_path}. See {folder / LOG}.</p></section>")
-            overview.append(f"<tr><td>{html.escape(name)}</td><td colspan='{span + 1}' class='missing'>not run</td>"
-                            "</tr>")
-            continue
-        head = json.loads(head_path.read_text(encoding="utf-8"))
-        link = ""
-        if executed.exists() and render:
+    names.update(p.stem for p in (root / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    return sorted(names)
+
+
+def _figures(head: dict[str, Any], folder: Path, name: str, nb_page: str | None,
+             executed: Path) -> tuple[list[dict[str, Any]], list[str], list[str]]:
+    """The figures of a headline as template rows, the PNGs in `folder` it does not list, and problems."""
+    figs, problems = [], []
+    cells = figure_cells(executed, [str(f.get("name") or "") for f in head["figures"]]) if nb_page else {}
+    for i, f in enumerate(head["figures"], 1):
+        fname = str(f.get("name") or Path(str(f["file"])).stem)
+        exists = (folder / str(f["file"])).is_file()
+        if not exists:
+            problems.append(f"{folder / str(f['file'])}: figure {fname!r} is listed in headline.json but missing")
+        cell, how = cells.get(fname, (None, None))
+        figs.append({"anchor": f"{name}-fig-{re.sub(r'[^A-Za-z0-9_.-]+', '-', fname)}", "number": i, "name": fname,
+                     "src": f"{name}/{f['file']}" if exists else None, "file": f"{name}/{f['file']}",
+                     "caption": fmt_text(f.get("caption")), "paper_ref": str(f.get("paper_ref") or "").strip(),
+                     "cell": f"{nb_page}#cell-id={cell}" if cell else None, "by_order": how == "order",
+                     "page": nb_page})
+    listed = {str(f["file"]) for f in head["figures"]}
+    others = [f"{name}/{p.name}" for p in sorted(folder.glob("*.png")) if p.name not in listed]
+    return figs, others, problems
+
+
+def notebook_section(reports: Path, name: str, *, root: Path, profile: str | None, render: bool) -> dict[str, Any]:
+    """Everything the templates show of notebook `name` (see ``templates/notebook.html.j2``)."""
+    folder = reports / name
+    executed = folder / f"{name}.ipynb"
+    st = notebook_state(reports, name, root=root, profile=profile)
+    state = st["state"]
+    src_nb = root / "notebooks" / f"{name}.ipynb"
+    title = notebook_title(executed) if executed.exists() else (notebook_title(src_nb) if src_nb.exists() else name)
+    nb = {"name": name, "anchor": name, "title": title, "state": state, "reasons": st["reasons"],
+          "rerun": _rerun_hint(profile), "run_one": _run_one_hint(name, profile), "problems": [], "error": None,
+          "toc": [], "head": None, "page": None}
+    if state in ("interrupted", "failed", "not run") and render:
+        (reports / f"{name}.html").unlink(missing_ok=True)
+    if state == "interrupted":
+        tmp = tmp_dir(reports, name)
+        nb.update(tmp=tmp.name, started=_mtime(tmp), log=f"{tmp.name}/{LOG}", log_exists=(tmp / LOG).is_file())
+        return nb
+    if state == "failed":
+        f = st["failed"] or {}
+        log = f"{name}/{f.get('log') or FAILED_DIR + '/' + LOG}"
+        nb.update(failed=f, log=log, log_exists=(reports / log).is_file(), previous=(f.get("previous") or {}),
+                  log_tail="\n".join(f.get("log_tail") or []))
+        failed_nb = folder / FAILED_DIR / f"{name}.ipynb"
+        if failed_nb.exists() and render:
+            try:
+                render_notebook(failed_nb, reports / f"{name}.html")
+                nb["page"] = f"{name}.html"
+            except Exception as e:  # a half-written notebook must not stop the report
+                nb["render_error"] = str(e)
+        return nb
+    if state == "not run":
+        nb["log"] = f"{name}/{LOG}" if (folder / LOG).is_file() else None
+        return nb
+    try:
+        head, problems = load_headline(folder / "headline.json")
+    except HeadlineError as e:
+        nb.update(state="error", error=str(e))
+        return nb
+    if executed.exists() and render:
+        try:
             render_notebook(executed, reports / f"{name}.html")
-            link = f" — <a href='{name}.html'>full notebook</a>"
-        env = head.get("env", {})
-        env_s = ", ".join(f"{k} {html.escape(str(v))}" for k, v in env.items())
-        inputs_s = _inputs_line(st["inputs"])
-        banner = ""
-        if state == "outdated":
-            banner = (f"<p class='stale'><b>Outdated</b>: {html.escape('; '.join(st['reasons']))}. These results "
-                      f"are not those of the current inputs: re-run <code>{_rerun_hint(profile)}</code>.</p>")
-        elif state == "unchecked":
-            banner = f"<p class='env'>{html.escape('; '.join(st['reasons']))}.</p>"
-        status_cell = ("<td class='missing'>outdated</td>" if state == "outdated" else f"<td>{state}</td>")
-        claims = head.get("claims", [])
-        counts = {v: sum(c.get("verdict") == v for c in claims) for v in VERDICTS}
-        overview.append(
-            f"<tr><td><a href='#{name}'>{html.escape(name)}</a></td>{status_cell}"
-            f"<td>{html.escape(head.get('profile', ''))}</td>"
-            f"<td class='num'>{head.get('wall_s', 0) / 60:.1f}</td><td>{runs_cell(head.get('runs'))}</td>"
-            + "".join(f"<td class='num'>{counts[v]}</td>" for v in VERDICTS) + "</tr>")
-        dev = head.get("deviations") or []
-        dev_html = ("<h3>Where we deviate from the paper</h3><ul>" + "".join(f"<li>{html.escape(d)}</li>" for d in dev)
-                    + "</ul>") if dev else ""
-        figs = sorted(folder.glob("*.png"))
-        fig_html = ("<h3>Figures</h3><div>" + "".join(
-            f"<a href='{name}/{f.name}'><img src='{name}/{f.name}' alt='{html.escape(f.stem)}' "
-            f"title='{html.escape(f.stem)}' style='max-height:220px;margin:4px;border:1px solid #ddd'></a>"
-            for f in figs) + "</div>") if figs else ""
-        sections.append(
-            f"<section id='{name}'><h2>{html.escape(title)}</h2>{banner}"
-            f"<p class='env'>{html.escape(name)} — profile <b>{html.escape(head.get('profile', ''))}</b>, wall time "
-            f"{head.get('wall_s', 0):.0f} s; training runs: {runs_cell(head.get('runs'))}{link}<br>{env_s}"
-            + (f"<br>{inputs_s}" if inputs_s else "") + "</p>"
-            f"<h3>Headline metrics</h3>{metrics_table(head.get('metrics', {}))}"
-            f"<h3>Paper vs ours</h3>{claims_table(claims)}{dev_html}{fig_html}</section>")
-    stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    doc = (
-        "<!doctype html><html><head><meta charset='utf-8'><title>CNN training and sparsification: reproduction "
-        f"report</title><style>{CSS}</style></head><body>"
-        "<h1>Training and sparsifying CNNs: do the papers hold up?</h1>"
-        f"<p class='env'>Generated {stamp} by <code>make report</code>"
-        + (f" (current profile: {html.escape(profile)})" if profile else "") + ". Every number below was computed "
-        "by the notebooks of this repository in the run recorded beside it. Verdict rule (study/results.py): "
-        "reproduced if |ours − paper| ≤ max(tol, 2 std), partly if within twice that, otherwise not reproduced; "
-        "qualitative claims state their test in the note.</p>"
-        "<h2>Overview</h2><table><tr><th>notebook</th><th>status</th><th>profile</th><th>wall time (min)</th>"
-        "<th>training runs (total: cached / ran / failed, executor)</th>"
-        + "".join(f"<th>{v}</th>" for v in VERDICTS) + "</tr>" + "".join(overview) + "</table>"
-        + "".join(sections) + "</body></html>")
-    return atomic_write_text(reports / "index.html", doc)
+        except Exception as e:  # an unreadable executed notebook must not stop the report
+            problems.append(f"{executed}: could not be rendered ({e})")
+    if (reports / f"{name}.html").is_file() and executed.exists():
+        nb["page"] = f"{name}.html"
+    figs, others, fig_problems = _figures(head, folder, name, nb["page"], executed)
+    claims = head["claims"]
+    summary = reproducibility_summary(executed if executed.exists() else src_nb)
+    nb.update(
+        head=head, problems=problems + fig_problems, inputs_line=_inputs_line(st["inputs"]),
+        env_line=", ".join(f"{k} {fmt_value(v)}" for k, v in (head.get("env") or {}).items()),
+        profile=fmt_text(head.get("profile")), wall=fmt_duration(head.get("wall_s")), runs=runs_cell(head.get("runs")),
+        diverged=diverged_runs(head.get("runs")), scorecard=scorecard(claims, name), summary=summary,
+        summary_cell=(f"{nb['page']}#cell-id={summary['cell_id']}" if nb["page"] and summary["cell_id"] else None),
+        scope=scope_facts(claims), methodology=methodology_facts(head),
+        claims_html=claims_table(claims, name) if claims else None,
+        deviations_html=deviations_table(head["deviations"], name) if head["deviations"] else None,
+        metrics_html=metrics_table(head["metrics"], name) if head["metrics"] else None,
+        figures=figs, other_images=others, compute=compute_rows(head, root, name))
+    nb["toc"] = [(f"{name}-{k}", label) for k, label in (
+        ("scorecard", "Scorecard"), ("summary", "Reproducibility summary"), ("claims", "Claims"),
+        ("deviations", "Deviations"), ("metrics", "Headline metrics"), ("figures", "Figures"),
+        ("compute", "Compute"))]
+    return nb
+
+
+def _environment():
+    import jinja2
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+                             autoescape=jinja2.select_autoescape(["html", "j2"], default_for_string=True),
+                             trim_blocks=True, lstrip_blocks=True,
+                             finalize=lambda x: EMPTY if x is None else x)  # never "None" on the page
+    env.filters["vclass"] = verdict_class
+    return env
+
+
+def build_report(reports: Path | str = "reports", *, render: bool = True, root: Path | str | None = None,
+                 profile: str | None = None) -> tuple[Path, list[str]]:
+    """`build`, also returning the errors (unreadable ``headline.json`` files, by name)."""
+    from .claims import CONFIDENCE, MIN_SEEDS, VERDICTS
+    from .results import atomic_write_text
+    reports = Path(reports)
+    root = Path(root) if root is not None else reports.resolve().parent
+    notebooks = []
+    for n in _names(reports, root):
+        try:
+            notebooks.append(notebook_section(reports, n, root=root, profile=profile, render=render))
+        except Exception as e:  # malformed outputs of one notebook must not stop the report of the others
+            notebooks.append({"name": n, "anchor": n, "title": n, "state": "error", "toc": [], "head": None,
+                              "reasons": [], "rerun": _rerun_hint(profile), "run_one": _run_one_hint(n, profile),
+                              "error": f"{reports / n / 'headline.json'}: could not be shown "
+                                       f"({type(e).__name__}: {e})"})
+    errors = [nb["error"] for nb in notebooks if nb["error"]]
+    shown = [nb["head"] for nb in notebooks if nb["head"]]
+    walls = [h.get("wall_s") for h in shown if _finite(h.get("wall_s"))]
+    totals = {"wall": fmt_duration(sum(walls)) if walls else EMPTY,
+              "runs": ", ".join(f"{sum(_count((h.get('runs') or {}).get(k)) for h in shown)} {k}"
+                                for k in ("total", "cached", "ran", "failed", "diverged")),
+              "counts": [sum(c.get("verdict") == v for h in shown for c in h["claims"]) for v in VERDICTS]}
+    page = _environment().get_template("index.html.j2").render(
+        notebooks=notebooks, totals=totals, shown=len(shown), verdicts=VERDICTS, profile=profile,
+        rerun=_rerun_hint(profile),
+        stamp=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), min_seeds=MIN_SEEDS,
+        confidence=int(round(100 * CONFIDENCE)), tolerances_html=tolerances_table(), empty=EMPTY,
+        mlrc=MLRC_SECTIONS, not_written=NOT_WRITTEN)
+    return atomic_write_text(reports / "index.html", page), errors
+
+
+def build(reports: Path | str = "reports", *, render: bool = True, root: Path | str | None = None,
+          profile: str | None = None) -> Path:
+    """Render every executed notebook ``reports/<nb>/<nb>.ipynb`` to ``reports/<nb>.html`` and write
+    ``reports/index.html`` (module docstring). Returns the index path.
+
+    Each notebook's state (`notebook_state`) decides what is shown: a notebook not run, failed or interrupted is
+    listed as such with its log and without verdicts (for a failed one, ``reports/<nb>.html`` is its failed
+    notebook); an outdated one (inputs differ from those in the repository `root`, default: the folder above
+    `reports`, or `profile`, the current profile, differs) is shown with a warning naming what changed; one whose
+    ``headline.json`` cannot be read shows the error naming the file. Notebooks of ``root/notebooks`` without any
+    output are listed as not run, with the command that runs them.
+    """
+    return build_report(reports, render=render, root=root, profile=profile)[0]
 
 
 # ------------------------------------------------------------------------------------------------------ command line
@@ -519,10 +1044,14 @@ def main(argv: list[str] | None = None) -> int:
         ap.add_argument("reports", nargs="?", default="reports")
         ap.add_argument("--profile", default="", help="the current profile (empty: do not compare profiles)")
         ap.add_argument("--root", default=None, help="the repository (default: the folder above reports)")
+        ap.add_argument("--no-render", action="store_true", help="do not render the notebooks with nbconvert")
         a = ap.parse_args(args)
-        index = build(Path(a.reports), root=a.root, profile=a.profile or None)
+        index, errors = build_report(Path(a.reports), render=not a.no_render, root=a.root,
+                                     profile=a.profile or None)
         print(f"wrote {index}")
-        return 0
+        for e in errors:
+            print(f"error: {e}", file=sys.stderr)
+        return 1 if errors else 0
     args = args[1:]
     if cmd == "inputs":
         ap.add_argument("notebook")

@@ -129,8 +129,11 @@ class Run:
         bad = [d for d in self.diverged if not d["expected"]]
         if not bad:
             return claims
-        why = (f"verdict withheld: {len(bad)} training run(s) diverged, e.g. {bad[0]['experiment']} "
-               f"{bad[0]['config']}: {bad[0]['reason']}")
+        cfg = bad[0]["config"] if isinstance(bad[0]["config"], dict) else {}
+        what = ", ".join(f"{k}={cfg[k]}" for k in ("method", "variant", "model", "dataset", "seed", "lr", "lam",
+                                                   "epochs") if cfg.get(k) not in (None, ""))
+        why = (f"verdict withheld: {len(bad)} training run(s) diverged, e.g. {bad[0]['experiment']} {what}: "
+               f"{bad[0]['reason']}")
         return [c if c["verdict"] == "not tested" else
                 {**c, "verdict": "inconclusive", "note": (why + ". " + str(c.get("note") or "")).strip()}
                 for c in claims]

@@ -1,38 +1,186 @@
-"""The report index: reads headline.json files, shows metrics, verdicts and environment, flags notebooks not run,
-failed, interrupted or outdated; a notebook's outputs are replaced as a unit (`install`, `mark_failed`)."""
+"""The report index: reads headline.json files (new format: typed claims with 95 % intervals, deviation rows,
+captioned figures, compute record), extracts each notebook's reproducibility summary, links figures to the cells that
+drew them, flags notebooks not run, failed, interrupted, outdated or with an unreadable headline; a notebook's outputs
+are replaced as a unit (`install`, `mark_failed`). The page as a whole is checked in test_report_html.py."""
 import json
+import re
 
+import nbformat
 import pytest
 
+from study import claims as cl
 from study import report, results
+from test_report_html import SUMMARY, executed_notebook, fixture_claims, fixture_headline
 
 
-def test_index_shows_metrics_claims_env_and_missing_runs(tmp_path):
-    ok = tmp_path / "01_demo"
-    ok.mkdir()
-    claim = results.claim("Paper A", "Table 1 accuracy", 0.99, 0.95, ours_std=0.001, n=3, unit="fraction", tol=0.005)
-    results.write_headline(ok, notebook="01_demo", profile="default", wall_s=123.4,
-                           env={"torch": "2.x", "device": "cpu", "threads": 2, "git": "abc1234"},
-                           runs={"total": 12, "cached": 9, "ran": 3, "failed": 0, "executor": "processes"},
-                           metrics={"test_accuracy/sl1": {"mean": 0.9876, "std": 0.001, "n": 3, "unit": "fraction"}},
-                           claims=[claim], deviations=["28 px instead of 104 px"])
+def test_index_shows_claims_with_intervals_deviations_metrics_figures_and_compute(tmp_path):
+    fixture_headline(tmp_path / "01_demo", "01_demo")
     (tmp_path / "02_never_ran").mkdir()
-    index = report.build(tmp_path, render=False)
-    page = index.read_text()
-    assert "98.76 %" in page and "abc1234" in page and "28 px instead of 104 px" in page
-    assert claim["verdict"] == "not reproduced"
-    assert f"<td style='background:{report.VERDICT_COLOUR['not reproduced']}'>not reproduced</td>" in page
-    assert "12: 9 cached / 3 ran / 0 failed (processes)" in page
-    flagged = report.runs_cell({"total": 2, "cached": 0, "ran": 2, "failed": 0, "diverged": 1, "executor": "serial",
-                                "diverged_runs": [{"experiment": "sl1", "reason": "final accuracy at chance"}]})
-    assert "2: 0 cached / 2 ran / 0 failed / 1 diverged (serial)" in flagged and "sl1: final accuracy at chance" in flagged
-    assert "02_never_ran" in page and "not run" in page.lower()
-    assert json.loads((ok / "headline.json").read_text())["wall_s"] == 123.4
+    page = report.build(tmp_path, render=False).read_text()
+    # claims: mean [95 % CI] (n) in percent, tolerance, verdict with its colour class, a row anchor per claim
+    assert "98.2 [97.95, 98.45] % (n = 3)" in page and "±1 pp" in page
+    assert re.search(r'class="[^"]*verdict v-not-reproduced"\s*>not reproduced</td>', page)
+    assert page.count('class="anchor" id="01_demo-claim-') == len(fixture_claims())
+    # the scorecard lists the not-reproduced claim, linked to its row
+    assert '<a href="#01_demo-claim-2">Table 1: sparsity reached</a>' in page
+    # deviations as a table; metrics as a long table; the tolerances printed once
+    assert "<th" in page and ">2-core CPU budget</td>" in page and ">98.2 ± 0.25</td>" in page
+    assert page.count('id="T_tolerances"') == 1 and "0.02 nats of cross-entropy" in page
+    # figures with caption and paper reference; compute record
+    assert "the paper's Fig. 3" in page and "Training loss per epoch, 3 seeds" in page
+    assert "812.5 MiB" in page and "12: 9 cached / 3 ran / 0 failed (processes)" in page and "61.0 s" in page
+    # the hyper-parameter selection recorded in params is shown in the methodology
+    assert "lr_chosen: 0.1" in page and "selection_rule: highest validation accuracy" in page
+    assert "02_never_ran" in page and "Not run" in page
+    # an empty value never shows as nan or None
+    cells = re.findall(r"<td[^>]*>(.*?)</td>", page, flags=re.S)
+    assert not [c for c in cells if re.search(r"\bnan\b|\bNone\b", c)]
+
+
+def test_values_are_formatted_in_their_unit_and_empty_values_as_a_dash():
+    assert report.fmt_value(0.9876, "fraction") == "98.76 %" and report.fmt_value(0.02, "fraction", diff=True) == "2 pp"
+    assert report.fmt_value(None) == report.fmt_value(float("nan")) == report.fmt_value("nan") == report.EMPTY
+    assert report.fmt_value(692224.0, "weights") == "692,224 weights" and report.fmt_value(0.00012) == "0.00012"
+    assert report.fmt_ours({"mean": None, "ci95": None, "n": 0}) == report.EMPTY
+    assert report.fmt_ours({"mean": 2.0, "ci95": None, "n": 1, "unit": "nodes"}) == "2 nodes (n = 1)"
+    assert report.fmt_ours({"mean": 0.01, "ci95": [0.005, 0.015], "n": 3, "unit": "fraction", "type": "ordering"}
+                           ) == "1 [0.5, 1.5] pp (n = 3)"
+    assert report.fmt_tolerance({"tolerance": None}) == report.EMPTY
+    assert report.fmt_duration(30) == "30.0 s" and report.fmt_duration(600) == "10.0 min (600 s)"
+
+
+def test_reproducibility_summary_is_extracted_by_section_and_missing_parts_are_not_written(tmp_path):
+    nb = executed_notebook(tmp_path / "a.ipynb", "A")
+    s = report.reproducibility_summary(nb)
+    assert s["found"] and s["cell_id"] and s["problem"] is None
+    assert "<em>Table 1</em>" in s["sections"]["scope"] and "validation split" in s["sections"]["methodology"]
+    assert "&lt;script&gt;" in s["sections"]["difficult"]          # raw HTML is escaped
+    partial = SUMMARY.split("### What was easy")[0] + "### Threats to validity\nFew seeds.\n"
+    s = report.reproducibility_summary(executed_notebook(tmp_path / "b.ipynb", "B", summary=partial))
+    assert s["sections"]["easy"] is None and s["sections"]["difficult"] is None
+    assert [t for t, _ in s["other"]] == ["Threats to validity"]
+    s = report.reproducibility_summary(executed_notebook(tmp_path / "c.ipynb", "C", summary=None))
+    assert not s["found"] and "Reproducibility summary" in s["problem"]
+    assert "no readable notebook" in report.reproducibility_summary(tmp_path / "missing.ipynb")["problem"]
+
+
+def test_figures_are_linked_to_the_cell_that_drew_them(tmp_path):
+    v4 = nbformat.v4
+    cells = [v4.new_code_cell("nb.figure(fig, 'loss', caption='c')"),
+             v4.new_code_cell("for d in ds:\n    nb.figure(fig, f'samples_{d}_x', caption='c')"),
+             v4.new_code_cell("%time x = 1\nnb.figure(fig, name='by_keyword', caption='c')"),
+             v4.new_code_cell("helper(name='hist_weights')  # saves the figure inside study/"),
+             v4.new_code_cell("def show(fig, name, caption):\n    nb.figure(fig, name, caption=caption)"),
+             v4.new_code_cell("show(plot(), 'via_wrapper', 'c')\nshow(plot(), f'gap_{ds}', 'c')"),
+             v4.new_code_cell("for name, fig in figs.items():\n    show(fig, name, 'c')")]
+    path = tmp_path / "n.ipynb"
+    nbformat.write(v4.new_notebook(cells=cells), str(path))
+    ids = [c.id for c in cells]
+    found = report.figure_cells(path, ["loss", "samples_letters_x", "by_keyword", "hist_weights", "via_wrapper",
+                                       "gap_mnist", "fig5_computed"])
+    assert found == {"loss": (ids[0], "name"), "samples_letters_x": (ids[1], "name"), "by_keyword": (ids[2], "name"),
+                     "hist_weights": (ids[3], "name"), "via_wrapper": (ids[5], "name"), "gap_mnist": (ids[5], "name"),
+                     "fig5_computed": (ids[6], "order")}
+    nbformat.write(v4.new_notebook(cells=cells[:4]), str(path))
+    assert "absent" not in report.figure_cells(path, ["absent"])
+
+
+def test_figures_saved_inside_study_are_located_by_the_order_they_were_saved_in(tmp_path):
+    """Cells that hand the Run to a function (``fx.report(nb, ...)``) saved their figures under names the notebook
+    does not spell: each such cell takes as many figures, in order, as it shows images."""
+    v4 = nbformat.v4
+    image = v4.new_output("display_data", data={"image/png": "iVBORw0KGgo=", "text/plain": "<Figure>"})
+    cells = [v4.new_code_cell("run = Run.start('x', profile=profile)"),
+             v4.new_code_cell("f1 = fx.report(run, fx.first())", outputs=[image]),
+             v4.new_code_cell("display(table)"),
+             v4.new_code_cell("run.figure(fig, 'named', caption='c')", outputs=[image]),
+             v4.new_code_cell("f2 = fx.report(run, fx.second())", outputs=[image, image])]
+    path = tmp_path / "n.ipynb"
+    nbformat.write(v4.new_notebook(cells=cells), str(path))
+    ids = [c.id for c in cells]
+    found = report.figure_cells(path, ["fig1_simplex", "named", "fig2_entropy", "fig3_hessian", "fig4_extra"])
+    assert found == {"fig1_simplex": (ids[1], "order"), "named": (ids[3], "name"),
+                     "fig2_entropy": (ids[4], "order"), "fig3_hessian": (ids[4], "order")}  # fig4: no image left
+
+
+def test_rendered_notebook_cells_carry_the_ids_the_report_links_to(tmp_path):
+    """nbconvert 7 writes ``id="cell-id=<id>"`` on every cell: the anchor `figure_cells` links point at."""
+    nb = executed_notebook(tmp_path / "01_x" / "01_x.ipynb", "X")
+    out = report.render_notebook(nb, tmp_path / "01_x.html").read_text()
+    for c in nbformat.read(str(nb), 4).cells:
+        assert f'id="cell-id={c.id}"' in out
+
+
+def test_headline_problems_are_named_and_an_unreadable_headline_is_an_error_naming_the_file(tmp_path):
+    old = {"claims": [{"paper": "P", "claim": "old style", "paper_value": 1.0, "ours": 1.0, "verdict": "partly"},
+                      "not an object"],
+           "deviations": ["28 px instead of 104 px"], "figures": [{"file": "a.png", "caption": ""}],
+           "metrics": []}
+    (tmp_path / "headline.json").write_text(json.dumps(old))
+    doc, problems = report.load_headline(tmp_path / "headline.json")
+    text = "\n".join(problems)
+    assert "lacks field(s) type" in text and "'partly'" in text and "claim 2 is not an object" in text
+    assert "deviation 1 is a text" in text and "has no caption" in text and "'metrics' is not an object" in text
+    assert doc["deviations"] == [{"setting": "28 px instead of 104 px"}] and len(doc["claims"]) == 1
+    for bad, why in (("{nope", "not valid JSON"), ("[1, 2]", "expected a JSON object")):
+        (tmp_path / "headline.json").write_text(bad)
+        with pytest.raises(report.HeadlineError, match=re.escape(str(tmp_path / "headline.json")) + ".*" + why):
+            report.load_headline(tmp_path / "headline.json")
+
+
+def test_a_corrupt_headline_is_shown_as_an_error_and_the_command_exits_1(tmp_path):
+    reports = tmp_path / "reports"
+    fixture_headline(reports / "01_good", "01_good")
+    (reports / "02_bad").mkdir()
+    (reports / "02_bad" / "headline.json").write_text("{")
+    assert report.main([str(reports), "--no-render"]) == 1
+    page = (reports / "index.html").read_text()
+    assert f"{reports / '02_bad' / 'headline.json'}: not valid JSON" in page
+    assert "Table 1: sparsity reached" in page                   # the rest of the report is built
+    # valid JSON of the wrong shapes: shown as far as possible, with the problems named
+    (reports / "02_bad" / "headline.json").write_text(json.dumps(
+        {"claims": [{"claim": "odd", "n": "three", "mean": "x", "ci95": [1], "verdict": "reproduced"}],
+         "runs": {"total": "many"}, "metrics": {"a/b": {"mean": None, "ci95": "wide"}}, "figures": "none",
+         "wall_s": "long", "params": {"seeds": None}}))
+    assert report.main([str(reports), "--no-render"]) == 0
+    page = (reports / "index.html").read_text()
+    assert "odd" in page and "lacks field(s)" in page and "&#39;figures&#39; is not a list" in page
+    (reports / "02_bad" / "headline.json").unlink()
+    assert report.main([str(reports), "--no-render"]) == 0
+
+
+def test_notebooks_without_outputs_are_listed_with_the_command_that_runs_them(tmp_path):
+    root = tmp_path / "repo"
+    for n in ("00_a", "01_b"):
+        executed_notebook(root / "notebooks" / f"{n}.ipynb", f"Title {n}")
+    fixture_headline(root / "reports" / "01_b", "01_b")
+    page = report.build(root / "reports", render=False, root=root, profile="default").read_text()
+    assert "Partial report" in page and "1 of 2 notebooks" in page and "Title 00_a" in page
+    assert "make reports/00_a/headline.json</code>" in page and "make reproduce</code>" in page
+
+
+def test_paper_profile_compute_is_measured_given_or_scaled_from_the_parameters(tmp_path):
+    head = {"profile": "paper", "compute": {"run_cpu_s": 7200.0, "run_gpu_s": 0.0}}
+    assert report.paper_estimate(head, tmp_path, "01_x")["basis"].startswith("measured")
+    head = {"profile": "default", "compute": {"run_cpu_s": 100.0, "run_gpu_s": 0.0,
+                                              "paper_estimate": {"cpu_s": 3600, "gpu_s": 60, "basis": "by plan"}}}
+    assert report.paper_estimate(head, tmp_path, "01_x") == {"cpu": "60.0 min (3,600 s)", "gpu": "60.0 s",
+                                                             "basis": "by plan"}
+    for profile, text in (("default", "epochs: 10\nimage_size: 32\nseeds: [0, 1]\nlr: 0.1\n"),
+                          ("paper", "epochs: 50\nimage_size: 64\nseeds: [0, 1, 2, 3]\nlr: 0.01\n")):
+        p = tmp_path / "notebooks" / "params" / profile / "01_x.yaml"
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(text)
+    head = {"profile": "default", "compute": {"run_cpu_s": 100.0, "run_gpu_s": 0.0}}
+    est = report.paper_estimate(head, tmp_path, "01_x")
+    assert est["cpu"] == "66.7 min (4,000 s)" and "×40" in est["basis"] and "image_size 32→64 (×4)" in est["basis"]
+    assert "no run used a GPU" in est["gpu"]
+    assert "no parameter files" in report.paper_estimate(head, tmp_path, "02_y")["basis"]
 
 
 def _headline(folder, run: str, verdict: str = "reproduced"):
-    claim = {"paper": "P", "claim": f"claim of run {run}", "paper_value": 1.0, "ours": 1.0, "verdict": verdict,
-             "unit": "", "note": ""}
+    claim = cl.judge("P", f"claim of run {run}", "point", [1.0, 1.0, 1.0], paper_value=1.0, quantity="ratio")
+    claim = {**claim, "verdict": verdict}
     results.write_headline(folder, notebook=folder.name, profile="smoke", wall_s=1.0, env={"git": "abc"},
                            metrics={}, claims=[claim], params={"run": run})
 
@@ -83,7 +231,7 @@ def test_failed_execution_is_shown_as_failed_with_its_log_not_with_the_previous_
     assert report.notebook_state(reports, "01_demo", root=tmp_path)["state"] == "failed"
     page = report.build(reports, render=False, root=tmp_path).read_text()
     assert "claim of run 1" not in page and "Failed" in page and "RuntimeError: boom" in page
-    assert "href='01_demo/failed/papermill.log'" in page and "are stale" in page
+    assert 'href="01_demo/failed/papermill.log"' in page and "are stale" in page
     # a first execution that fails has no previous outputs
     tmp2 = report.tmp_dir(reports, "02_new")
     tmp2.mkdir()
@@ -96,10 +244,12 @@ def test_an_execution_left_unfinished_hides_the_previous_verdicts(tmp_path):
     reports = tmp_path / "reports"
     _headline(reports / "01_demo", "1")
     report.tmp_dir(reports, "01_demo").mkdir()       # what a killed `make reproduce` leaves
+    (report.tmp_dir(reports, "01_demo") / "papermill.log").write_text("Executing\n")
     report.tmp_dir(reports, "02_first").mkdir()      # ... also when it was the notebook's first execution
     page = report.build(reports, render=False, root=tmp_path).read_text()
-    assert "claim of run 1" not in page and page.count("Interrupted") == 2
-    assert "href='.01_demo.tmp/papermill.log'" in page and "02_first" in page
+    assert "claim of run 1" not in page and page.count("<b>Interrupted</b>") == 2
+    assert 'href=".01_demo.tmp/papermill.log"' in page and "02_first" in page
+    assert ".02_first.tmp/papermill.log (not written)" in page     # no link to a log that does not exist
 
 
 def test_outdated_inputs_are_flagged_with_what_changed(tmp_path):
