@@ -61,11 +61,11 @@ def int_in(p: dict[str, Any], name: str, low: int, high: int | None = None, why:
     """p[name] when it is an int (not a bool, not a float) in [low, high]; `why` explains the bounds.
 
     Raises:
-        ValueError: otherwise (`out_of_range`).
+        ValueError: otherwise (`out_of_range`, plus `text_hint` for a value that arrived as text).
     """
     v = p[name]
     accepted = f"an integer >= {low}" if high is None else f"an integer in [{low}, {high}]"
-    need(is_int(v, low) and (high is None or v <= high), name, v, accepted + why)
+    need(is_int(v, low) and (high is None or v <= high), name, v, accepted + why + text_hint(v, "number"))
     return v
 
 

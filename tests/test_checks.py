@@ -24,3 +24,11 @@ def test_number_tests_refuse_bools_and_non_finite_values():
 def test_out_of_range_names_parameter_value_and_accepted_range():
     err = checks.out_of_range("config['lr']", -1.0, "a number > 0")
     assert str(err) == "config['lr']=-1.0 is out of range; accepted: a number > 0"
+
+
+def test_int_in_names_the_bounds_and_hints_at_text():
+    with pytest.raises(ValueError, match=r"n=0 is out of range; accepted: an integer in \[1, 60000\] \(why\)"):
+        checks.int_in({"n": 0}, "n", 1, 60_000, " (why)")
+    with pytest.raises(ValueError, match="YAML reads 1e-3 as a string"):
+        checks.int_in({"n": "3"}, "n", 1)
+    assert checks.int_in({"n": 5}, "n", 1, 5) == 5

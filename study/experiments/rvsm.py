@@ -441,12 +441,6 @@ def check_params(params: dict[str, Any]) -> dict[str, Any]:
     def bad(name: str, accepted: str, kind: str = "number") -> ValueError:
         return checks.out_of_range(name, p[name], accepted + _text_hint(p[name], kind))
 
-    def integer(name: str, low: int, high: int | None = None, what: str = "") -> int:
-        v = p[name]
-        if not (checks.is_int(v, low) and (high is None or v <= high)):
-            raise bad(name, (f"an integer >= {low}" if high is None else f"an integer in [{low}, {high}]") + what)
-        return v
-
     def number(name: str, ok: Any, accepted: str) -> float:
         if not (checks.is_num(p[name]) and ok(p[name])):
             raise bad(name, accepted)
@@ -470,12 +464,12 @@ def check_params(params: dict[str, Any]) -> dict[str, Any]:
             raise bad(name, f"one of {allowed}", "name")
         return p[name]
 
-    out: dict[str, Any] = {"seed": integer("seed", 0)}
-    out["image_size"] = integer("image_size", 8)
+    out: dict[str, Any] = {"seed": checks.int_in(p, "seed", 0)}
+    out["image_size"] = checks.int_in(p, "image_size", 8)
     if out["image_size"] % 8:
         raise bad("image_size", "a multiple of 8 (>= 8; the curve CNN pools three times)")
     for name in ("n_train", "n_test"):
-        if integer(name, 2) % 2:
+        if checks.int_in(p, name, 2) % 2:
             raise bad(name, "an even integer >= 2 (balanced classes)")
         out[name] = p[name]
     for name in ("letters_amplitude", "letters_wavelength", "shapes_amplitude", "shapes_wavelength"):
@@ -484,7 +478,7 @@ def check_params(params: dict[str, Any]) -> dict[str, Any]:
                 and v[0] <= v[1]):
             raise bad(name, "[min, max] with 0 < min <= max", "list")
         out[name] = [float(x) for x in v]
-    out["n_waves"] = integer("n_waves", 1)
+    out["n_waves"] = checks.int_in(p, "n_waves", 1)
     out["elastic_alpha"] = number("elastic_alpha", lambda x: x >= 0, "a number >= 0 (pixels)")
     out["elastic_sigma"] = number("elastic_sigma", lambda x: x > 0, "a number > 0 (pixels)")
     d = p["datasets"]
@@ -493,7 +487,7 @@ def check_params(params: dict[str, Any]) -> dict[str, Any]:
         raise bad("datasets", f"a non-empty list of distinct names from {list(curves.DATASETS)}{problem}", "names")
     out["datasets"] = list(d)
     out["tune_dataset"] = choice("tune_dataset", tuple(out["datasets"]))
-    out["n_val"] = integer("n_val", 1, out["n_train"] - 1, " (validation images carved out of n_train)")
+    out["n_val"] = checks.int_in(p, "n_val", 1, out["n_train"] - 1, " (validation images carved out of n_train)")
     n_fit = out["n_train"] - out["n_val"]
     out["lr_grid"] = number_list("lr_grid", lambda x: x > 0, "a list of numbers > 0", empty_ok=False)
     out["batch_grid"] = number_list("batch_grid", lambda x: 1 <= x <= n_fit,
@@ -503,7 +497,7 @@ def check_params(params: dict[str, Any]) -> dict[str, Any]:
                                      empty_ok=False)
     out["momentum"] = number("momentum", lambda x: 0 <= x < 1, "a number in [0, 1)")
     out["nesterov"] = flag("nesterov")
-    out["warmup_steps"] = integer("warmup_steps", 0)
+    out["warmup_steps"] = checks.int_in(p, "warmup_steps", 0)
     if p["clip"] is None:
         out["clip"] = None
     else:
@@ -522,15 +516,15 @@ def check_params(params: dict[str, Any]) -> dict[str, Any]:
         raise bad("tl1_a", f"distinct numbers > 0 (distinct as method names), smallest {TABLE3_A[0]:g} and largest "
                            f"{TABLE3_A[1]:g}: Table 3 compares RVSM and SGD-TL1 at these", "list")
     out["tl1_a"] = a
-    out["n_seeds"] = integer("n_seeds", 1)
+    out["n_seeds"] = checks.int_in(p, "n_seeds", 1)
     problem = _names_problem(p["ablations"], list(VARIANTS), empty_ok=True)
     if problem is not None:
         raise bad("ablations", f"a list of distinct names from {list(VARIANTS)}{problem}", "names")
     out["ablations"] = list(p["ablations"])
     out["channels_last"] = flag("channels_last")
-    out["bench_steps"] = integer("bench_steps", 1)
-    out["bench_batch"] = integer("bench_batch", 1, out["n_train"], " (at most n_train: the benchmark times the "
-                                                                   "first bench_batch training images)")
+    out["bench_steps"] = checks.int_in(p, "bench_steps", 1)
+    out["bench_batch"] = checks.int_in(p, "bench_batch", 1, out["n_train"],
+                                       " (at most n_train: the benchmark times the first bench_batch training images)")
     out["si_sparsities"] = number_list("si_sparsities", lambda x: 0 <= x <= 1, "a list of fractions in [0, 1]",
                                        empty_ok=False)
     return {k: out[k] for k in PARAM_NAMES}

@@ -331,12 +331,6 @@ def check_params(params: dict[str, Any]) -> dict[str, Any]:
     def bad(name: str, accepted: str, kind: str = "number") -> ValueError:
         return checks.out_of_range(name, p[name], accepted + _text_hint(p[name], kind))
 
-    def integer(name: str, low: int, high: int | None = None, what: str = "") -> int:
-        v = p[name]
-        if not (checks.is_int(v, low) and (high is None or v <= high)):
-            raise bad(name, f"an integer >= {low}" if high is None else f"an integer in [{low}, {high:,}]{what}")
-        return v
-
     def number(name: str, ok: Callable[[float], bool], accepted: str) -> float:
         v = p[name]
         if not (checks.is_num(v) and ok(v)):
@@ -364,8 +358,8 @@ def check_params(params: dict[str, Any]) -> dict[str, Any]:
 
     out: dict[str, Any] = {}
     for name in ("n_seeds", "epochs", "tune_seeds", "tune_epochs", "sweep_seeds", "sweep_epochs"):
-        out[name] = integer(name, 1)
-    out["momentum_ramp_epochs"] = integer("momentum_ramp_epochs", 0)
+        out[name] = checks.int_in(p, name, 1)
+    out["momentum_ramp_epochs"] = checks.int_in(p, "momentum_ramp_epochs", 0)
     out["momentum"] = number("momentum", lambda v: 0 <= v < 1, "a number in [0, 1)")
     out["prune_threshold"] = number("prune_threshold", lambda v: v >= 0, "a number >= 0")
     if not (isinstance(p["loss"], str) and p["loss"] in LOSSES):
@@ -375,10 +369,11 @@ def check_params(params: dict[str, Any]) -> dict[str, Any]:
                              ("test_subset", MNIST_TEST, "MNIST's test split"),
                              ("tune_subset", N_FIT, "the fit part of MNIST train"),
                              ("val_subset", N_VAL, "the validation part of MNIST train")):
-        out[name] = None if p[name] is None else integer(name, 1, size, f" or None for all {size:,} ({what})")
+        out[name] = (None if p[name] is None
+                     else checks.int_in(p, name, 1, size, f" or None for all {size:,} ({what})"))
     n_train = min(out["train_subset"] or MNIST_TRAIN, out["tune_subset"] or N_FIT)
-    out["batch_size"] = integer("batch_size", 1, n_train, " (at most the training images: the smaller of "
-                                                           "train_subset and tune_subset; None counts as all)")
+    out["batch_size"] = checks.int_in(p, "batch_size", 1, n_train, " (at most the training images: the smaller "
+                                      "of train_subset and tune_subset; None counts as all)")
     out["methods"] = names("methods", METHODS)
     out["activations"] = names("activations", ACTIVATIONS)
     out["lrs"] = numbers("lrs", 0.0, True, True)
