@@ -151,7 +151,8 @@ def tolerance_of(quantity: str | None) -> tuple[float, str]:
 
 
 def judge(paper: str, claim: str, type: str, values: Iterable[float], *, paper_value: Any = None,
-          quantity: str | None = None, unit: str | None = None, note: str = "") -> dict[str, Any]:
+          quantity: str | None = None, unit: str | None = None, note: str = "",
+          depends_on: Iterable[str] = ()) -> dict[str, Any]:
     """One claim row for ``headline.json``, judged by `verdict`.
 
     Args:
@@ -165,6 +166,8 @@ def judge(paper: str, claim: str, type: str, values: Iterable[float], *, paper_v
         quantity: a key of `TOLERANCES` (required for point/at_least/at_most; gives the tolerance and unit).
         unit: the unit of `values` for ordering/trend claims (default: the quantity's unit, else "").
         note: how the values were measured (epoch, split, ...); the rule's reason is appended.
+        depends_on: the labels of the runs the values are computed from (`study.runs.run_label`); a claim is
+            withheld only when one of these diverged unexpectedly (`study.run.Run.save`).
 
     Raises:
         ValueError: an unknown type or quantity, a non-finite value, no value.
@@ -181,11 +184,12 @@ def judge(paper: str, claim: str, type: str, values: Iterable[float], *, paper_v
     return {"paper": paper, "claim": claim, "type": type, "paper_value": paper_value,
             "unit": unit if unit is not None else qunit, "tolerance": tol if type in TYPES[:3] else None,
             "n": n, "mean": m, "ci95": list(ci) if ci is not None else None, "verdict": v,
-            "note": "; ".join(x for x in (note, reason) if x)}
+            "note": "; ".join(x for x in (note, reason) if x), "depends_on": sorted(set(depends_on))}
 
 
 def not_tested(paper: str, claim: str, type: str, reason: str, *, paper_value: Any = None,
-               quantity: str | None = None, unit: str | None = None) -> dict[str, Any]:
+               quantity: str | None = None, unit: str | None = None, depends_on: Iterable[str] = ()
+               ) -> dict[str, Any]:
     """A claim row the profile cannot answer: verdict "not tested", `reason` in the note, no mean or interval.
 
     Raises:
@@ -198,7 +202,8 @@ def not_tested(paper: str, claim: str, type: str, reason: str, *, paper_value: A
     tol, qunit = tolerance_of(quantity) if quantity else (None, "")
     return {"paper": paper, "claim": claim, "type": type, "paper_value": paper_value,
             "unit": unit if unit is not None else qunit, "tolerance": tol if type in TYPES[:3] else None,
-            "n": 0, "mean": None, "ci95": None, "verdict": "not tested", "note": reason}
+            "n": 0, "mean": None, "ci95": None, "verdict": "not tested", "note": reason,
+            "depends_on": sorted(set(depends_on))}
 
 
 # ------------------------------------------------------------------------------------------ per-seed value helpers
@@ -287,7 +292,8 @@ def tolerances_table() -> pd.DataFrame:
     return pd.DataFrame([{"quantity": q, "tolerance": t, "unit": u, "why": w} for q, (t, u, w) in TOLERANCES.items()])
 
 
-CLAIM_FIELDS = ("paper", "claim", "type", "paper_value", "unit", "tolerance", "n", "mean", "ci95", "verdict", "note")
+CLAIM_FIELDS = ("paper", "claim", "type", "paper_value", "unit", "tolerance", "n", "mean", "ci95", "verdict", "note",
+                "depends_on")
 DEVIATION_FIELDS = ("setting", "paper", "ours", "why", "effect")
 
 
@@ -319,3 +325,109 @@ def check_claim(c: dict[str, Any]) -> None:
         raise ValueError(f"claim {name!r}: verdict {c['verdict']!r} not in {VERDICTS}")
     if c["verdict"] in ("reproduced", "not reproduced") and (c["ci95"] is None or (c["n"] or 0) < MIN_SEEDS):
         raise ValueError(f"claim {name!r}: verdict {c['verdict']!r} without a 95 % interval over >= {MIN_SEEDS} seeds")
+    deps = c.get("depends_on")
+    if not isinstance(deps, list) or not all(isinstance(d, str) and d for d in deps):
+        raise ValueError(f"claim {name!r}: depends_on must be a list of run labels, got {deps!r}")
+    if c["verdict"] != "not tested" and not deps:
+        raise ValueError(f"claim {name!r}: a judged claim must name the runs it depends on (depends_on is empty)")
+    if c.get("robustness", "no open choice") not in ROBUSTNESS:
+        raise ValueError(f"claim {name!r}: robustness {c.get('robustness')!r} not in {ROBUSTNESS}")
+
+
+# ------------------------------------------------------------------------------- provenance and readings (issue 17)
+#: What `robustness` can say of a claim: the same verdict under every reading of the paper's open choices that
+#: affect it ("robust"), another verdict under at least one ("reading-dependent", the flipping readings are in
+#: ``flipped_by``), no open choice declared for it ("no open choice"), or no verdict to compare ("not judged").
+ROBUSTNESS = ("robust", "reading-dependent", "no open choice", "not judged")
+#: The summary of a claim under one reading, as stored in its ``readings`` field.
+READING_FIELDS = ("mean", "ci95", "n", "verdict")
+
+
+def reading_key(choice: str, value: Any) -> str:
+    """``"<choice>=<value>"``: the name of one reading of one open choice (e.g. ``"normalize=none"``).
+
+    Raises:
+        ValueError: an empty `choice`, or one containing "=".
+    """
+    if not isinstance(choice, str) or not choice or "=" in choice:
+        raise ValueError(f"choice={choice!r} must be a non-empty name without '='")
+    return f"{choice}={value:g}" if isinstance(value, float) else f"{choice}={value}"
+
+
+def with_readings(claim: dict[str, Any], readings: dict[str, dict[str, Any] | None]) -> dict[str, Any]:
+    """The headline claim row with its verdict under each reading of the paper's open choices (issue 17).
+
+    Args:
+        claim: the row judged under the headline reading (`judge` / `not_tested`).
+        readings: ``{"<choice>=<reading>": row}``: the same claim judged (by the same builder) on the runs of that
+            reading, changing one choice at a time from the headline. The headline reading of each choice is an
+            entry too (its row is `claim` itself). A None row, or a "not tested" one, is a reading the claim cannot
+            be computed under; it is kept with verdict "not tested" and does not decide robustness.
+
+    Returns:
+        A copy of `claim` with ``readings`` ``{key: {mean, ci95, n, verdict}}``, ``robustness`` (one of
+        `ROBUSTNESS`) and ``flipped_by`` (the reading keys whose verdict differs from the headline's).
+
+    Raises:
+        ValueError: a key that is not ``choice=reading``.
+    """
+    out = dict(claim)
+    summary: dict[str, dict[str, Any]] = {}
+    for key, row in readings.items():
+        if not isinstance(key, str) or key.count("=") < 1 or key.startswith("="):
+            raise ValueError(f"reading key {key!r} must be '<choice>=<reading>'")
+        if row is None:
+            summary[key] = {"mean": None, "ci95": None, "n": 0, "verdict": "not tested"}
+        else:
+            summary[key] = {k: row.get(k) for k in READING_FIELDS}
+    out["readings"] = summary
+    judged = {k: r for k, r in summary.items() if r["verdict"] != "not tested"}
+    if claim["verdict"] == "not tested":
+        out["robustness"], out["flipped_by"] = "not judged", []
+    elif len(judged) < 2:
+        out["robustness"], out["flipped_by"] = "no open choice", []
+    else:
+        flips = sorted(k for k, r in judged.items() if r["verdict"] != claim["verdict"])
+        out["robustness"] = "reading-dependent" if flips else "robust"
+        out["flipped_by"] = flips
+    return out
+
+
+def across_readings(headline: list[dict[str, Any]], by_reading: dict[str, list[dict[str, Any]]],
+                    headline_keys: Iterable[str] = ()) -> list[dict[str, Any]]:
+    """Attach readings to every headline claim, matching claims by their ``claim`` text.
+
+    Args:
+        headline: the claim rows built on the headline reading's runs.
+        by_reading: ``{"<choice>=<reading>": rows}``: the claim rows the same builder gives on that reading's runs
+            (claims it cannot compute there may be missing). Only claims present in some reading get readings.
+        headline_keys: the keys naming the headline reading of each open choice (``"normalize=none"``); each
+            claim that appears under another reading of that choice gets the headline row under this key too.
+
+    Returns:
+        The headline rows, each through `with_readings` (claims that no reading computes: ``readings`` {},
+        robustness "no open choice", or "not judged" when not tested).
+    """
+    index = {k: {c["claim"]: c for c in rows} for k, rows in by_reading.items()}
+    heads = {k.split("=", 1)[0]: k for k in headline_keys}
+    out = []
+    for c in headline:
+        rs: dict[str, dict[str, Any] | None] = {}
+        for key, rows in index.items():
+            if c["claim"] in rows:
+                choice = key.split("=", 1)[0]
+                if choice in heads and heads[choice] not in rs:
+                    rs[heads[choice]] = c
+                rs[key] = rows[c["claim"]]
+        out.append(with_readings(c, rs))
+    return out
+
+
+def counts(claims: Sequence[dict[str, Any]]) -> dict[str, int]:
+    """``{verdict: count}`` over `VERDICTS` and ``{robustness: count}`` over `ROBUSTNESS` (keys prefixed
+    "robustness:"), plus "machine-sensitive" (claims whose ``machine`` record says the verdict changed)."""
+    out = {v: sum(c["verdict"] == v for c in claims) for v in VERDICTS}
+    for r in ROBUSTNESS:
+        out[f"robustness:{r}"] = sum(c.get("robustness") == r for c in claims)
+    out["machine-sensitive"] = sum(bool((c.get("machine") or {}).get("sensitive")) for c in claims)
+    return out

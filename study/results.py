@@ -75,13 +75,19 @@ def git_commit(root: Path | str = REPO_ROOT) -> str:
 
 
 def env_record(device: torch.device | str | None = None) -> dict[str, Any]:
-    """torch version, device (with GPU name), thread count, git commit, python version and host CPU count."""
+    """torch and numpy versions, the CPU capability torch dispatches to, device (with GPU name), thread count, git
+    commit, python version and host CPU count."""
     device = torch.device(device) if device is not None else torch.device("cpu")
     dev = str(device)
     if device.type == "cuda" and torch.cuda.is_available():
         dev = f"cuda ({torch.cuda.get_device_name(device)})"
+    import numpy
+
+    from .runs import cpu_capability
     return {
         "torch": torch.__version__.split("+")[0],
+        "numpy": numpy.__version__,
+        "cpu_capability": cpu_capability(),
         "device": dev,
         "threads": torch.get_num_threads(),
         "cpus": os.cpu_count(),
@@ -200,8 +206,12 @@ def write_headline(out_dir: Path | str, *, notebook: str, profile: str, wall_s: 
     Raises:
         ValueError: a claim that `study.claims.check_claim` refuses, or a deviation lacking a field.
     """
+    claims = [dict(c) for c in claims]
     for c in claims:
         claims_mod.check_claim(c)
+        c.setdefault("readings", {})
+        c.setdefault("robustness", "not judged" if c["verdict"] == "not tested" else "no open choice")
+        c.setdefault("flipped_by", [])
     for d in deviations or []:
         if not isinstance(d, dict) or set(d) != set(claims_mod.DEVIATION_FIELDS):
             raise ValueError(f"deviation {d!r} must have exactly the fields {claims_mod.DEVIATION_FIELDS}")

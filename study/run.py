@@ -12,7 +12,7 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import pandas as pd
 import torch
@@ -105,11 +105,15 @@ class Run:
                                                                             if k not in ("profile", "seed")))
         return cls(notebook, profile, seed, dev, out, gen, env, executor)
 
-    def sweep(self, run_fn, configs, *, divergence_expected: bool = False, **kw) -> runs.Sweep:
+    def sweep(self, run_fn, configs, *, divergence_expected: bool = False,
+              predicted: "Callable[[dict[str, Any]], str | None] | None" = None, **kw) -> runs.Sweep:
         """`study.runs.sweep` with this notebook's executor; adds the sweep's counts to `runs` (see `save`).
 
         `divergence_expected`: the sweep explores settings where diverging is a possible finding (a learning-rate or
-        λ grid); its diverged runs are recorded but do not withhold the notebook's verdicts (see `save`).
+        λ grid); its diverged runs are recorded but withhold no verdict (see `save`).
+        `predicted`: config -> the paper's sentence that predicts this run's collapse (e.g. Xue & Xin §3 on SGD with
+        the TL1 loss at a = 0.01), or None. A diverged run it names is data for the claim that predicts it, never a
+        reason to withhold a verdict.
         """
         res = runs.sweep(run_fn, configs, executor=self.executor, **kw)
         for k in ("total", "cached", "ran", "failed", "diverged"):
@@ -118,25 +122,30 @@ class Run:
             if m is not None:
                 kind = "cuda" if str(m.get("device", "cpu")).startswith("cuda") else "cpu"
                 self.run_seconds[kind] += float(m.get("wall_s") or 0.0)
-        self.diverged += [{"experiment": run_fn.experiment, **d, "expected": divergence_expected}
-                          for d in res.diverged]
+        for d in res.diverged:
+            why = predicted(d["config"]) if predicted is not None else None
+            self.diverged.append({"experiment": run_fn.experiment, **d, "expected": bool(divergence_expected or why),
+                                  "predicted_by": why or ""})
         return res
 
     def withhold_verdicts(self, claims: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """The claims, each made "inconclusive" with the reason when a run this notebook relies on diverged (a run
-        of a sweep not marked `divergence_expected`): no verdict comes from a diverged run (issue 12). "not tested" claims
-        stay "not tested" (no verdict to withhold)."""
-        bad = [d for d in self.diverged if not d["expected"]]
+        """The claims, each made "inconclusive" with the reason when one of *its own* runs (``depends_on``) diverged
+        unexpectedly (not in a sweep marked `divergence_expected`, not a collapse the paper predicts): no verdict
+        comes from a diverged run (issue 17). Claims that do not depend on such a run keep their verdicts; "not
+        tested" claims stay "not tested"."""
+        bad = {d["run"]: d for d in self.diverged if not d["expected"]}
         if not bad:
             return claims
-        cfg = bad[0]["config"] if isinstance(bad[0]["config"], dict) else {}
-        what = ", ".join(f"{k}={cfg[k]}" for k in ("method", "variant", "model", "dataset", "seed", "lr", "lam",
-                                                   "epochs") if cfg.get(k) not in (None, ""))
-        why = (f"verdict withheld: {len(bad)} training run(s) diverged, e.g. {bad[0]['experiment']} {what}: "
-               f"{bad[0]['reason']}")
-        return [c if c["verdict"] == "not tested" else
-                {**c, "verdict": "inconclusive", "note": (why + ". " + str(c.get("note") or "")).strip()}
-                for c in claims]
+        out = []
+        for c in claims:
+            hit = [bad[r] for r in c.get("depends_on") or [] if r in bad]
+            if not hit or c["verdict"] == "not tested":
+                out.append(c)
+                continue
+            why = (f"verdict withheld: {len(hit)} of its runs diverged, e.g. {hit[0]['run']}: {hit[0]['reason']}")
+            out.append({**c, "verdict": "inconclusive", "withheld_by": [h["run"] for h in hit],
+                        "note": (why + ". " + str(c.get("note") or "")).strip()})
+        return out
 
     def figure(self, fig, name: str, *, caption: str, paper_ref: str = "") -> Path:
         """Save a figure as ``<out>/<name>.png`` (whole file) and record it for the report.
@@ -160,13 +169,15 @@ class Run:
              params: dict[str, Any] | None = None, deviations: list[dict[str, str]] | None = None) -> float:
         """Write ``results.csv`` and ``headline.json``; returns the wall time in seconds since `start`.
 
-        Claims pass through `withhold_verdicts` first: after an unexpected diverged run every claim is inconclusive.
+        Claims pass through `withhold_verdicts` first: a claim one of whose runs diverged unexpectedly is
+        inconclusive; the others keep their verdicts.
         """
-        withheld = self.withhold_verdicts(claims)
-        if withheld is not claims:
-            print(f"{sum(not d['expected'] for d in self.diverged)} diverged run(s): all {len(claims)} verdicts "
-                  "withheld (inconclusive); see headline.json runs.diverged_runs")
-        claims = withheld
+        claims = self.withhold_verdicts(claims)
+        n_withheld = sum(bool(c.get("withheld_by")) for c in claims)
+        if n_withheld:
+            print(f"{sum(not d['expected'] for d in self.diverged)} unexpectedly diverged run(s): {n_withheld} of "
+                  f"{len(claims)} verdicts that depend on them withheld (inconclusive); see headline.json "
+                  "runs.diverged_runs")
         results.write_results(df, self.out)
         wall = self.timer.s
         compute = {"wall_s": round(wall, 1), "peak_rss_mb": results.peak_rss_mb(),

@@ -148,6 +148,56 @@ def divergence(rows: pd.DataFrame, chance: float | None = None) -> str | None:
     return "; ".join(reasons) or None
 
 
+# ------------------------------------------------------------------------------------------------------ run labels
+#: Config fields shown in a run's label, in this order, when present (the rest is in the label's hash).
+LABEL_KEYS = ("dataset", "model", "method", "variant", "reading", "activation", "penalty", "lam", "alpha", "a",
+              "lr", "epochs", "seed")
+
+
+def run_label(config: dict[str, Any]) -> str:
+    """A short readable name of one run, unique per config: the `LABEL_KEYS` fields present in `config` and 8 hex
+    digits of the canonical config's hash, e.g. ``"letters/rvsm_l0/seed=0#1a2b3c4d"``. Claims name the runs they
+    depend on by it (``depends_on``).
+
+    Raises:
+        ValueError: as `canonical`.
+    """
+    text = canonical(config)
+    parts = []
+    for k in LABEL_KEYS:
+        v = config.get(k)
+        if v in (None, "", "-"):
+            continue
+        parts.append(str(v) if k in ("dataset", "model", "method", "variant", "reading") else f"{k}={v}")
+    return "/".join(parts) + "#" + hashlib.sha256(text.encode()).hexdigest()[:8]
+
+
+def labels_where(configs: Iterable[dict[str, Any]], **match: Any) -> list[str]:
+    """The `run_label` of every config whose fields equal `match` (a tuple/list/set value: any of them), sorted.
+
+    Used for a claim's ``depends_on``: ``labels_where(plan, dataset="letters", method="rvsm_l0")``.
+    """
+    def ok(c: dict[str, Any]) -> bool:
+        for k, want in match.items():
+            v = c.get(k)
+            if isinstance(want, (tuple, list, set, frozenset)):
+                if v not in want:
+                    return False
+            elif v != want:
+                return False
+        return True
+    return sorted({run_label(c) for c in configs if ok(c)})
+
+
+def cpu_capability() -> str:
+    """The CPU kernels torch dispatches to (``torch.backends.cpu.get_cpu_capability()``: "AVX512", "AVX2",
+    "DEFAULT", ...; set by ``ATEN_CPU_CAPABILITY``). Results of the same config can differ between them."""
+    try:
+        return str(torch.backends.cpu.get_cpu_capability())
+    except Exception:  # noqa: BLE001 -- an old torch without the query
+        return "unknown"
+
+
 # ---------------------------------------------------------------------------------------------------- code version
 #: Module-level values a run reads that enter the code version by their repr. Mutable containers do not (a dict
 #: used as an in-process cache would change the key as it fills): write a constant table as a tuple, a frozenset or
@@ -273,8 +323,13 @@ def _run_record(config: dict[str, Any], version: str, wall_s: float) -> dict[str
         dev = f"{dev} ({torch.cuda.get_device_name(torch.device(dev))})"
     return {"config": config, "code_version": version, "wall_s": round(wall_s, 3), "device": dev,
             "threads": torch.get_num_threads(), "torch": torch.__version__.split("+")[0],
-            "python": platform.python_version(), "git": results.git_commit(), "host": socket.gethostname(),
+            "numpy": _numpy_version(), "cpu_capability": cpu_capability(), "python": platform.python_version(), "git": results.git_commit(), "host": socket.gethostname(),
             "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+
+
+def _numpy_version() -> str:
+    import numpy
+    return numpy.__version__
 
 
 def _execute(experiment_name: str, config_json: str, version: str, run_fn: Callable) -> Result:
@@ -462,6 +517,23 @@ class Sweep:
     def meta(self) -> list[dict[str, Any] | None]:
         return [None if r is None else r.meta for r in self.results]
 
+    @property
+    def labels(self) -> list[str]:
+        """`run_label` of every config, aligned with `configs`."""
+        return [run_label(c) for c in self.configs]
+
+    def records(self) -> pd.DataFrame:
+        """One row per finished run: its label, the config's `LABEL_KEYS` fields, and the record's wall time,
+        device, threads, torch, numpy and CPU capability (for results tables and the machine check)."""
+        rows = []
+        for c, m in zip(self.configs, self.meta):
+            if m is None:
+                continue
+            rows.append({"run": run_label(c), **{k: c.get(k) for k in LABEL_KEYS if k in c},
+                         **{k: m.get(k) for k in ("wall_s", "device", "threads", "torch", "numpy",
+                                                  "cpu_capability")}})
+        return pd.DataFrame(rows)
+
     diverged: list[dict[str, Any]] = field(default_factory=list)
     """``[{"config", "reason"}]``: finished runs that `divergence` flags (stored and in `frame`)."""
 
@@ -543,7 +615,7 @@ def sweep(run_fn: Callable[[dict], Result], configs: Iterable[dict[str, Any]], *
     for t, r in done.items():
         why = divergence(r.rows, getattr(run_fn, "chance", None))
         if why:
-            diverged.append({"config": json.loads(t), "reason": why})
+            diverged.append({"config": json.loads(t), "run": run_label(json.loads(t)), "reason": why})
     counts = {"total": len(done) + len(failed), "cached": cached, "ran": len(todo) - len(failed), "failed": len(failed),
               "diverged": len(diverged), "executor": executor}
     print(f"{name}: {counts['total']} runs: {cached} cached, {counts['ran']} ran, {counts['failed']} failed"

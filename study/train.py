@@ -309,3 +309,30 @@ def throughput(model: nn.Module, x: Tensor, y: Tensor, *, batch_size: int, steps
         torch.cuda.synchronize()
     return steps * len(xb) / (time.perf_counter() - t0)
 
+
+
+def cos_init(initial: torch.Tensor, final: torch.Tensor) -> float:
+    """Cosine similarity of a layer's final and initial weights (issue 17's training check).
+
+    Scale-free, so it survives any rescaling of the layer (e.g. RVSM's max|w| normalisation): 1 means the layer
+    did not move in direction; ``1 - cos_init`` is how far it trained. Both tensors are flattened (any shape, same
+    number of elements).
+
+    Returns:
+        a float in [-1, 1]; 1.0 when both are zero, 0.0 when exactly one is.
+
+    Raises:
+        ValueError: the two tensors have different numbers of elements, or a non-finite value.
+    """
+    a = initial.detach().reshape(-1).double()
+    b = final.detach().reshape(-1).double()
+    if a.numel() != b.numel():
+        raise ValueError(f"initial has {a.numel()} weights, final {b.numel()}: not the same layer")
+    if not (torch.isfinite(a).all() and torch.isfinite(b).all()):
+        raise ValueError("cos_init: a non-finite weight")
+    na, nb = float(a.norm()), float(b.norm())
+    if na == 0.0 and nb == 0.0:
+        return 1.0
+    if na == 0.0 or nb == 0.0:
+        return 0.0
+    return max(-1.0, min(1.0, float(a @ b) / (na * nb)))
