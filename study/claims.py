@@ -431,3 +431,35 @@ def counts(claims: Sequence[dict[str, Any]]) -> dict[str, int]:
         out[f"robustness:{r}"] = sum(c.get("robustness") == r for c in claims)
     out["machine-sensitive"] = sum(bool((c.get("machine") or {}).get("sensitive")) for c in claims)
     return out
+
+
+#: A reading trains the layer it studies when its mean 1 − cos(final, initial) is at least this fraction of the plain
+#: baseline's under the same schedule (issue 17); below it the reading is flagged and cannot be a headline.
+TRAINS_FRACTION = 0.5
+
+
+def training_check(reading: str, layer: str, moved: Iterable[float], baseline: Iterable[float],
+                   *, headline: bool = False) -> dict[str, Any]:
+    """Does a reading train the layer a paper studies? One row of ``headline.json``'s ``training_checks``.
+
+    Args:
+        reading: the reading's key (``"normalize=max"``) or "headline".
+        layer: the layer's name (``"dense"``, ``"fc1"``).
+        moved: per-seed ``1 - cos_init_<layer>`` of the reading's runs (`study.train.cos_init`), shape (n,).
+        baseline: per-seed ``1 - cos_init_<layer>`` of the plain baseline (no penalty, same schedule), shape (m,).
+        headline: whether this reading is the headline reading.
+
+    Returns:
+        ``{reading, layer, moved, baseline, ratio, trains, headline}``: the means, their ratio and whether
+        ratio >= `TRAINS_FRACTION`.
+
+    Raises:
+        ValueError: no or non-finite values, or a baseline that did not move at all.
+    """
+    m = float(_values(moved, f"moved of {reading}").mean())
+    b = float(_values(baseline, f"baseline of {reading}").mean())
+    if not b > 0:
+        raise ValueError(f"training_check {reading!r}/{layer!r}: the baseline's 1 - cos is {b}; it did not train")
+    ratio = m / b
+    return {"reading": reading, "layer": layer, "moved": m, "baseline": b, "ratio": ratio,
+            "trains": ratio >= TRAINS_FRACTION, "headline": bool(headline)}

@@ -194,7 +194,9 @@ def peak_rss_mb() -> float:
 def write_headline(out_dir: Path | str, *, notebook: str, profile: str, wall_s: float, env: dict[str, Any],
                    runs: dict[str, Any] | None = None, metrics: dict[str, dict[str, Any]], claims: list[dict[str, Any]],
                    params: dict[str, Any] | None = None, deviations: list[dict[str, str]] | None = None,
-                   figures: list[dict[str, Any]] | None = None, compute: dict[str, Any] | None = None) -> Path:
+                   figures: list[dict[str, Any]] | None = None, compute: dict[str, Any] | None = None,
+                   training_checks: list[dict[str, Any]] | None = None,
+                   readings: dict[str, Any] | None = None) -> Path:
     """Write ``<out_dir>/headline.json`` whole (format in ../shared/DESIGN.md).
 
     `runs` is the notebook's run record ``{"total", "cached", "ran", "failed", "executor", ...}`` (`study.runs.sweep`).
@@ -218,7 +220,8 @@ def write_headline(out_dir: Path | str, *, notebook: str, profile: str, wall_s: 
     doc = {"notebook": notebook, "profile": profile, "wall_s": round(float(wall_s), 1), "env": env,
            "runs": runs or {"total": 0, "cached": 0, "ran": 0, "failed": 0, "executor": "none"},
            "compute": compute or {}, "params": params or {}, "metrics": metrics, "claims": claims,
-           "deviations": deviations or [], "figures": figures or []}
+           "deviations": deviations or [], "figures": figures or [], "training_checks": training_checks or [],
+           "readings": readings or {}}
     return atomic_write_text(Path(out_dir) / "headline.json", json.dumps(_jsonable(doc), indent=2))
 
 

@@ -166,12 +166,23 @@ class Run:
         return path
 
     def save(self, df: pd.DataFrame, *, metrics: dict[str, dict[str, Any]], claims: list[dict[str, Any]],
-             params: dict[str, Any] | None = None, deviations: list[dict[str, str]] | None = None) -> float:
+             params: dict[str, Any] | None = None, deviations: list[dict[str, str]] | None = None,
+             training_checks: list[dict[str, Any]] | None = None, readings: dict[str, Any] | None = None) -> float:
         """Write ``results.csv`` and ``headline.json``; returns the wall time in seconds since `start`.
+
+        `training_checks`: `study.claims.training_check` rows; a headline reading that does not train its layer is
+        refused (ValueError). `readings`: the experiment's declared open choices ``{choice: {"readings": [...],
+        "headline": value, "why": text}}``, stored as written.
 
         Claims pass through `withhold_verdicts` first: a claim one of whose runs diverged unexpectedly is
         inconclusive; the others keep their verdicts.
         """
+        bad_head = [t for t in training_checks or [] if t["headline"] and not t["trains"]]
+        if bad_head:
+            t = bad_head[0]
+            raise ValueError(f"the headline reading {t['reading']!r} does not train layer {t['layer']!r}: 1 - cos "
+                             f"{t['moved']:.3g} against the baseline's {t['baseline']:.3g} (ratio {t['ratio']:.2f} < "
+                             "0.5); choose another headline reading")
         claims = self.withhold_verdicts(claims)
         n_withheld = sum(bool(c.get("withheld_by")) for c in claims)
         if n_withheld:
@@ -187,6 +198,7 @@ class Run:
         results.write_headline(self.out, notebook=self.notebook, profile=self.profile, wall_s=wall, env=self.env,
                                runs={**self.runs, "executor": self.executor, "threads_per_run": runs.RUN_THREADS,
                                      "diverged_runs": self.diverged}, metrics=metrics, claims=claims,
-                               params=params, deviations=deviations, figures=self.figures, compute=compute)
+                               params=params, deviations=deviations, figures=self.figures, compute=compute,
+                               training_checks=training_checks, readings=readings)
         print(f"wrote {self.out}/results.csv ({len(df)} rows) and headline.json; wall time {wall:.1f} s")
         return wall
