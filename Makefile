@@ -27,7 +27,7 @@ ifeq ($(filter $(PROFILE),smoke default paper),)
 $(error PROFILE=$(PROFILE) is not one of smoke, default, paper)
 endif
 
-.PHONY: help reproduce env data notebooks report report-check test unit nbval lab clean clean-runs FORCE
+.PHONY: help reproduce env data notebooks report report-check test unit nbval lab clean clean-runs machine-check FORCE
 .DEFAULT_GOAL := help
 
 help:  ## list the targets
@@ -37,6 +37,7 @@ help:  ## list the targets
 	@echo "make report-check  the report of nbval's smoke outputs (build/nbval/report), its links, anchors, claims checked"
 	@echo "make data       fill and verify data/ (MNIST, Fashion-MNIST) from a mirror or the network"
 	@echo "make env        create .venv with the pinned packages and the '$(KERNEL)' Jupyter kernel"
+	@echo "make machine-check NB=02_rvsm_curves CAPABILITY=default  re-run a sample of NB's runs under other CPU kernels"
 	@echo "make lab        JupyterLab on notebooks/ with the same kernel: jupyter lab $(LAB_FLAGS) (LAB_ARGS='...' adds flags)"
 	@echo "make clean      remove reports/ outputs and build/ (keeps data/, runs/ and .venv)"
 	@echo "make clean-runs remove the run store runs/ (every training run is recomputed next time)"
@@ -134,6 +135,15 @@ report-check: $(VENV_STAMP) | $(if $(filter test,$(MAKECMDGOALS)),nbval)
 	done
 	$(PY) -m study.report $(REPORT_CHECK) --profile smoke --root .
 	STUDY_REPORT_DIR=$(CURDIR)/$(REPORT_CHECK) $(PY) -m pytest -q -p no:cacheprovider tests/test_report_html.py
+
+# The machine check (issue 17; not part of reproduce): re-run the lowest seed of every run family of notebook NB
+# under other CPU kernels (CAPABILITY=default|avx2|avx512) against a copy of the run store, and mark the claims
+# whose verdict changes "machine-sensitive" in the report (reports/NB/machine_check.json).
+NB ?= 02_rvsm_curves
+CAPABILITY ?= default
+machine-check: | $(VENV_STAMP) $(DATA_STAMP)
+	$(PY) -m study.machine_check $(NB) --capability $(CAPABILITY)
+	$(MAKE) --no-print-directory report
 
 lab: $(VENV_STAMP)
 	$(VENV)/bin/jupyter lab $(LAB_FLAGS) notebooks

@@ -275,13 +275,129 @@ def render_notebook(executed: Path, dest: Path) -> Path:
     return atomic_write_text(dest, body)
 
 
+def _mathml(latex: str, display: str) -> str:
+    """LaTeX to MathML (latex2mathml; browsers render MathML natively, so the page needs no script or network);
+    the escaped source in a <code> element when it cannot be converted."""
+    import html
+    try:
+        from latex2mathml.converter import convert
+        return convert(latex, display=display)
+    except Exception:  # noqa: BLE001 -- a formula the converter does not know stays readable as source
+        return f"<code>{html.escape(latex)}</code>"
+
+
 def _markdown(text: str) -> str:
-    """Markdown to HTML with mistune (nbconvert's own markdown library); raw HTML in the text is escaped."""
+    """Markdown to HTML with mistune (nbconvert's own markdown library) and its math plugin, the formulas
+    ($…$, $$…$$) as MathML (`_mathml`); raw HTML in the text is escaped."""
     import mistune
-    return mistune.create_markdown(escape=True, plugins=["table", "strikethrough"])(text)
+    md = mistune.create_markdown(escape=True, plugins=["table", "strikethrough", "math"])
+    md.renderer.register("block_math", lambda r, text: f'<div class="math">{_mathml(text, "block")}</div>\n')
+    md.renderer.register("inline_math", lambda r, text: f'<span class="math">{_mathml(text, "inline")}</span>')
+    return md(text)
 
 
-def reproducibility_summary(nb_path: Path | str) -> dict[str, Any]:
+# ------------------------------------------------------------------- summary facts from headline.json (issue 17)
+#: ``{{kind:argument}}`` in a notebook's reproducibility summary: a fact filled from its headline.json
+#: (`fill_placeholders`). Kinds: count (a verdict, a robustness label, or "machine-sensitive"), verdict / ours /
+#: robustness (of the claim whose text is the argument), metric (mean [95 % CI] of a headline metric).
+PLACEHOLDER = re.compile(r"\{\{\s*(count|verdict|ours|robustness|metric)\s*:\s*(.+?)\s*\}\}")
+#: A count stated in words next to a verdict ("12 reproduced", "3 claims are not reproduced").
+COUNT_STATEMENT = re.compile(r"\b(\d+)\s+(?:of\s+\d+\s+)?(?:claims?\s+)?(?:(?:are|were|is|was)\s+)?"
+                             r"(not reproduced|reproduced|inconclusive|not tested|robust|reading-dependent)\b",
+                             re.IGNORECASE)
+
+
+def _claim_by_text(head: dict[str, Any], text: str) -> dict[str, Any] | None:
+    return next((c for c in head.get("claims") or [] if str(c.get("claim")) == text), None)
+
+
+def fill_placeholders(text: str, head: dict[str, Any]) -> tuple[str, list[str]]:
+    """`text` with every `PLACEHOLDER` replaced by the fact from `head` (a headline.json), and the problems: a
+    placeholder naming a claim or metric that `head` does not have (shown as "⟨unknown …⟩" in the text)."""
+    from .claims import counts as claim_counts
+    problems: list[str] = []
+    tally = claim_counts(head.get("claims") or [])
+
+    def one(m: re.Match) -> str:
+        kind, arg = m.group(1), m.group(2)
+        if kind == "count":
+            key = arg if arg in tally else f"robustness:{arg}"
+            if key not in tally:
+                problems.append(f"{{{{count:{arg}}}}}: not a verdict, robustness label or 'machine-sensitive'")
+                return f"⟨unknown count {arg}⟩"
+            return str(tally[key])
+        if kind == "metric":
+            mm = (head.get("metrics") or {}).get(arg)
+            if not mm:
+                problems.append(f"{{{{metric:{arg}}}}}: headline.json has no such metric")
+                return f"⟨unknown metric {arg}⟩"
+            return fmt_ours({**mm, "verdict": ""})
+        c = _claim_by_text(head, arg)
+        if c is None:
+            problems.append(f"{{{{{kind}:{arg}}}}}: headline.json has no claim with this text")
+            return f"⟨unknown claim {arg}⟩"
+        if kind == "verdict":
+            return f"**{c.get('verdict')}**"
+        if kind == "robustness":
+            return str(c.get("robustness") or EMPTY)
+        return fmt_ours(c)
+    return PLACEHOLDER.sub(one, text), problems
+
+
+def summary_contradictions(text: str, head: dict[str, Any]) -> list[str]:
+    """Facts a hand-written summary states that its headline.json does not have (issue 17): a count of a verdict
+    or robustness label written as a number ("12 reproduced") that differs from the count in `head`, and a claim
+    quoted by its exact text whose verdict in the next 80 characters differs from its verdict in `head`.
+    Placeholders are not checked here (they are filled from `head`); numbers should only come through them."""
+    from .claims import counts as claim_counts
+    tally = claim_counts(head.get("claims") or [])
+    raw = PLACEHOLDER.sub("", text)
+    out = []
+    for m in COUNT_STATEMENT.finditer(raw):
+        n, what = int(m.group(1)), m.group(2).lower()
+        have = tally.get(what, tally.get(f"robustness:{what}"))
+        if have is not None and n != have:
+            out.append(f"states '{m.group(0)}' but headline.json has {have} {what}")
+    verdict_re = re.compile(r"(not reproduced|reproduced|inconclusive|not tested)", re.IGNORECASE)
+    for c in head.get("claims") or []:
+        name = str(c.get("claim") or "")
+        if len(name) < 12:
+            continue
+        for at in [m.end() for m in re.finditer(re.escape(name), raw)]:
+            v = verdict_re.search(raw[at:at + 80])
+            if v and v.group(1).lower() != str(c.get("verdict")).lower():
+                out.append(f"says claim {name!r} is '{v.group(1)}' but headline.json has '{c.get('verdict')}'")
+    return out
+
+
+def summary_facts(head: dict[str, Any], name: str) -> str:
+    """The factual part of a reproducibility summary, generated from headline.json as markdown: the counts per
+    verdict, robustness and machine sensitivity, the claims not reproduced and the reading-dependent ones with
+    their values."""
+    from .claims import counts as claim_counts
+    claims = head.get("claims") or []
+    t = claim_counts(claims)
+    lines = [f"Of {len(claims)} claims, {t['reproduced']} reproduced, {t['not reproduced']} not reproduced, "
+             f"{t['inconclusive']} inconclusive and {t['not tested']} not tested "
+             f"({head.get('profile', EMPTY)} profile). Robustness over the paper's open choices: "
+             f"{t['robustness:robust']} robust, {t['robustness:reading-dependent']} reading-dependent, "
+             f"{t['robustness:no open choice']} with no open choice; {t['machine-sensitive']} machine-sensitive."]
+    bad = [c for c in claims if c.get("verdict") == "not reproduced"]
+    if bad:
+        lines.append("\nNot reproduced:\n")
+        lines += [f"- {c.get('claim')}: ours {fmt_ours(c)}, paper {fmt_value(c.get('paper_value'), c.get('unit'))}"
+                  for c in bad]
+    dep = [c for c in claims if c.get("robustness") == "reading-dependent"]
+    if dep:
+        lines.append("\nReading-dependent (the readings that change the verdict):\n")
+        for c in dep:
+            flips = ", ".join(f"{k} → {c['readings'][k]['verdict']}" for k in c.get("flipped_by") or []
+                              if k in (c.get("readings") or {}))
+            lines.append(f"- {c.get('claim')}: headline {c.get('verdict')}; {flips}")
+    return "\n".join(lines)
+
+
+def reproducibility_summary(nb_path: Path | str, head: dict[str, Any] | None = None) -> dict[str, Any]:
     """The notebook's hand-written reproducibility summary: the markdown cell that starts with `SUMMARY_HEADING`,
     split at its ``### `` subsections (`MLRC_SECTIONS`).
 
@@ -291,7 +407,8 @@ def reproducibility_summary(nb_path: Path | str) -> dict[str, Any]:
     raises.
     """
     out: dict[str, Any] = {"found": False, "cell_id": None, "problem": None, "intro": None,
-                           "sections": {k: None for k, _ in MLRC_SECTIONS}, "other": []}
+                           "sections": {k: None for k, _ in MLRC_SECTIONS}, "other": [], "problems": [],
+                           "facts": _markdown(summary_facts(head, "")) if head is not None else None}
     nb = _read_nb(Path(nb_path))
     if nb is None:
         out["problem"] = f"no readable notebook {Path(nb_path).name}"
@@ -304,7 +421,13 @@ def reproducibility_summary(nb_path: Path | str) -> dict[str, Any]:
     out["found"], out["cell_id"] = True, cell.get("id")
     titles = {t.lower(): k for k, t in MLRC_SECTIONS}
     parts: list[tuple[str | None, list[str]]] = [(None, [])]
-    for line in _source(cell).lstrip().splitlines()[1:]:
+    body = _source(cell).lstrip()
+    out["problems"] = []
+    if head is not None:
+        out["problems"] = summary_contradictions(body, head)
+        body, unknown = fill_placeholders(body, head)
+        out["problems"] += unknown
+    for line in body.splitlines()[1:]:
         if line.startswith("### "):
             parts.append((line[4:].strip(), []))
         else:
@@ -512,6 +635,17 @@ def load_headline(path: Path | str) -> tuple[dict[str, Any], list[str]]:
             problems.append(f"{path}: '{key}' is not an object")
             doc[key] = {}
     metrics = {k: v for k, v in (doc.get("metrics") or {}).items() if isinstance(v, dict)}
+    mc = path.parent / "machine_check.json"  # `study.machine_check`: the verdicts under other CPU kernels
+    if mc.is_file():
+        try:
+            check = json.loads(mc.read_text(encoding="utf-8"))
+            if check.get("git") != (doc.get("env") or {}).get("git"):
+                problems.append(f"{mc}: made for commit {check.get('git')}, not this headline's; not shown")
+            else:
+                by = check.get("claims") or {}
+                claims = [{**c, "machine": by[c.get("claim")]} if c.get("claim") in by else c for c in claims]
+        except (OSError, ValueError, AttributeError) as e:
+            problems.append(f"{mc}: unreadable ({e})")
     return {**doc, "claims": claims, "deviations": devs, "figures": figs, "metrics": metrics}, problems
 
 
@@ -647,13 +781,64 @@ def claims_table(claims: list[dict[str, Any]], name: str) -> str:
                                                                            fmt_text(c.get("claim"))),
              "paper": fmt_text(c.get("paper")), "type": fmt_text(c.get("type")),
              "paper value": fmt_value(c.get("paper_value"), c.get("unit")), "ours: mean [95 % CI] (n)": fmt_ours(c),
-             "tolerance": fmt_tolerance(c), "verdict": fmt_text(c.get("verdict")), "note": fmt_text(c.get("note"))}
+             "tolerance": fmt_tolerance(c), "verdict": fmt_text(c.get("verdict")),
+             "robustness": fmt_robustness(c), "machine": fmt_machine(c), "depends on": fmt_depends(c),
+             "note": fmt_text(c.get("note"))}
             for i, c in enumerate(claims)]
     df = pd.DataFrame(rows)
     classes = pd.DataFrame("", index=df.index, columns=df.columns)
     classes["verdict"] = [f"verdict {verdict_class(c.get('verdict'))}" for c in claims]
     classes["ours: mean [95 % CI] (n)"] = "num"
     return _styler_html(df, f"{name}-claims", "claims", classes, raw=("claim",))
+
+
+def fmt_robustness(c: dict[str, Any]) -> str:
+    """The claim's robustness label and, per reading of the paper's open choices, its verdict and mean
+    ("robust — alpha=0.01: reproduced 0.82; alpha=0.1: inconclusive 0.11")."""
+    rob = c.get("robustness") or EMPTY
+    rs = c.get("readings") or {}
+    if not rs:
+        return str(rob)
+    parts = []
+    for k, r in rs.items():
+        mean = r.get("mean")
+        scale, _ = _unit(c.get("unit"), c.get("type") in ("ordering", "trend"))
+        shown = f" {_num(mean * scale)}" if _finite(mean) else ""
+        flip = " ✱" if k in (c.get("flipped_by") or []) else ""
+        parts.append(f"{k}: {r.get('verdict')}{shown}{flip}")
+    return f"{rob} — " + "; ".join(parts)
+
+
+def fmt_machine(c: dict[str, Any]) -> str:
+    """"machine-sensitive (AVX512 → DEFAULT: reproduced → inconclusive)", "stable under …", or "—" (not checked)."""
+    m = c.get("machine")
+    if not m:
+        return EMPTY
+    if m.get("sensitive"):
+        return f"machine-sensitive ({m.get('from')} → {m.get('to')}: {c.get('verdict')} → {m.get('verdict')})"
+    return f"stable ({m.get('from')} → {m.get('to')})"
+
+
+def fmt_depends(c: dict[str, Any]) -> str:
+    """The runs a claim depends on: their number and the first two labels."""
+    d = c.get("depends_on") or []
+    if not d:
+        return EMPTY
+    return f"{len(d)} run(s): " + ", ".join(str(x) for x in d[:2]) + (" …" if len(d) > 2 else "")
+
+
+def training_table(checks: list[dict[str, Any]], name: str) -> str:
+    """headline.json's training_checks: per reading and layer, 1 − cos of the reading and of the baseline, their
+    ratio and whether the reading trains the layer ("does not train <layer>" otherwise)."""
+    import pandas as pd
+    rows = [{"reading": fmt_text(t.get("reading")) + (" (headline)" if t.get("headline") else ""),
+             "layer": fmt_text(t.get("layer")), "1 − cos, reading": fmt_value(t.get("moved")),
+             "1 − cos, baseline": fmt_value(t.get("baseline")), "ratio": fmt_value(t.get("ratio")),
+             "check": "trains" if t.get("trains") else f"does not train {t.get('layer')}"} for t in checks]
+    df = pd.DataFrame(rows)
+    classes = pd.DataFrame("", index=df.index, columns=df.columns)
+    classes["check"] = ["" if t.get("trains") else "verdict v-not-reproduced" for t in checks]
+    return _styler_html(df, f"{name}-training", "training", classes)
 
 
 def deviations_table(devs: list[dict[str, Any]], name: str) -> str:
@@ -746,7 +931,20 @@ def scorecard(claims: list[dict[str, Any]], name: str) -> dict[str, Any]:
         counts.append(("other", other, ""))
     failed = [(fmt_text(c.get("claim")), claim_anchor(name, i)) for i, c in enumerate(claims)
               if c.get("verdict") == "not reproduced"]
-    return {"counts": counts, "not_reproduced": failed, "total": len(claims)}
+    from .claims import ROBUSTNESS
+    robustness = [(r, sum(c.get("robustness") == r for c in claims)) for r in ROBUSTNESS]
+    dep = [(fmt_text(c.get("claim")), claim_anchor(name, i), ", ".join(c.get("flipped_by") or []))
+           for i, c in enumerate(claims) if c.get("robustness") == "reading-dependent"]
+    checked = [c for c in claims if c.get("machine")]
+    machine = ""
+    if checked:
+        sens = [c for c in checked if c["machine"].get("sensitive")]
+        m0 = checked[0]["machine"]
+        machine = (f"Machine check ({m0.get('from')} → {m0.get('to')} CPU kernels, {m0.get('sample')}): "
+                   f"{len(sens)} of {len(checked)} verdicts machine-sensitive"
+                   + (": " + "; ".join(str(c.get("claim")) for c in sens) if sens else "") + ".")
+    return {"counts": counts, "not_reproduced": failed, "total": len(claims), "robustness": robustness,
+            "reading_dependent": dep, "machine": machine}
 
 
 # ------------------------------------------------------------------------------------------------------- compute
@@ -956,7 +1154,8 @@ def notebook_section(reports: Path, name: str, *, root: Path, profile: str | Non
         nb["page"] = f"{name}.html"
     figs, others, fig_problems = _figures(head, folder, name, nb["page"], executed)
     claims = head["claims"]
-    summary = reproducibility_summary(executed if executed.exists() else src_nb)
+    summary = reproducibility_summary(executed if executed.exists() else src_nb, head)
+    problems += [f"reproducibility summary: {p}" for p in summary.get("problems") or []]
     nb.update(
         head=head, problems=problems + fig_problems, inputs_line=_inputs_line(st["inputs"]),
         env_line=", ".join(f"{k} {fmt_value(v)}" for k, v in (head.get("env") or {}).items()),
@@ -967,6 +1166,7 @@ def notebook_section(reports: Path, name: str, *, root: Path, profile: str | Non
         claims_html=claims_table(claims, name) if claims else None,
         deviations_html=deviations_table(head["deviations"], name) if head["deviations"] else None,
         metrics_html=metrics_table(head["metrics"], name) if head["metrics"] else None,
+        training_html=training_table(head["training_checks"], name) if head.get("training_checks") else None,
         figures=figs, other_images=others, compute=compute_rows(head, root, name))
     nb["toc"] = [(f"{name}-{k}", label) for k, label in (
         ("scorecard", "Scorecard"), ("summary", "Reproducibility summary"), ("claims", "Claims"),

@@ -85,7 +85,9 @@ def test_verdict_refuses_bad_input():
 
 
 def test_judge_row_has_every_field_and_uses_the_quantity_tolerance():
-    c = claims.judge("P", "acc", "point", [0.985, 0.986, 0.984], paper_value=0.99, quantity="accuracy", note="epoch 10")
+    c = claims.judge("P", "acc", "point", [0.985, 0.986, 0.984], paper_value=0.99, quantity="accuracy", note="epoch 10",
+                     depends_on=["r1", "r0", "r1"])
+    assert c["depends_on"] == ["r0", "r1"]
     assert set(c) == set(claims.CLAIM_FIELDS)
     assert c["tolerance"] == claims.TOLERANCES["accuracy"][0] and c["unit"] == "fraction"
     assert c["verdict"] == "reproduced" and c["n"] == 3 and c["ci95"][0] < c["mean"] < c["ci95"][1]
@@ -109,7 +111,8 @@ def test_not_tested_has_no_numbers_and_needs_a_reason():
 
 
 def test_check_claim_refuses_a_verdict_without_an_interval():
-    c = claims.judge("P", "acc", "point", [0.985, 0.986, 0.984], paper_value=0.99, quantity="accuracy")
+    c = claims.judge("P", "acc", "point", [0.985, 0.986, 0.984], paper_value=0.99, quantity="accuracy",
+                     depends_on=["r0"])
     with pytest.raises(ValueError, match="interval"):
         claims.check_claim({**c, "n": 1, "ci95": None})
     with pytest.raises(ValueError, match="partly"):

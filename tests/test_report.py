@@ -179,7 +179,8 @@ def test_paper_profile_compute_is_measured_given_or_scaled_from_the_parameters(t
 
 
 def _headline(folder, run: str, verdict: str = "reproduced"):
-    claim = cl.judge("P", f"claim of run {run}", "point", [1.0, 1.0, 1.0], paper_value=1.0, quantity="ratio")
+    claim = cl.judge("P", f"claim of run {run}", "point", [1.0, 1.0, 1.0], paper_value=1.0, quantity="ratio",
+                     depends_on=[f"run{run}"])
     claim = {**claim, "verdict": verdict}
     results.write_headline(folder, notebook=folder.name, profile="smoke", wall_s=1.0, env={"git": "abc"},
                            metrics={}, claims=[claim], params={"run": run})

@@ -165,6 +165,9 @@ def check_report(reports: Path) -> list[str]:
     for name, head in shown_headlines(reports).items():
         if name not in page.ids:
             problems.append(f"{name}: no section in index.html")
+        executed = reports / name / f"{name}.ipynb"
+        if executed.is_file():  # issue 17: the summary states no fact its headline.json does not have
+            problems += [f"{name}: summary {p}" for p in report.reproducibility_summary(executed, head)["problems"]]
         cells = " | ".join(page.tables.get(f"T_{name}-claims", []))
         for c in head.get("claims") or []:
             text = " ".join(str(c.get("claim", "")).split())
@@ -187,7 +190,8 @@ We test the paper's *Table 1* accuracy claim and its ordering claim.
 Three seeds; the learning rate was chosen on a validation split carved from the training images.
 
 ### Results
-The accuracy is reproduced; the ordering is not clear at this budget.
+The accuracy is {{verdict:Table 1: test accuracy of the sparse network}} ({{ours:Table 1: test accuracy of the sparse network}});
+{{count:reading-dependent}} claim depends on the reading of $\\alpha$, the smoothing of $\\sqrt{x^2+\\alpha^2}$.
 
 ### What was easy
 Writing the model from the paper's description.
@@ -229,12 +233,19 @@ def png(path: Path) -> Path:
 def fixture_claims() -> list[dict]:
     return [
         cl.judge("Paper A, Table 1", "Table 1: test accuracy of the sparse network", "point",
-                 [0.981, 0.983, 0.982], paper_value=0.982, quantity="accuracy", note="last epoch, test split"),
-        cl.judge("Paper A, Table 1", "Table 1: sparsity reached", "at_least", [0.50, 0.52, 0.51],
-                 paper_value=0.861, quantity="sparsity"),
+                 [0.981, 0.983, 0.982], paper_value=0.982, quantity="accuracy", note="last epoch, test split",
+                 depends_on=["mnist/sl1/seed=0#1", "mnist/sl1/seed=1#2", "mnist/sl1/seed=2#3"]),
+        cl.with_readings(
+            cl.judge("Paper A, Table 1", "Table 1: sparsity reached", "at_least", [0.50, 0.52, 0.51],
+                     paper_value=0.861, quantity="sparsity", depends_on=["mnist/sl1/seed=0#1"]),
+            {"alpha=0.1": cl.judge("Paper A, Table 1", "Table 1: sparsity reached", "at_least", [0.50, 0.52, 0.51],
+                                   paper_value=0.861, quantity="sparsity", depends_on=["a"]),
+             "alpha=0.01": cl.judge("Paper A, Table 1", "Table 1: sparsity reached", "at_least", [0.9, 0.88, 0.87],
+                                    paper_value=0.861, quantity="sparsity", depends_on=["b"])}),
         cl.judge("Paper A, §4", "SL1 trains faster than group-L1", "ordering", [0.01, -0.02, 0.005],
-                 paper_value="SL1 < group-L1", quantity="loss"),
-        cl.judge("Paper A, §4", "one seed only", "point", [0.5], paper_value=0.5, quantity="fraction"),
+                 paper_value="SL1 < group-L1", quantity="loss", depends_on=["mnist/sl1/seed=0#1"]),
+        cl.judge("Paper A, §4", "one seed only", "point", [0.5], paper_value=0.5, quantity="fraction",
+                 depends_on=["mnist/sl1/seed=0#1"]),
         cl.not_tested("Paper A, Fig. 5", "Fig. 5: accuracy after 50 epochs", "at_least",
                       "the smoke profile trains 1 epoch", paper_value=0.99, quantity="accuracy"),
     ]
@@ -309,6 +320,36 @@ def test_fixture_report_passes_the_html_check(tmp_path):
     assert "Writing the model from the paper" in page and "<script>alert" not in page
     beta = page[page.index('id="02_beta"'):page.index('id="03_corrupt"')]
     assert beta.count(report.NOT_WRITTEN) >= 5
+
+
+def test_summaries_facts_come_from_the_headline_and_contradictions_are_found(tmp_path):
+    root = fixture_repo(tmp_path)
+    reports = root / "reports"
+    report.build(reports, render=False, root=root, profile="smoke")
+    page = (reports / "index.html").read_text()
+    alpha = page[page.index('id="01_alpha"'):page.index('id="02_beta"')]
+    # placeholders filled from headline.json; the generated facts; math as MathML (no script, no network)
+    assert "{{" not in alpha, alpha[alpha.index("{{") - 200:alpha.index("{{") + 100]
+    assert "<strong>reproduced</strong> (98.2 [97.95, 98.45] % (n = 3))" in alpha
+    assert "1 claim depends on the reading" in alpha and "1 reading-dependent" in alpha
+    assert "<mi>&#x003B1;</mi>" in alpha and "<msqrt>" in alpha and "$\\alpha$" not in alpha
+    assert "<script" not in page
+    assert "Of 5 claims, 1 reproduced, 1 not reproduced, 2 inconclusive and 1 not tested" in alpha
+    assert "alpha=0.01: reproduced" in alpha and "reading-dependent —" in alpha
+    head = json.loads((reports / "01_alpha" / "headline.json").read_text())
+    ok = "## Reproducibility summary\n### Results\n{{count:reproduced}} reproduced, 1 inconclusive is wrong"
+    problems = report.summary_contradictions(ok, head)
+    assert problems == ["states '1 inconclusive' but headline.json has 2 inconclusive"]
+    claim = head["claims"][0]["claim"]
+    assert report.summary_contradictions(f"{claim} is not reproduced", head) == [
+        f"says claim {claim!r} is 'not reproduced' but headline.json has 'reproduced'"]
+    assert report.summary_contradictions(f"{claim} is reproduced, 2 inconclusive", head) == []
+    filled, unknown = report.fill_placeholders("{{verdict:no such claim}} {{count:robust}}", head)
+    assert unknown and "no such claim" in unknown[0] and filled.endswith(" 0")
+    # a contradicting summary is a problem of the report check
+    nb = reports / "01_alpha" / "01_alpha.ipynb"
+    nb.write_text(nb.read_text().replace("{{count:reading-dependent}} claim", "3 claims are reading-dependent;"))
+    assert any("states '3 claims are reading-dependent'" in p for p in check_report(reports))
 
 
 def test_the_check_finds_broken_links_missing_claims_captions_and_nan(tmp_path):

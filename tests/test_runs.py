@@ -408,23 +408,38 @@ def test_a_sweep_flags_diverged_runs_and_the_headline_records_them(tmp_path, mon
     assert res.counts["diverged"] == 1 and res.diverged[0]["config"]["lr"] == 1000.0
     assert "training loss rose" in res.diverged[0]["reason"] and "at chance" in res.diverged[0]["reason"]
     assert "2 runs: 0 cached, 2 ran, 0 failed, 1 diverged" in capsys.readouterr().out
-    claim = claims.judge("Paper", "accuracy", "point", [0.9, 0.9, 0.9], paper_value=0.9, quantity="accuracy")
-    assert claim["verdict"] == "reproduced"
-    nb.save(res.frame, metrics={}, claims=[claim])
+    # claim-level provenance (issue 17): only the claim that depends on the diverged run is withheld
+    bad, good = runs.run_label({"seed": 0, "lr": 1000.0}), runs.run_label({"seed": 0, "lr": 0.1})
+    assert res.diverged[0]["run"] == bad and bad != good and "lr=1000.0" in bad
+    on_bad = claims.judge("Paper", "accuracy at lr 1000", "point", [0.9, 0.9, 0.9], paper_value=0.9,
+                          quantity="accuracy", depends_on=[good, bad])
+    on_good = claims.judge("Paper", "accuracy at lr 0.1", "point", [0.9, 0.9, 0.9], paper_value=0.9,
+                           quantity="accuracy", depends_on=[good])
+    assert on_bad["verdict"] == on_good["verdict"] == "reproduced"
+    nb.save(res.frame, metrics={}, claims=[on_bad, on_good, claims.not_tested(
+        "Paper", "big net", "point", "too few epochs", paper_value=0.9, quantity="accuracy", depends_on=[bad])])
     doc = json.loads((tmp_path / "out" / "headline.json").read_text())
     assert doc["runs"]["diverged"] == 1 and doc["runs"]["diverged_runs"][0]["experiment"] == "toy_diverging"
-    nb.save(res.frame, metrics={}, claims=[claim, claims.not_tested("Paper", "big net", "point", "too few epochs",
-                                                                      paper_value=0.9, quantity="accuracy")])
-    doc = json.loads((tmp_path / "out" / "headline.json").read_text())
-    saved, untested = doc["claims"]
-    assert saved["verdict"] == "inconclusive" and saved["note"].startswith("verdict withheld: 1 training run(s) diverged")
+    withheld, kept, untested = doc["claims"]
+    assert withheld["verdict"] == "inconclusive" and withheld["withheld_by"] == [bad]
+    assert withheld["note"].startswith(f"verdict withheld: 1 of its runs diverged, e.g. {bad}")
+    assert kept["verdict"] == "reproduced" and "withheld" not in kept["note"]
     assert untested["verdict"] == "not tested" and untested["note"] == "too few epochs"
+    assert doc["env"]["cpu_capability"] == runs.cpu_capability() != "unknown"
     # the same divergence inside a sweep that explores it (an lr grid) is recorded but withholds nothing
     nb2 = Run.start("99_toy", profile="smoke", out_dir=tmp_path / "out2")
     nb2.sweep(_diverging_run, [{"seed": 0, "lr": 1000.0}], divergence_expected=True)
-    nb2.save(res.frame, metrics={}, claims=[claim])
+    nb2.save(res.frame, metrics={}, claims=[on_bad])
     doc2 = json.loads((tmp_path / "out2" / "headline.json").read_text())
     assert doc2["claims"][0]["verdict"] == "reproduced" and doc2["runs"]["diverged_runs"][0]["expected"] is True
+    # a collapse the paper predicts is data: recorded with the paper's sentence, withholds nothing
+    nbp = Run.start("99_toy", profile="smoke", out_dir=tmp_path / "outp")
+    nbp.sweep(_diverging_run, [{"seed": 0, "lr": 1000.0}],
+              predicted=lambda c: "§3: a large rate may hurt the accuracy a lot" if c["lr"] > 1 else None)
+    nbp.save(res.frame, metrics={}, claims=[on_bad])
+    docp = json.loads((tmp_path / "outp" / "headline.json").read_text())
+    assert docp["claims"][0]["verdict"] == "reproduced"
+    assert docp["runs"]["diverged_runs"][0]["predicted_by"].startswith("§3")
 
 
 def test_run_store_and_scheduler_variables_are_checked_by_name(tmp_path, monkeypatch):

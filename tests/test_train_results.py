@@ -208,7 +208,7 @@ def test_momentum_ramp_is_linear_then_constant():
 def test_run_writes_both_artifacts_whole(tmp_path):
     run = Run.start("99_test", profile="smoke", seed=1, device="cpu", out_dir=tmp_path)
     df = results.tidy([{"epoch": 1, "split": "test", "metric": "accuracy", "value": 0.9}], study="t", seed=1)
-    c = claims.judge("P", "acc", "point", [0.9, 0.9, 0.9], paper_value=0.9, quantity="accuracy")
+    c = claims.judge("P", "acc", "point", [0.9, 0.9, 0.9], paper_value=0.9, quantity="accuracy", depends_on=["r0"])
     dev = claims.deviation("epochs", "20", "2", "CPU budget", "accuracy lower; see the epochs ablation")
     run.save(df, metrics=results.metric_summary(df, "accuracy", split="test", by="study"), claims=[c],
              deviations=[dev])
