@@ -81,6 +81,14 @@ BAD = [  # (parameter, bad value, fragment of the message)
     ("sweep_alphas", 0.0, "a list"),
     ("sweep_lams", [-1.0], "numbers >= 0"),
     ("sweep_lams", [0.01, 0.01], "distinct"),
+    ("reading_alphas", [0.01, 0.1], "holds 0 (the non-smooth limit"),
+    ("reading_alphas", [-0.1, 0.0], "numbers >= 0"),
+    ("momentum_readings", ["ramp_from"], "holds the headline reading 'ramp_to'"),
+    ("momentum_readings", ["ramp_to", "constant"], "unknown: ['constant']"),
+    ("momentum_readings", [], "a non-empty list"),
+    ("momentum_final", 0.1, "(momentum=0.2, 1)"),
+    ("momentum_final", 1.0, "(momentum=0.2, 1)"),
+    ("momentum_final", "0.9", "YAML reads 1e-3 as a string"),
 ]
 
 
@@ -99,11 +107,16 @@ def test_a_bad_parameter_is_refused_naming_it_and_its_value(name, value, fragmen
 def test_relations_between_parameters():
     # a method's λ grid may be empty only when the method is not compared; SL1's α grid likewise
     p = sl1.check_params({**SMOKE, "methods": ["none", "l2"], "lams_sl1": [], "lams_group_l1": [], "alphas": [],
-                          "sweep_alphas": []})
+                          "sweep_alphas": [], "reading_alphas": []})
     assert p["methods"] == ["none", "l2"] and p["alphas"] == []
     # the α sweep needs SL1 among the methods
     with pytest.raises(ValueError, match=r"sweep_alphas=.*unless methods include 'sl1'"):
         sl1.check_params({**SMOKE, "methods": ["none", "l2"]})
+    with pytest.raises(ValueError, match=r"reading_alphas=.*unless methods include 'sl1'"):
+        sl1.check_params({**SMOKE, "methods": ["none", "l2"], "sweep_alphas": []})
+    # the momentum readings must hold the headline reading; ramp_from's end lies above the momentum
+    with pytest.raises(ValueError, match=r"momentum_final=0.9 .*\(momentum=0.95, 1\)"):
+        sl1.check_params({**SMOKE, "momentum": 0.95})
     # the batch may be as large as the smaller training pool: candidates (tune_subset) and final runs (train_subset)
     assert sl1.check_params({**SMOKE, "batch_size": 1000})["batch_size"] == 1000
     with pytest.raises(ValueError, match=r"batch_size=801 .*\[1, 800\]"):
@@ -128,9 +141,10 @@ def test_every_profile_passes_and_is_returned_normalised(profile):
     assert set(checked_keys(ns)) == set(sl1.PARAM_NAMES)  # the check covers every notebook parameter
     p = sl1.check_params(checked_keys(ns))
     assert p == checked_keys(ns) and sl1.check_params(p) == p
-    for name in ("momentum", "prune_threshold"):
+    for name in ("momentum", "prune_threshold", "momentum_final"):
         assert type(p[name]) is float
-    for name in ("lrs", "alphas", "lams_sl1", "lams_group_l1", "lams_l2", "sweep_alphas", "sweep_lams"):
+    for name in ("lrs", "alphas", "lams_sl1", "lams_group_l1", "lams_l2", "sweep_alphas", "sweep_lams",
+                 "reading_alphas"):
         assert all(type(v) is float for v in p[name]), name
     assert sl1.check_params({**checked_keys(ns), "momentum": 0})["momentum"] == 0.0
 
@@ -142,12 +156,16 @@ def test_the_notebook_checks_its_parameters_right_after_run_start():
     assert "Run.start(" in first[0] and "sl1.check_params(" in first[1], first[:2]
     rest = "".join("".join(c["source"]) for c in code)
     for call in ("sl1.tune_base_stage(**params", "sl1.tune_penalty_stage(base, **params",
-                 "sl1.final_stage(chosen, **params", "sl1.alpha_sweep_stage(chosen, **params",
+                 "sl1.reading_plan(chosen, ", "sl1.alpha_sweep_stage(chosen, **params", "sl1.headline_keys(chosen",
                  'mnist_tensors("test", params["train_subset"], params["test_subset"]', "print(\"selection rule:\"",
                  "## Reproducibility summary"):
         assert call in rest or any(call in "".join(c["source"]) for c in nb["cells"]), call
-    # the test split is used once: only the final stage's runs are evaluated on it
-    assert rest.count("final_stage(") == 1
+    # the test split is used once: only the final stage's runs (headline and readings, one plan) are evaluated on
+    # it, after the readings and the rule for the headline are declared
+    assert rest.count("reading_plan(") == 1 and "final_stage(" not in rest
+    cells = ["".join(c["source"]) for c in nb["cells"]]
+    rule = next(i for i, c in enumerate(cells) if "rule for the headline" in c)
+    assert rule < next(i for i, c in enumerate(cells) if "sl1.reading_plan(" in c)
 
 
 def test_deviations_record_the_momentum_a_short_run_reached():

@@ -16,7 +16,8 @@ PARAMS = dict(n_seeds=3, epochs=4, batch_size=64, momentum=0.2, momentum_ramp_ep
               methods=["none", "sl1", "group_l1", "l2"], prune_threshold=1e-2, train_subset=512, test_subset=500,
               tune_seeds=2, tune_epochs=1, tune_subset=256, val_subset=200, activations=["relu", "sigmoid"],
               lrs=[0.03, 0.1], lams_sl1=[1e-2, 1e-3], alphas=[0.1, 0.01], lams_group_l1=[2e-3], lams_l2=[3e-3, 3e-4],
-              sweep_alphas=[0.0, 0.001], sweep_lams=[1e-2], sweep_seeds=3, sweep_epochs=2)
+              sweep_alphas=[0.0, 0.001], sweep_lams=[1e-2], sweep_seeds=3, sweep_epochs=2,
+              reading_alphas=[0.0, 0.1], momentum_readings=["ramp_to", "ramp_from"], momentum_final=0.9)
 WHERE = dict(seed=5, device="cpu")
 CHOSEN = {"activation": "relu", "lr": 0.1, "lam": {"none": None, "sl1": 1e-3, "group_l1": 2e-3, "l2": 3e-4},
           "alpha": 0.01}
@@ -198,7 +199,8 @@ def test_validation_runs_never_load_the_test_split(monkeypatch):
     monkeypatch.setattr(sl1, "_mnist_split", guarded)
     out = sl1.run(tiny())
     assert set(out.rows["split"]) == {"train", "val", "-"}
-    assert set(out.rows[out.rows.metric.isin(["accuracy", "accuracy_pruned"])]["split"]) == {"val"}
+    assert set(out.rows[out.rows.metric.isin(["accuracy", "accuracy_pruned"])]["split"]) == {"val", "train"}
+    assert set(out.rows[(out.rows.split == "train") & (out.rows.metric == "accuracy")]["epoch"]) == {1}  # the gap
     x_tr, y_tr, x_val, y_val = sl1.mnist_tensors("val", None, None, 0)
     full = real("train")
     assert len(x_tr) == 50_000 and len(x_val) == 10_000
@@ -234,7 +236,7 @@ def test_run_rows_artifacts_and_pruning_are_consistent():
     assert df["value"].map(math.isfinite).all()
     assert set(df["method"]) == {"sl1"} and set(df["model"]) == {"lenet_sl1_relu"} and set(df["seed"]) == {5}
     assert {"loss", "objective", "accuracy", "pruned_nodes", "pruned_fraction", "accuracy_pruned",
-            "tv_batch_loss", "tv_batch_penalty", "tv_batch_objective"} <= set(df.metric)
+            "tv_batch_loss", "tv_batch_penalty", "tv_batch_objective", "cos_init_fc", "loss_eval"} <= set(df.metric)
     norms = out.artifacts["group_norms"]
     assert norms.shape == (sl1.N_INPUT_NODES,) and norms.device.type == "cpu" and (norms >= 0).all()
     steps = math.ceil(96 / cfg["batch_size"]) * cfg["epochs"]
@@ -248,6 +250,8 @@ def test_run_rows_artifacts_and_pruning_are_consistent():
     # the epoch's training loss is the mean of its batches' data terms
     assert last[("train", "loss")] == pytest.approx(bl.mean().item(), rel=1e-5)
     assert last[("train", "objective")] > last[("train", "loss")]
+    # the training check: cos(final, initial) of fc is a cosine, below 1 after training; train accuracy a fraction
+    assert -1.0 <= last[("-", "cos_init_fc")] < 1.0 and 0.0 <= last[("train", "accuracy")] <= 1.0
     # threshold 0 prunes nothing (accuracy unchanged), a huge one prunes all 192 nodes
     none = sl1.run(tiny(prune_threshold=0.0)).rows.set_index(["split", "metric"])["value"]
     assert none[("-", "pruned_nodes")] == 0
@@ -300,68 +304,91 @@ def test_code_version_covers_the_science_not_the_analysis():
 
 
 # ------------------------------------------------------------------------------------------------------ analysis
-def final_rows(method, seed, loss1, loss_e, acc, pruned, acc_pruned, epochs=4):
-    """A synthetic final-stage frame for one run: train loss at epoch 1 and `epochs`, test accuracy, pruning."""
+def final_rows(method, seed, loss1, loss_e, acc, pruned, acc_pruned, epochs=4, gap=0.01, cos=0.5, tag=""):
+    """A synthetic final-stage frame for one run: train loss at epoch 1 and `epochs`, test accuracy, pruning, the
+    train accuracy (test accuracy + `gap`), cos_init_fc, and a ``run`` label (as `sl1.config_rows` gives)."""
     pen = 0.0 if method == "none" else 0.001  # the objective adds the method's own penalty to the data term
     r = [{"epoch": 1, "split": "train", "metric": "loss", "value": loss1},
          {"epoch": epochs, "split": "train", "metric": "loss", "value": loss_e},
          {"epoch": 1, "split": "train", "metric": "objective", "value": loss1 + pen},
          {"epoch": epochs, "split": "train", "metric": "objective", "value": loss_e + pen},
          {"epoch": epochs, "split": "test", "metric": "accuracy", "value": acc},
+         {"epoch": epochs, "split": "train", "metric": "accuracy", "value": acc + gap},
          {"epoch": epochs, "split": "-", "metric": "pruned_nodes", "value": pruned},
+         {"epoch": epochs, "split": "-", "metric": "cos_init_fc", "value": cos},
          {"epoch": epochs, "split": "test", "metric": "accuracy_pruned", "value": acc_pruned}]
-    return results.tidy(r, study="sl1", dataset="mnist", model="lenet_sl1_relu", method=method, seed=seed)
+    return results.tidy(r, study="sl1", dataset="mnist", model="lenet_sl1_relu", method=method, seed=seed
+                        ).assign(run=f"{method}{tag}/seed={seed}")
 
 
 def sweep_rows(tv, lam=1e-3):
-    """A synthetic α-sweep frame: {α: [tv per seed]} of tv_batch_objective (with ``lam`` and ``alpha`` columns)."""
+    """A synthetic α-sweep frame: {α: [tv per seed]} of tv_batch_objective (with ``lam``, ``alpha``, ``run``)."""
     parts = [results.tidy([{"epoch": 2, "split": "train", "metric": "tv_batch_objective", "value": v}],
                           study="sl1", dataset="mnist", model="lenet_sl1_relu", method="sl1", seed=s
-                          ).assign(lam=lam, alpha=a)
+                          ).assign(lam=lam, alpha=a, run=f"sl1/lam={lam}/alpha={a}/seed={s}")
              for a, vs in tv.items() for s, v in enumerate(vs)]
     return pd.concat(parts, ignore_index=True)
 
 
-def verdicts(final, sweep=None, methods=("none", "sl1", "l2"), alpha=0.01, epochs=4):
-    out = sl1.claims(final, sweep, methods=list(methods), epochs=epochs, chosen_alpha=alpha)
+def verdicts(final, sweep=None, methods=("none", "sl1", "l2"), alpha=0.01, epochs=4, **kw):
+    out = sl1.claims(final, sweep, methods=list(methods), epochs=epochs, chosen_alpha=alpha, **kw)
     for c in out:
         cl.check_claim(c)
     return [c["verdict"] for c in out], out
 
 
+def best_sl1(tag="", sl1_gap=0.002):
+    """Final rows where SL1 is clearly best in every respect (3 seeds; none and l2 behind)."""
+    return pd.concat([final_rows("sl1", s, 0.10 + 0.001 * s, 0.05 + 0.001 * s, 0.990 + 0.001 * s, 40 + s,
+                                 0.990 + 0.001 * s, gap=sl1_gap + 0.0001 * s, tag=tag) for s in range(3)]
+                     + [final_rows(m, s, 0.20 + 0.002 * s, 0.08, 0.980 + 0.002 * s, 0, 0.980, gap=0.01 + 0.001 * s,
+                                   tag=tag) for m in ("none", "l2") for s in range(3)])
+
+
 def test_claims_reproduced_when_sl1_is_clearly_best():
-    df = pd.concat([final_rows("sl1", s, 0.10 + 0.001 * s, 0.05 + 0.001 * s, 0.990 + 0.001 * s, 40 + s,
-                               0.990 + 0.001 * s) for s in range(3)]
-                   + [final_rows(m, s, 0.20 + 0.002 * s, 0.08, 0.980 + 0.002 * s, 0, 0.980)
-                      for m in ("none", "l2") for s in range(3)])
-    v, out = verdicts(df, sweep_rows({0.0: [0.30, 0.31, 0.33], 0.01: [0.20, 0.22, 0.21]}))
-    assert v == ["reproduced"] * 8  # six claims and the two Fig. 3 ablation rows (objective with penalty)
-    assert [c["type"] for c in out] == ["ordering", "ordering", "ordering", "ordering", "point", "ordering",
-                                        "ordering", "ordering"]
-    assert all("[ablation" in c["claim"] for c in out[6:])
+    v, out = verdicts(best_sl1(), sweep_rows({0.0: [0.30, 0.31, 0.33], 0.01: [0.20, 0.22, 0.21]}))
+    assert v == ["reproduced"] * 7  # Fig. 3 x2, precision, prunes, no cost, generalisation, smoothness
+    assert [c["type"] for c in out] == ["ordering"] * 4 + ["point", "ordering", "ordering"]
     assert all(c["n"] == 3 and c["ci95"] is not None for c in out)
     assert out[0]["mean"] == pytest.approx(0.101)  # lowest other (none = l2) minus SL1, per seed
     assert out[4]["tolerance"] == 0.01 and out[4]["paper_value"] == 0.0
+    assert out[5]["claim"] == sl1.GENERALISATION and out[5]["mean"] == pytest.approx(0.01 + 0.001 - 0.002 - 0.0001)
+    # provenance: every judged claim names exactly the runs its values come from
+    assert all(c["depends_on"] for c in out)
+    assert out[0]["depends_on"] == sorted(f"{m}/seed={s}" for m in ("none", "sl1", "l2") for s in range(3))
+    assert out[3]["depends_on"] == sorted(f"{m}/seed={s}" for m in ("none", "sl1") for s in range(3))
+    assert out[4]["depends_on"] == [f"sl1/seed={s}" for s in range(3)]
+    assert all("alpha=0.01" in r or "alpha=0.0" in r for r in out[6]["depends_on"]) and len(out[6]["depends_on"]) == 6
+    # the error-function reading: Fig. 3 on eq. 7's objective (SL1's penalty is added, the gap stays)
+    v2, out2 = verdicts(best_sl1(), None, error_function="objective")
+    assert v2[:2] == ["reproduced"] * 2 and out2[0]["mean"] == pytest.approx(0.101 - 0.001)
+    with pytest.raises(ValueError, match="error_function"):
+        verdicts(best_sl1(), None, error_function="penalty")
+    with pytest.raises(ValueError, match="run"):
+        verdicts(best_sl1().drop(columns="run"), None)
 
 
 def test_claims_not_reproduced_inconclusive_and_not_tested():
-    # SL1 worse than L2 in every seed; pruning costs 5 points; no more pruned nodes than without penalty
-    df = pd.concat([final_rows("sl1", s, 0.30, 0.10 + 0.001 * s, 0.95, 1, 0.90) for s in range(3)]
+    # SL1 worse than L2 in every seed; pruning costs 5 points; no more pruned nodes than without penalty; SL1
+    # overfits more than no penalty
+    df = pd.concat([final_rows("sl1", s, 0.30, 0.10 + 0.001 * s, 0.95, 1, 0.90, gap=0.03 + 0.001 * s)
+                    for s in range(3)]
                    + [final_rows("l2", s, 0.20, 0.05 + 0.002 * s, 0.97, 0, 0.97) for s in range(3)]
                    + [final_rows("none", s, 0.25, 0.06, 0.96, 3, 0.96) for s in range(3)])
     v, _ = verdicts(df, sweep_rows({0.0: [0.2, 0.2, 0.2], 0.01: [0.3, 0.3, 0.31]}))
-    assert v == ["not reproduced"] * 8
+    assert v == ["not reproduced"] * 7
     # differences that change sign over seeds are inconclusive; two seeds are inconclusive whatever the values
-    df = pd.concat([final_rows("sl1", s, 0.20 + 0.05 * s, 0.05 + 0.05 * s, 0.98, 10 * s, 0.98) for s in range(3)]
-                   + [final_rows("none", s, 0.21 + 0.04 * s, 0.06 + 0.03 * s, 0.98 - 0.01 * (s - 1), 5, 0.98)
-                      for s in range(3)])
+    df = pd.concat([final_rows("sl1", s, 0.20 + 0.05 * s, 0.05 + 0.05 * s, 0.98, 10 * s, 0.98, gap=0.01 * s)
+                    for s in range(3)]
+                   + [final_rows("none", s, 0.21 + 0.04 * s, 0.06 + 0.03 * s, 0.98 - 0.01 * (s - 1), 5, 0.98,
+                                 gap=0.01) for s in range(3)])
     v, _ = verdicts(df, sweep_rows({0.0: [0.2, 0.3], 0.01: [0.25, 0.25]}), methods=("none", "sl1"))
-    assert v[:4] == ["inconclusive"] * 4 and v[5] == "inconclusive"
+    assert v[:4] == ["inconclusive"] * 4 and v[5:] == ["inconclusive"] * 2
     # without an α sweep, or without SL1, the claims are not tested (with the reason)
     v, out = verdicts(df, None, methods=("none", "sl1"))
-    assert v[5] == "not tested" and "α sweep" in out[5]["note"]
+    assert v[6] == "not tested" and "α sweep" in out[6]["note"]
     v, out = verdicts(df[df.method == "none"], None, methods=("none",))
-    assert v == ["not tested"] * 6
+    assert v == ["not tested"] * 7
     v, _ = verdicts(df, None, methods=("none", "sl1"), epochs=1)
     assert v[1] == "not tested"
     # nothing pruned in any seed: the "no accuracy lost by pruning" claim has nothing to test
