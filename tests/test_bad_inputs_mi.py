@@ -57,6 +57,8 @@ BAD = [  # (parameter, bad value, fragment of the accepted range in the message)
     ("seeds", 0, "list"),
     ("epochs", 0, "integer >= 1"),
     ("epochs", 1.5, "integer >= 1"),                            # plan used to truncate it to 1 with int()
+    ("ionly_epochs", 0, "integer >= 1"),
+    ("ionly_epochs", "5", "an integer"),
     ("batch_size", 1, "[2, 200]"),
     ("batch_size", 201, "200 training images"),               # fit used to train on one batch of 200 instead
     ("batch_size", 199, "single image"),                       # 200 = 199 + 1

@@ -44,7 +44,9 @@ from study.models.mi_cnn import STEMS, ResNet18MI, ShallowCNN
 PAPER = "Zaugg et al. 2024"
 STUDY = "mi_regularization"
 MODELS = ("shallow", "resnet18")
-METHODS = ("ce", "mi")
+#: "ce": cross-entropy; "mi": eq. 7; "mi_only": −I(Y;Ŷ) alone from epoch 0 (f ≡ 0; §5.1 "the maximization of
+#: I(Y;Ŷ) raises the problem of a vanishing gradient"), run for ``ionly_epochs``.
+METHODS = ("ce", "mi", "mi_only")
 YHAT_LAYERS = ("softmax", "logits")
 #: The ResNet18 subsets are drawn from the shallow CNN's subsets with a generator seeded ``data_seed + 17``.
 RESNET_SUBSET_SEED_OFFSET = 17
@@ -68,18 +70,57 @@ FIG6_VANISHED = 0.0
 FIG6_NOT_VANISHED = 0.2
 #: DPI (§5.1): Fig. 3b (shallow CNN, 50 epochs) shows no violation, Fig. 3d (ResNet18, 100 epochs) one.
 PAPER_DPI_FRACTION = {"shallow": 0.0, "resnet18": 0.01}
-#: The two kernel-width conventions of the DPI check: the paper's alignment (Ŷ at s*, §3.2; X at its own alignment
-#: maximiser, our reading) and Silverman's rule for both X and Ŷ (per batch; an ablation).
 #: A DPI "violation" must exceed I(Y;X) by more than this (bits): both estimates saturate at the same H(Y) of a batch
 #: when both kernels are nearly diagonal (Silverman's rule on 784-dimensional inputs), and a tie differs by round-off.
 DPI_TIE_BITS = 1e-9
-DPI_CONVENTIONS = {"alignment": ("mi_yx_bits", "mi_yyhat_bits"),
-                   "silverman": ("mi_yx_silverman_bits", "mi_yyhat_silverman_bits")}
+#: The readings of the kernel width of X (the paper's open choice for the DPI, issue 17), Ŷ always at s*: one width
+#: s* for every MI value (§3.2 "the value of s* sets the scale in Eq. 2 for computing the MI values": the headline),
+#: X at its own alignment maximiser (Wickstrøm et al. 2019, our extension) and Silverman's rule per batch (our
+#: extension). `DPI_CONVENTIONS` maps each to its (I(Y;X), I(Y;Ŷ)) metrics; "silverman_both" (Silverman's rule for X
+#: and Ŷ) is an ablation row of the DPI table only.
+X_WIDTH_READINGS = ("s_star", "per_layer_alignment", "silverman")
+X_WIDTH_HEADLINE = "s_star"
+DPI_CONVENTIONS = {"s_star": ("mi_yx_sstar_bits", "mi_yyhat_bits"),
+                   "per_layer_alignment": ("mi_yx_bits", "mi_yyhat_bits"),
+                   "silverman": ("mi_yx_silverman_bits", "mi_yyhat_bits"),
+                   "silverman_both": ("mi_yx_silverman_bits", "mi_yyhat_silverman_bits")}
+#: A width of X at which every evaluation batch has |I(Y;X) − H(Y)| at most this (bits) makes the DPI vacuous:
+#: this estimator's I(Y;Ŷ) never exceeds H(Y) (H(A, B) ≥ max(H(A), H(B)) for the Hadamard joint entropy), so
+#: I(Y;Ŷ) > I(Y;X) cannot happen there. Round-off of the 100 x 100 eigenproblems is ~1e-12 bits.
+VACUOUS_BITS = 1e-6
+#: The learning-rate readings (shallow CNN): the validation grid's best rate (headline) and its runner-up.
+LR_READINGS = ("validation-best", "validation-runner-up")
+#: The paper's open choices read in more than one way, with the headline reading and the rule that picks it, fixed
+#: before the test split is read (headline.json ``readings``; every claim they affect is judged under each).
+READINGS = {
+    "x_width": {"readings": list(X_WIDTH_READINGS), "headline": X_WIDTH_HEADLINE,
+                "why": "§3.2: 'the value of s* sets the scale in Eq. 2 for computing the MI values' -- the text's only "
+                       "statement on widths names one width s* (chosen for Ŷ) for every MI value, X included. "
+                       "Per-layer alignment widths (X at its own alignment maximiser, Wickstrøm et al. 2019) and "
+                       "Silverman's rule are our extensions. Affects the DPI claims only (analysis-only: I(Y;X) is "
+                       "recomputed from the stored evaluation images)."},
+    "lr": {"readings": list(LR_READINGS), "headline": LR_READINGS[0],
+           "why": "the paper names no optimiser or rate: the headline is the rate of lr_grid with the highest "
+                  "validation accuracy of CE runs (study.selection.RULE, validation split only); the runner-up of "
+                  "the same grid is the other plausible value. Shallow CNN (ResNet18's rate is not selected); every "
+                  "shallow-CNN claim is judged under both (CE, L and I-only runs retrained, s* recomputed by the "
+                  "same rule)."},
+}
+#: "I(Y;Ŷ) saturates after just a few training epochs" (§5.3, Fig. 4a) read as: by epoch `SATURATION_EPOCH` ("a
+#: few") I(Y;Ŷ) has made at least `SATURATION_SHARE` of its rise from epoch 0 to the end (mean of the last 3 epochs).
+SATURATION_EPOCH = 5
+SATURATION_SHARE = 0.9
+#: The runs trained on I alone need this many epochs for their claim to be tested.
+MIN_IONLY_EPOCHS_TESTED = 3
+#: The paper's sentence that predicts the runs trained on I alone not to train (their at-chance accuracy is data for
+#: the vanishing-gradient claim, not a divergence that withholds verdicts).
+IONLY_PREDICTED = ("Zaugg et al. §5.1: 'The maximization of I(Y;Ŷ) raises the problem of a vanishing gradient for "
+                   "both CNNs'")
 
 #: The notebook's parameters (all but profile, seed, device, out_dir, executor; same names as the notebook): what
 #: `check_params` checks, `plan` reads and headline.json's params record.
 PARAMETERS = ("datasets", "train_per_class", "val_per_class", "test_per_class", "seeds", "epochs", "batch_size",
-              "lr_grid",
+              "lr_grid", "ionly_epochs",
               "momentum", "alpha", "yhat_layer", "width_low", "width_high", "n_widths", "layer_width_rel",
               "mi_eval_per_class", "grad_batches", "info_plane", "resnet", "resnet_stem", "resnet_datasets",
               "resnet_seeds", "resnet_epochs", "resnet_train_per_class", "resnet_test_per_class",
@@ -238,7 +279,10 @@ def run(config: dict[str, Any]) -> runs.Result:
         evaluation batches at s*), with ``info_plane`` ``plane_ixt_bits/<layer>``, ``plane_ity_bits/<layer>``,
         ``plane_width/<layer>`` (layers conv1, conv2, fc1, fc2, yhat) and at epoch 0 ``plane_width/x``; per epoch
         1..E ``objective_batches`` (mean training objective over the epoch's batches, CE in nats or L in mixed units)
-        and (split "-") ``epoch_time_s`` (wall seconds of the epoch's training steps, a measurement).
+        and (split "-") ``epoch_time_s`` (wall seconds of the epoch's training steps, a measurement); at the last
+        epoch (split "-") ``cos_init_<layer>`` (`study.train.cos_init` of the last hidden layer's final and initial
+        weights: "fc2" for the shallow CNN, "layer4" for ResNet18; issue 17's training check). ``method="mi_only"``
+        trains on −I(Y;Ŷ) alone (f ≡ 0) and records what an L run records.
         With ``tuning`` (a candidate of the learning-rate selection, `study.selection`): only ``accuracy`` and
         ``ce_nats`` on split "val" per epoch (plus ``objective_batches``, ``epoch_time_s``) -- no test row, no MI pass,
         no artifacts.
@@ -259,7 +303,9 @@ def run(config: dict[str, Any]) -> runs.Result:
     rel, n_widths = c["layer_width_rel"], c["n_widths"]
     gen = train.seed_everything(c["seed"])
     model = make_model(c["model"], c["resnet_stem"], c["resnet_bn_cumulative"]).to(dev)
-    state = {"f": 1.0}
+    last_name, last_w = model.last_hidden()
+    w_init = last_w.detach().clone()
+    state = {"f": 0.0 if c["method"] == "mi_only" else 1.0}
     rows: list[dict[str, Any]] = []
     yhat: dict[str, list[torch.Tensor]] = {split: [] for split in sets["pos"]}
     align, width_best = [], []
@@ -274,10 +320,13 @@ def run(config: dict[str, Any]) -> runs.Result:
     def loss_fn(logits, y):
         if c["method"] == "ce":
             return F.cross_entropy(logits, y)
+        if c["method"] == "mi_only":
+            return inf.mi_regularized_loss(logits, y, f=0.0, width=s_star, alpha=alpha, layer=layer)[0]
         return inf.mi_regularized_loss(logits, y, f=state["f"], width=s_star, alpha=alpha, layer=layer)[0]
 
     def on_epoch_start(epoch):  # fit counts epochs from 1; eq. 7 from 0
-        state["f"] = inf.transition_factor(epoch - 1)
+        if c["method"] == "mi":
+            state["f"] = inf.transition_factor(epoch - 1)
 
     def on_epoch_end(model, epoch):
         if c["tuning"]:  # a selection candidate: the validation split only, never test
@@ -303,7 +352,7 @@ def run(config: dict[str, Any]) -> runs.Result:
         rows.append({"epoch": epoch, "split": "train", "metric": "width_best_yhat", "value": res.best})
         rows.append({"epoch": epoch, "split": "train", "metric": "f_transition", "value": state["f"]})
         rows.append({"epoch": epoch, "split": "train", "metric": "mi_yx_bits", "value": i_yx})
-        if c["method"] == "mi":  # epoch 0 too: the paper's "the gradient at epoch = 0 vanishes" (Fig. 6)
+        if c["method"] in ("mi", "mi_only"):  # epoch 0 too: the paper's "the gradient at epoch = 0 vanishes" (Fig. 6)
             model.eval()
             model.zero_grad(set_to_none=True)
             mis = [inf.mi_with_labels(inf.prediction_rows(model(xb), layer), yb, s_star, alpha)
@@ -339,6 +388,8 @@ def run(config: dict[str, Any]) -> runs.Result:
              for r in hist if r["metric"] in ("loss", "epoch_time_s")]
     if c["info_plane"]:
         rows.append({"epoch": 0, "split": "train", "metric": "plane_width/x", "value": s_x})
+    rows.append({"epoch": c["epochs"], "split": "-", "metric": f"cos_init_{last_name}",
+                 "value": train.cos_init(w_init, last_w)})  # issue 17: did the last hidden layer train?
     df = results.tidy(rows, study=STUDY, dataset=c["dataset"], model=c["model"], method=c["method"], seed=c["seed"])
     if c["tuning"]:
         return runs.Result(rows=df, artifacts={})
@@ -353,14 +404,14 @@ def check_config(config: dict[str, Any]) -> dict[str, Any]:
     """Validate one run's config and return it (unchanged).
 
     Keys (`CONFIG_KEYS`): ``dataset`` (one of ``subset_datasets``); ``model`` ("shallow" | "resnet18"); ``method``
-    ("ce" | "mi"); ``seed`` (training seed >= 0: weights and batch order); ``device`` ("cpu" | "cuda[:n]");
+    ("ce" | "mi" | "mi_only"); ``seed`` (training seed >= 0: weights and batch order); ``device`` ("cpu" | "cuda[:n]");
     ``epochs`` (>= 1); ``lr`` (> 0); ``momentum`` ([0, 1)); ``batch_size`` (>= 2: also the N of the MI term);
     ``data_seed`` (>= 0) and ``subset_datasets`` (list, in draw order) with ``train/val/test/mi_eval_per_class``
     (>= 1) -- the subsets of `subsets`; ``resnet_train/test/eval_per_class`` (>= 1), ``resnet_stem`` (`STEMS`),
     ``resnet_bn_cumulative`` (bool) for ResNet18, all None for the shallow CNN; ``alpha`` (> 0, eq. 4);
     ``yhat_layer`` ("softmax" | "logits"); ``width_low`` / ``width_high`` / ``n_widths`` (candidate widths of Ŷ,
     0 < low < high, n >= 2); ``layer_width_rel`` ([a, b], 0 < a < b: candidates for X and hidden layers relative to
-    their median distance); ``s_star`` (> 0 for "mi", None for "ce"); ``grad_batches`` (>= 1); ``info_plane`` (bool,
+    their median distance); ``s_star`` (> 0 for "mi" and "mi_only", None for "ce"); ``grad_batches`` (>= 1); ``info_plane`` (bool,
     shallow CNN only); ``tuning`` (bool: a learning-rate selection candidate, shallow CNN and "ce" only, evaluated on
     the validation split only).
 
@@ -401,8 +452,8 @@ def check_config(config: dict[str, Any]) -> dict[str, Any]:
     rel = c["layer_width_rel"]
     need("layer_width_rel", isinstance(rel, list) and len(rel) == 2 and all(is_pos(v) for v in rel)
          and rel[0] < rel[1], "[a, b] with 0 < a < b")
-    need("s_star", is_pos(c["s_star"]) if c["method"] == "mi" else c["s_star"] is None,
-         "a finite width > 0 for method 'mi', None for 'ce'")
+    need("s_star", is_pos(c["s_star"]) if c["method"] != "ce" else c["s_star"] is None,
+         "a finite width > 0 for methods 'mi' and 'mi_only', None for 'ce'")
     need("info_plane", isinstance(c["info_plane"], bool) and (c["model"] == "shallow" or not c["info_plane"]),
          "a bool (True only for the shallow CNN)")
     tuning_ok = not c["tuning"] or (c["model"] == "shallow" and c["method"] == "ce" and not c["info_plane"])
@@ -497,6 +548,7 @@ def check_params(params: dict[str, Any]) -> dict[str, Any]:
     # shallow CNN
     p["seeds"] = _seeds(p, "seeds", non_empty=True, why=" (run seed = notebook seed + s)")
     _int_in(p, "epochs", 1)
+    _int_in(p, "ionly_epochs", 1, None, " (epochs of the runs trained on I(Y;Ŷ) alone)")
     n_train = 10 * p["train_per_class"]
     _int_in(p, "batch_size", 2, n_train, f" (the N of the MI term; at most the {n_train} training images)")
     _need(n_train % p["batch_size"] != 1, "batch_size", p["batch_size"],
@@ -646,7 +698,7 @@ def _config(p: dict[str, Any], model: str, name: str, method: str, seed: int, s:
 
 
 def plan(params: dict[str, Any], *, method: str, seed: int, device: str, lr: dict[str, float],
-         s_star: dict[tuple[str, str], float] | None = None) -> list[dict[str, Any]]:
+         s_star: dict[tuple[str, str], float] | None = None, shallow_only: bool = False) -> list[dict[str, Any]]:
     """The configs of one stage: every (network, data set, seed) trained with `method`.
 
     Shallow CNN on every data set of ``datasets`` × ``seeds`` at the learning rate `lr` chose for the data set
@@ -656,10 +708,12 @@ def plan(params: dict[str, Any], *, method: str, seed: int, device: str, lr: dic
 
     Args:
         params: the notebook's parameters, exactly `PARAMETERS` (checked again by `check_params`).
-        method: "ce" (stage 1) or "mi" (stage 2, needs `s_star`).
+        method: "ce" (stage 1), "mi" or "mi_only" (stage 2, need `s_star`; "mi_only" runs ``ionly_epochs``
+            epochs, both networks, no information plane).
         seed: the notebook's seed (>= 0); device: "cpu" or "cuda" (already resolved).
         lr: {data set: learning rate of the shallow CNN} (`choose_lr`).
-        s_star: {(model, dataset): s*} from `width_star` (method "mi" only).
+        s_star: {(model, dataset): s*} from `width_star` (methods "mi", "mi_only").
+        shallow_only: leave ResNet18 out (the learning-rate reading: ResNet18's rate is not selected).
 
     Raises:
         ValueError: bad `method`, a parameter `check_params` refuses, no rate for a data set, a missing s* for "mi",
@@ -672,17 +726,18 @@ def plan(params: dict[str, Any], *, method: str, seed: int, device: str, lr: dic
     if missing:
         raise ValueError(f"lr={lr!r} has no learning rate for data set(s) {missing}; run the selection (choose_lr)")
     groups = [("shallow", name, p["seeds"], p["epochs"], lr[name]) for name in p["datasets"]]
-    if p["resnet"]:
+    if p["resnet"] and not shallow_only:
         groups += [("resnet18", name, p["resnet_seeds"], p["resnet_epochs"], p["resnet_lr"])
                    for name in p["resnet_datasets"]]
     out = []
     for model, name, seeds, epochs, lr_ in groups:
-        if method == "mi" and (s_star is None or (model, name) not in s_star):
+        epochs = p["ionly_epochs"] if method == "mi_only" else epochs
+        if method != "ce" and (s_star is None or (model, name) not in s_star):
             raise ValueError(f"s_star has no width for ({model!r}, {name!r}); run the CE stage and `width_star` first")
         for s in seeds:
             cfg = _config(p, model, name, method, seed, s, device, epochs, lr_,
-                          s_star[(model, name)] if method == "mi" else None,
-                          bool(p["info_plane"]) and model == "shallow" and s == seeds[0])
+                          s_star[(model, name)] if method != "ce" else None,
+                          bool(p["info_plane"]) and model == "shallow" and s == seeds[0] and method != "mi_only")
             out.append(check_config(cfg))
     return out
 
@@ -772,6 +827,107 @@ def objective_frame(df: pd.DataFrame) -> pd.DataFrame:
     piv["metric"] = "objective_L"
     cols = ["dataset", "model", "method", "seed", "epoch", "split", "metric", "value"]
     return results.tidy(piv[cols].to_dict("records"), study=STUDY)
+
+
+def collect(sweeps: list[runs.Sweep], configs: list[dict[str, Any]]
+            ) -> tuple[pd.DataFrame, list[dict[str, Any] | None]]:
+    """The rows (concatenated) and the artifacts (aligned with `configs`, None for a failed or missing run) of
+    `configs`, looked up in `sweeps` by canonical config."""
+    idx = {runs.canonical(c): r for sw in sweeps for c, r in zip(sw.configs, sw.results)}
+    got = [idx.get(runs.canonical(c)) for c in configs]
+    parts = [r.rows for r in got if r is not None]
+    frame = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=results.COLUMNS)
+    return frame, [None if r is None else r.artifacts for r in got]
+
+
+def input_information_table(configs: list[dict[str, Any]], artifacts: list[dict[str, Any] | None],
+                            s_star: dict[tuple[str, str], float]) -> pd.DataFrame:
+    """I(Y;X) under every reading of the width of X (`X_WIDTH_READINGS`), per (model, data set) and MI evaluation
+    batch of the training subset, with the batch's H(Y) (the label kernel's entropy), all in bits.
+
+    Widths: "s_star" -- s* of the (model, data set) (`width_star`); "per_layer_alignment" -- the input's own
+    alignment maximiser s_X stored by the runs; "silverman" -- `study.information.silverman_width` of the batch.
+    Analysis only: loads the run's data (`run_sets`); the first run with artifacts of each (model, data set) serves.
+
+    Returns:
+        frame with columns model, dataset, x_width, batch, width, i_yx_bits, h_y_bits (empty without runs).
+    """
+    out, seen = [], set()
+    for cfg, art in zip(configs, artifacts):
+        key = (cfg["model"], cfg["dataset"])
+        if art is None or key in seen or key not in s_star:
+            continue
+        seen.add(key)
+        x, y = run_sets(cfg)["mi_train"]
+        for b, (xb, yb) in enumerate(mi_batches(x, y, cfg["batch_size"])):
+            t = xb.flatten(1)
+            h = float(inf.renyi_entropy(inf.normalize_gram(inf.label_gram(yb)), cfg["alpha"]))
+            for reading, w in (("s_star", s_star[key]), ("per_layer_alignment", float(art["s_x"])),
+                               ("silverman", inf.silverman_width(t))):
+                out.append({"model": key[0], "dataset": key[1], "x_width": reading, "batch": b, "width": float(w),
+                            "i_yx_bits": float(inf.mi_with_labels(t, yb, w, cfg["alpha"])), "h_y_bits": h})
+    return pd.DataFrame(out, columns=["model", "dataset", "x_width", "batch", "width", "i_yx_bits", "h_y_bits"])
+
+
+def input_widths_summary(table: pd.DataFrame) -> pd.DataFrame:
+    """Per (model, data set, width of X): the mean width, I(Y;X) and H(Y) (bits), the largest |I(Y;X) − H(Y)| over
+    the batches (≤ `VACUOUS_BITS`: the DPI check is vacuous there) and the number of batches."""
+    t = table.assign(dev=(table.i_yx_bits - table.h_y_bits).abs())
+    return t.groupby(["model", "dataset", "x_width"]).agg(
+        width=("width", "mean"), i_yx_bits=("i_yx_bits", "mean"), h_y_bits=("h_y_bits", "mean"),
+        max_abs_i_minus_h=("dev", "max"), batches=("batch", "size")).reset_index()
+
+
+def x_width_frame(configs: list[dict[str, Any]], artifacts: list[dict[str, Any] | None], table: pd.DataFrame
+                  ) -> pd.DataFrame:
+    """Tidy rows ``mi_yx_sstar_bits`` (I(Y;X) with X at s*, mean over the evaluation batches of `table`, the same
+    every epoch) per run and epoch, split train: the headline reading of the DPI."""
+    rows = []
+    if table.empty:
+        return results.tidy(rows, study=STUDY)
+    mean = table[table.x_width == "s_star"].groupby(["model", "dataset"])["i_yx_bits"].mean()
+    for cfg, art in zip(configs, artifacts):
+        key = (cfg["model"], cfg["dataset"])
+        if art is None or key not in mean.index:
+            continue
+        rows += [{"dataset": cfg["dataset"], "model": cfg["model"], "method": cfg["method"], "seed": cfg["seed"],
+                  "epoch": e, "split": "train", "metric": "mi_yx_sstar_bits", "value": float(mean[key])}
+                 for e in range(len(art["yhat"]["train"]))]
+    return results.tidy(rows, study=STUDY)
+
+
+def analysis(configs: list[dict[str, Any]], sweeps: list[runs.Sweep], s_star: dict[tuple[str, str], float]
+             ) -> tuple[pd.DataFrame, pd.DataFrame, list[dict[str, Any] | None]]:
+    """Everything the tables and claims read for one reading's runs `configs` (found in `sweeps`) at its widths
+    `s_star`: (tidy frame = run rows + `information_frame` + `silverman_frame` + `x_width_frame` + `objective_frame`;
+    `input_information_table`; the artifacts aligned with `configs`)."""
+    frame, arts = collect(sweeps, configs)
+    table = input_information_table(configs, arts, s_star)
+    df = pd.concat([frame, information_frame(configs, arts, s_star), silverman_frame(configs, arts),
+                    x_width_frame(configs, arts, table)], ignore_index=True)
+    return pd.concat([df, objective_frame(df)], ignore_index=True), table, arts
+
+
+def alternative_lr(lr_table: pd.DataFrame, chosen: dict[str, float]) -> dict[str, float]:
+    """The "validation-runner-up" reading of the learning rate: per data set, the rate of the `choose_lr` grid table
+    with the highest validation accuracy other than the chosen one (ties to the first in grid order).
+
+    Raises:
+        ValueError: a data set whose grid has a single rate (no other reading).
+    """
+    out = {}
+    for name, lr in chosen.items():
+        g = lr_table[(lr_table.dataset == name) & (lr_table.lr != lr)]
+        if g.empty:
+            raise ValueError(f"lr_grid has no rate besides {lr} for {name}: the learning-rate reading needs two")
+        out[name] = float(g.loc[g["mean"].idxmax(), "lr"])
+    return out
+
+
+def predicted_collapse(config: dict[str, Any]) -> str | None:
+    """For `study.run.Run.sweep(predicted=...)`: the paper's sentence predicting that a run trained on I(Y;Ŷ)
+    alone does not train (`IONLY_PREDICTED`), None for the others."""
+    return IONLY_PREDICTED if config.get("method") == "mi_only" else None
 
 
 def input_information(configs: list[dict[str, Any]], artifacts: list[dict[str, Any] | None]
@@ -895,8 +1051,9 @@ def dpi_frame(df: pd.DataFrame, convention: str = "alignment") -> pd.DataFrame:
         raise ValueError(f"convention={convention!r} is not one of {list(DPI_CONVENTIONS)}")
     m_yx, m_yyhat = DPI_CONVENTIONS[convention]
     keys = ["dataset", "model", "method", "seed", "epoch"]
-    a = df[(df.metric == m_yyhat) & (df.split == "train")][keys + ["value"]]
-    b = df[(df.metric == m_yx) & (df.split == "train")][keys + ["value"]]
+    d = df[df.method.isin(["ce", "mi"]) & (df.split == "train")]  # Figs. 3-4: CE and L training
+    a = d[d.metric == m_yyhat][keys + ["value"]]
+    b = d[d.metric == m_yx][keys + ["value"]]
     dpi = a.merge(b, on=keys, suffixes=("_yyhat", "_yx"))
     dpi["violation"] = dpi["value_yyhat"] > dpi["value_yx"] + DPI_TIE_BITS
     return dpi.assign(convention=convention)
@@ -906,6 +1063,7 @@ def dpi_table(df: pd.DataFrame, conventions=tuple(DPI_CONVENTIONS)) -> pd.DataFr
     """Per convention, network, data set and method: (run, epoch) pairs checked, violations, max I(Y;Ŷ) and the
     mean I(Y;X) (bits)."""
     d = pd.concat([dpi_frame(df, c) for c in conventions], ignore_index=True)
+    d["violation"] = d["violation"].astype(bool)
     return d.groupby(["convention", "model", "dataset", "method"]).agg(
         checked=("violation", "size"), violations=("violation", "sum"), max_I_yyhat=("value_yyhat", "max"),
         I_yx=("value_yx", "mean")).reset_index()
@@ -941,10 +1099,10 @@ def gap_table(df: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     return gap_df, tab
 
 
-def grad_norm_ratios(df: pd.DataFrame) -> pd.DataFrame:
-    """Fig. 6 per L run: ‖∇θ I(Y;Ŷ)‖ at epoch 0, its peak (and the epoch of it), at the last epoch, and the ratios
+def grad_norm_ratios(df: pd.DataFrame, method: str = "mi") -> pd.DataFrame:
+    """Fig. 6 per L run (or per run of `method`): ‖∇θ I(Y;Ŷ)‖ at epoch 0, its peak (and the epoch of it), at the last epoch, and the ratios
     ``first_over_peak``, ``last_over_peak`` (columns model, dataset, seed, ...)."""
-    gn = df[df.metric == "grad_norm_mi"]
+    gn = df[(df.metric == "grad_norm_mi") & (df.method == method)]
     out = []
     for (m_, n_, s), g in gn.groupby(["model", "dataset", "seed"]):
         v = g.sort_values("epoch").set_index("epoch")["value"]
@@ -1000,41 +1158,65 @@ def _slopes(df: pd.DataFrame, metric: str, method: str, model: str, name: str, d
     return claims.slopes(d, "epoch", direction=direction)
 
 
-def claims_list(df: pd.DataFrame, p: dict[str, Any]) -> list[dict[str, Any]]:
-    """The paper's claims (`study.claims`), typed from its words, judged over seeds, from the full tidy frame `df`
-    (run rows + `information_frame` + `silverman_frame` + `objective_frame`) and the checked parameters `p`.
+def _names_of(p: dict[str, Any], model: str) -> list[str]:
+    return p["datasets"] if model == "shallow" else (p["resnet_datasets"] if p["resnet"] else ["mnist", "fashion-mnist"])
+
+
+def claims_list(df: pd.DataFrame, p: dict[str, Any], configs: list[dict[str, Any]], inputs: pd.DataFrame, *,
+                x_width: str = X_WIDTH_HEADLINE, models: tuple[str, ...] = MODELS, lenient: bool = False
+                ) -> list[dict[str, Any]]:
+    """The paper's claims (`study.claims`), typed from its words, judged over seeds, from one reading's tidy frame
+    `df` (`analysis`), the checked parameters `p`, the reading's run `configs` (each claim's ``depends_on`` names
+    the runs its values come from, `study.runs.labels_where`) and its `input_information_table` `inputs`.
 
     Per network and data set trained: Fig. 3 -- I(Y;Ŷ) rises under CE (trend: per-seed least-squares slope over
     epochs); Fig. 4 -- under L, I(Y;Ŷ) rises and CE falls (trends); Fig. 5 -- the train/test CE gap (mean of the last
-    5 epochs) is smaller under L than under CE (ordering, paired by seed); Fig. 6 -- ‖∇θ I‖ vanishes at epoch 0 and by
-    the last epoch for the shallow CNN, does not for ResNet18 (at_most / at_least on per-seed ratios to the peak).
-    Per network and kernel-width convention: the DPI holds (at_most on the per-seed fraction of violating epochs).
-    A network the profile cannot test (`untestable`) gets `claims.not_tested` rows; n < 3 seeds gives
-    "inconclusive" (the rule). Our own timing is not a claim (`metrics`, benchmarks/mi_cost.py).
+    5 epochs) is smaller under L than under CE (ordering, paired by seed), under CE the test loss stays above the
+    training loss (ordering), under L the two almost coincide (point 0 ± the loss tolerance); Fig. 6 -- ‖∇θ I‖
+    vanishes at epoch 0 and by the last epoch for the shallow CNN, does not for ResNet18 (at_most / at_least on
+    per-seed ratios to the peak); §5.3 -- I(Y;Ŷ) saturates after a few epochs under L (shallow CNN); §5.1 --
+    training on I(Y;Ŷ) alone leads to a vanishing gradient. Per network: the DPI holds (`dpi_claim`, at the width of
+    X `x_width`). Rows beyond the paper's figures say "[our extension ...]". A network the profile cannot test
+    (`untestable`) gets `claims.not_tested` rows; n < 3 seeds gives "inconclusive" (the rule). With `lenient` (a
+    reading's runs) a value that cannot be computed gives a "not tested" row instead of an error. Our own timing is
+    not a claim (`metrics`, benchmarks/mi_cost.py).
     """
     out: list[dict[str, Any]] = []
     gn = grad_norm_ratios(df)
-    gap_df = gaps(df, "ce_nats") if len(df[df.metric == "ce_nats"]) else pd.DataFrame()
-    for model in MODELS:
-        names = p["datasets"] if model == "shallow" else (p["resnet_datasets"] if p["resnet"] else
-                                                           ["mnist", "fashion-mnist"])
+    gap_df = gaps(df[df.method.isin(["ce", "mi"])], "ce_nats") if len(df[df.metric == "ce_nats"]) else pd.DataFrame()
+    for model in models:
         why = untestable(p, model)
-        for name in names:
+        for name in _names_of(p, model):
             tag = f"({model}, {name})"
+
+            def deps(*methods: str, _m=model, _n=name) -> list[str]:
+                return runs.labels_where(configs, model=_m, dataset=_n, method=methods)
+            fig5_ext = (" [our extension: Fig. 5 shows ResNet18; its caption calls the results of both networks "
+                        "'similar']" if model == "shallow" else "")
             rows = [
                 (f"Fig. 3 {tag}: minimising CE raises I(Y;Ŷ)", "trend", "I(Y;Ŷ) increases with the epoch",
                  lambda: _slopes(df, "mi_yyhat_bits", "ce", model, name, "increasing"), "bits/epoch",
-                 "per-seed least-squares slope of I(Y;Ŷ) (training evaluation batches, at s*) over epochs 1..E"),
+                 "per-seed least-squares slope of I(Y;Ŷ) (training evaluation batches, at s*) over epochs 1..E",
+                 deps("ce"), None),
                 (f"Fig. 4 {tag}: training with L (eq. 7) raises I(Y;Ŷ)", "trend", "I(Y;Ŷ) increases",
                  lambda: _slopes(df, "mi_yyhat_bits", "mi", model, name, "increasing"), "bits/epoch",
-                 "per-seed slope of I(Y;Ŷ) over epochs 1..E under L"),
+                 "per-seed slope of I(Y;Ŷ) over epochs 1..E under L", deps("mi"), None),
                 (f"Fig. 4 {tag}: training with L lowers the CE", "trend", "CE decreases",
                  lambda: _slopes(df, "ce_nats", "mi", model, name, "decreasing"), "nats/epoch",
-                 "per-seed slope of the training-subset CE over epochs 1..E under L, sign flipped (> 0: falls)"),
-                (f"Fig. 5 {tag}: the train/test CE gap is smaller under L than under CE", "ordering",
+                 "per-seed slope of the training-subset CE over epochs 1..E under L, sign flipped (> 0: falls)",
+                 deps("mi"), None),
+                (f"Fig. 5 {tag}: the train/test CE gap is smaller under L than under CE{fig5_ext}", "ordering",
                  "gap(CE) > gap(L)", lambda: _gap_diff(gap_df, model, name), "nats",
                  "per seed: (test − train CE, mean of the last 5 epochs) under CE minus under L; the L runs share "
-                 "the seed (initial weights, batch order) of the CE runs"),
+                 "the seed (initial weights, batch order) of the CE runs", deps("ce", "mi"), None),
+                (f"Fig. 5a {tag}: under CE the test loss remains above the training loss{fig5_ext}", "ordering",
+                 "test CE > train CE", lambda: _gap(gap_df, model, name, "ce"), "nats",
+                 "per seed: test − train CE under CE, mean of the last 5 epochs (§5.2 'the test loss remains above "
+                 "the training loss')", deps("ce"), None),
+                (f"Fig. 5b {tag}: under L the test and the training loss almost coincide{fig5_ext}", "point", 0.0,
+                 lambda: _gap(gap_df, model, name, "mi"), None,
+                 "per seed: test − train CE under L, mean of the last 5 epochs; 'almost coincide' read as 0 within "
+                 "the loss tolerance (§5.2)", deps("mi"), "loss"),
             ]
             # Fig. 6a shows the shallow CNN on MNIST, 6b ResNet18 on Fashion-MNIST; other pairs are our extension
             ext = ("" if (model, name) in (("shallow", "mnist"), ("resnet18", "fashion-mnist"))
@@ -1042,35 +1224,132 @@ def claims_list(df: pd.DataFrame, p: dict[str, Any]) -> list[dict[str, Any]]:
             rows.append((f"Fig. 6 {tag}: ‖∇θ I(Y;Ŷ)‖ vanishes at epoch 0{ext}", "at_most", FIG6_VANISHED,
                          lambda: _gn(gn, model, name, "first_over_peak"), None,
                          "per seed: ‖∇θ I‖ of the untrained network / its peak (§5.1: 'the gradient at epoch = 0 "
-                         "vanishes')"))
+                         "vanishes')", deps("mi"), None))
             if model == "shallow":
                 rows.append((f"Fig. 6a {tag}: ‖∇θ I(Y;Ŷ)‖ quickly vanishes{ext}", "at_most", FIG6_VANISHED,
                              lambda: _gn(gn, model, name, "last_over_peak"), None,
                              "per seed: ‖∇θ I‖ at the last epoch / its peak; 'vanishes' read as ≤ 0 within the "
-                             "ratio tolerance"))
+                             "ratio tolerance", deps("mi"), None))
+                sat_ext = "" if name == "mnist" else " [our extension: Fig. 4a shows MNIST]"
+                rows.append((f"§5.3 {tag}: I(Y;Ŷ) saturates after just a few training epochs under L{sat_ext}",
+                             "at_least", SATURATION_SHARE, lambda: saturation_share(df, model, name), None,
+                             f"per seed: share of the rise of I(Y;Ŷ) (training evaluation batches, at s*) from epoch "
+                             f"0 to the end (mean of the last 3 epochs) made by epoch {SATURATION_EPOCH} ('a few'); "
+                             f"'saturates' read as ≥ {SATURATION_SHARE} within the fraction tolerance", deps("mi"),
+                             "fraction"))
             else:
                 rows += [(f"Fig. 6b {tag}: ‖∇θ I(Y;Ŷ)‖ decreases slowly, learning goes on{ext}", "at_least",
                           FIG6_NOT_VANISHED, lambda: _gn(gn, model, name, "last_over_peak"), None,
                           "per seed: ‖∇θ I‖ at the last epoch / its peak; 'keeps updating' read as ≥ 0.2 within the "
-                          "ratio tolerance")]
-            for claim, typ, pv, values, unit, note in rows:
-                out.append(_claim(claim, typ, pv, values, unit, note, why))
-        for conv in DPI_CONVENTIONS:
-            label = "alignment widths, §3.2" if conv == "alignment" else "Silverman's rule, ablation"
-            out.append(_claim(
-                f"Fig. 3 ({model}): DPI I(Y;X) ≥ I(Y;Ŷ) holds ({label})", "at_most", PAPER_DPI_FRACTION[model],
-                lambda: dpi_fraction(df, conv, model), None,
-                f"per seed: fraction of (data set, method, epoch) checks with I(Y;Ŷ) > I(Y;X); paper: "
-                f"{'no violation in Fig. 3b' if model == 'shallow' else 'one violation in 100 epochs, Fig. 3d'}; "
-                + ("Ŷ at s*, X at its own alignment maximiser" if conv == "alignment" else
-                   "X and Ŷ at Silverman's width per batch"), why, quantity="fraction"))
+                          "ratio tolerance", deps("mi"), None)]
+            ionly_why = why or ("" if p["ionly_epochs"] >= MIN_IONLY_EPOCHS_TESTED else
+                                f"trained on I alone for {p['ionly_epochs']} epoch(s) (< {MIN_IONLY_EPOCHS_TESTED}): "
+                                "too short to show whether the gradient stays vanished")
+            rows.append((f"§5.1 {tag}: training on I(Y;Ŷ) alone leads to a vanishing gradient", "at_most",
+                         FIG6_VANISHED, lambda: ionly_ratio(df, model, name), None,
+                         f"per seed: the largest ‖∇θ I(Y;Ŷ)‖ over epochs 0..{p['ionly_epochs']} of the network "
+                         "trained on −I(Y;Ŷ) alone (f ≡ 0), divided by the peak ‖∇θ I‖ of the L run of the same seed; "
+                         "'vanishing' read as ≤ 0 within the ratio tolerance, as for Fig. 6", deps("mi_only", "mi"),
+                         None, ionly_why))
+            for row in rows:
+                claim, typ, pv, values, unit, note, dep, quantity = row[:8]
+                out.append(_claim(claim, typ, pv, values, unit, note, row[8] if len(row) > 8 else why,
+                                  quantity=quantity, depends_on=dep, lenient=lenient))
+        out.append(dpi_claim(df, p, configs, inputs, model, x_width, lenient=lenient))
     return out
+
+
+def dpi_claim(df: pd.DataFrame, p: dict[str, Any], configs: list[dict[str, Any]], inputs: pd.DataFrame, model: str,
+              x_width: str = X_WIDTH_HEADLINE, *, lenient: bool = False) -> dict[str, Any]:
+    """Fig. 3 / §5.1: "the DPI I(Y;X) ≥ I(Y;Ŷ) holds" for `model`, with X at the width `x_width` (one of
+    `X_WIDTH_READINGS`) and Ŷ at s*: at_most on the per-seed fraction of (data set, method, epoch) checks that
+    violate it. Not tested when the profile cannot test `model` or when the width makes it vacuous (`dpi_vacuity`:
+    the reason is generated from the data).
+
+    Raises:
+        ValueError: an unknown `x_width`.
+    """
+    if x_width not in X_WIDTH_READINGS:
+        raise ValueError(f"x_width={x_width!r} is not one of {X_WIDTH_READINGS}")
+    why = untestable(p, model) or dpi_vacuity(inputs, model, x_width)
+    what = {"s_star": "X at s* of Ŷ (one width, §3.2)",
+            "per_layer_alignment": "X at its own alignment maximiser [our extension]",
+            "silverman": "X at Silverman's width per batch [our extension]"}[x_width]
+    return _claim(f"Fig. 3 ({model}): the DPI I(Y;X) ≥ I(Y;Ŷ) holds", "at_most", PAPER_DPI_FRACTION[model],
+                  lambda: dpi_fraction(df, x_width, model), None,
+                  f"per seed: fraction of (data set, method, epoch) checks with I(Y;Ŷ) > I(Y;X); paper: "
+                  f"{'no violation in Fig. 3b' if model == 'shallow' else 'one violation in 100 epochs, Fig. 3d'}; "
+                  f"Ŷ at s*, {what}", why, quantity="fraction",
+                  depends_on=runs.labels_where(configs, model=model, method=("ce", "mi")), lenient=lenient)
+
+
+def dpi_vacuity(inputs: pd.DataFrame, model: str, x_width: str) -> str:
+    """"" or the reason the DPI check of `model` is vacuous at the width `x_width` of X: every MI evaluation batch of
+    every data set has |I(Y;X) − H(Y)| ≤ `VACUOUS_BITS` (then I(Y;Ŷ), which never exceeds H(Y), cannot exceed
+    I(Y;X)). Generated from `inputs` (`input_information_table`); "" when it has no rows for `model`."""
+    t = inputs[(inputs.model == model) & (inputs.x_width == x_width)]
+    if t.empty:
+        return ""
+    dev = float((t.i_yx_bits - t.h_y_bits).abs().max())
+    if dev > VACUOUS_BITS:
+        return ""
+    widths = ", ".join(f"{d}: s = {g.width.mean():.3g}, I(Y;X) = {g.i_yx_bits.mean():.3f} bits"
+                       for d, g in t.groupby("dataset"))
+    return (f"vacuous: I(Y;X) = H(Y) at this width ({widths}; |I(Y;X) − H(Y)| ≤ {dev:.1e} bits on all {len(t)} MI "
+            "evaluation batches): this estimator's I(Y;Ŷ) never exceeds H(Y), so I(Y;Ŷ) > I(Y;X) cannot occur")
+
+
+def saturation_share(df: pd.DataFrame, model: str, name: str, method: str = "mi") -> pd.Series:
+    """Per seed: (I_k − I_0) / (I_end − I_0) of I(Y;Ŷ) on the training evaluation batches, k = `SATURATION_EPOCH`,
+    I_end = mean of the last 3 epochs (§5.3 "saturates after just a few training epochs").
+
+    Raises:
+        ValueError: no rows, fewer than k + 3 epochs, or no rise (I_end = I_0).
+    """
+    d = df[(df.metric == "mi_yyhat_bits") & (df.split == "train") & (df.method == method) & (df.model == model)
+           & (df.dataset == name)]
+    if d.empty:
+        raise ValueError(f"no I(Y;Ŷ) rows for {model}/{name}/{method}")
+    out = {}
+    for s, g in d.groupby("seed"):
+        v = g.sort_values("epoch").set_index("epoch")["value"]
+        if v.index.max() < SATURATION_EPOCH + 3:
+            raise ValueError(f"{len(v)} epochs: saturation by epoch {SATURATION_EPOCH} needs at least "
+                             f"{SATURATION_EPOCH + 3}")
+        rise = float(v.iloc[-3:].mean()) - float(v.loc[0])
+        if rise == 0:
+            raise ValueError(f"seed {s}: I(Y;Ŷ) did not rise; no share to compute")
+        out[s] = (float(v.loc[SATURATION_EPOCH]) - float(v.loc[0])) / rise
+    return pd.Series(out, dtype=float).sort_index()
+
+
+def ionly_ratio(df: pd.DataFrame, model: str, name: str) -> pd.Series:
+    """Per seed: max over epochs of ‖∇θ I(Y;Ŷ)‖ of the run trained on I alone ("mi_only") / the peak ‖∇θ I‖ of the
+    L run of the same seed (§5.1 vanishing gradient).
+
+    Raises:
+        ValueError: no I-only or no L rows.
+    """
+    a = df[(df.metric == "grad_norm_mi") & (df.model == model) & (df.dataset == name)]
+    io = a[a.method == "mi_only"].groupby("seed")["value"].max()
+    peak = a[a.method == "mi"].groupby("seed")["value"].max()
+    common = io.index.intersection(peak.index)
+    if len(common) == 0:
+        raise ValueError(f"no I-only and L ‖∇I‖ rows of the same seed for {model}/{name}")
+    return (io.loc[common] / peak.loc[common]).astype(float).sort_index()
 
 
 def _gap_diff(gap_df: pd.DataFrame, model: str, name: str) -> pd.Series:
     g = gap_df[(gap_df.model == model) & (gap_df.dataset == name)]
     ce, l_ = (g[g.method == m].set_index("seed")["gap_last5"] for m in ("ce", "mi"))
     return claims.differences(ce, l_, better="higher")
+
+
+def _gap(gap_df: pd.DataFrame, model: str, name: str, method: str) -> pd.Series:
+    g = gap_df[(gap_df.model == model) & (gap_df.dataset == name) & (gap_df.method == method)]
+    if g.empty:
+        raise ValueError(f"no CE gap rows for {model}/{name}/{method}")
+    return g.set_index("seed")["gap_last5"].astype(float).sort_index()
 
 
 def _gn(gn: pd.DataFrame, model: str, name: str, col: str) -> pd.Series:
@@ -1081,13 +1360,89 @@ def _gn(gn: pd.DataFrame, model: str, name: str, col: str) -> pd.Series:
 
 
 def _claim(claim: str, typ: str, paper_value: Any, values, unit: str | None, note: str, why: str,
-           quantity: str | None = None) -> dict[str, Any]:
-    """One claim row: `claims.not_tested` with `why` when the profile cannot test it, else `claims.judge`."""
+           quantity: str | None = None, depends_on: list[str] | None = None, lenient: bool = False
+           ) -> dict[str, Any]:
+    """One claim row: `claims.not_tested` with `why` when the profile cannot test it, else `claims.judge` with its
+    runs `depends_on`. A judged claim without runs, or (with `lenient`) one whose values cannot be computed, is not
+    tested with the reason."""
     quantity = quantity or ("ratio" if typ in ("at_most", "at_least") else None)
+    deps = list(depends_on or [])
+    if not why and not deps:
+        why = "no run of this network and data set in this reading"
+    if not why:
+        try:
+            vals = values()
+        except ValueError as e:
+            if not lenient:
+                raise
+            why = f"cannot be computed under this reading: {e}"
     if why:
-        return claims.not_tested(PAPER, claim, typ, why, paper_value=paper_value, quantity=quantity, unit=unit)
-    return claims.judge(PAPER, claim, typ, values(), paper_value=paper_value, quantity=quantity, unit=unit,
-                        note=note)
+        return claims.not_tested(PAPER, claim, typ, why, paper_value=paper_value, quantity=quantity, unit=unit,
+                                 depends_on=deps)
+    return claims.judge(PAPER, claim, typ, vals, paper_value=paper_value, quantity=quantity, unit=unit,
+                        note=note, depends_on=deps)
+
+
+def claims_with_readings(head: tuple[pd.DataFrame, list[dict[str, Any]], pd.DataFrame], p: dict[str, Any],
+                         lr_alt: tuple[pd.DataFrame, list[dict[str, Any]], pd.DataFrame] | None = None
+                         ) -> list[dict[str, Any]]:
+    """Every claim judged under every reading that affects it (`READINGS`, one choice changed at a time):
+    `claims_list` on the headline reading's (frame, configs, input table) `head`; the DPI claims again at every
+    other width of X (`X_WIDTH_READINGS`, same runs); the shallow CNN's claims on the runner-up learning rate's runs
+    `lr_alt`. Returns the headline rows with ``readings``, ``robustness`` and ``flipped_by``
+    (`study.claims.across_readings`)."""
+    df, configs, inputs = head
+    rows = claims_list(df, p, configs, inputs)
+    by: dict[str, list[dict[str, Any]]] = {}
+    for w in X_WIDTH_READINGS:
+        if w != X_WIDTH_HEADLINE:
+            by[claims.reading_key("x_width", w)] = [dpi_claim(df, p, configs, inputs, m, w, lenient=True)
+                                                    for m in MODELS]
+    if lr_alt is not None:
+        by[claims.reading_key("lr", LR_READINGS[1])] = claims_list(lr_alt[0], p, lr_alt[1], lr_alt[2],
+                                                                   models=("shallow",), lenient=True)
+    return claims.across_readings(rows, by, headline_keys=[claims.reading_key("x_width", X_WIDTH_HEADLINE),
+                                                           claims.reading_key("lr", LR_READINGS[0])])
+
+
+def training_checks(df: pd.DataFrame, df_alt: pd.DataFrame | None = None) -> list[dict[str, Any]]:
+    """issue 17's training check for the readings that change training (the learning rate): per (network, data set)
+    and reading, `study.claims.training_check` of the L runs' 1 − cos_init of the last hidden layer against the CE
+    runs' at the same rate and schedule (the plain baseline); the headline rate's row is the headline."""
+    out = []
+    for frame, reading, head in ((df, LR_READINGS[0], True), (df_alt, LR_READINGS[1], False)):
+        if frame is None:
+            continue
+        cos = frame[frame.metric.str.startswith("cos_init_")]
+        for (model, name, metric), g in cos.groupby(["model", "dataset", "metric"]):
+            moved, base = 1 - g[g.method == "mi"]["value"], 1 - g[g.method == "ce"]["value"]
+            if len(moved) and len(base) and base.mean() > 0:
+                t = claims.training_check(f"{claims.reading_key('lr', reading)} ({model}, {name}: L vs CE)",
+                                          metric.removeprefix("cos_init_"), moved, base, headline=head)
+                out.append(t)
+    return out
+
+
+METHOD_LABEL = {"ce": "CE", "mi": "L", "mi_only": "I-only"}
+
+
+def readings_table(claim_rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """Per claim with readings: the verdict under each reading (columns "<choice>=<reading>"), robustness and the
+    readings that flip it (display)."""
+    rows = [{"claim": c["claim"], **{k: r["verdict"] for k, r in (c.get("readings") or {}).items()},
+             "robustness": c.get("robustness"), "flipped by": ", ".join(c.get("flipped_by") or [])}
+            for c in claim_rows if c.get("readings")]
+    return pd.DataFrame(rows)
+
+
+def results_frame(df: pd.DataFrame, df_alt: pd.DataFrame | None = None) -> pd.DataFrame:
+    """results.csv: the headline reading's rows and the learning-rate reading's, whose method is suffixed
+    "@lr=validation-runner-up" (tidy: one row per observation, no two rows with the same keys)."""
+    if df_alt is None or df_alt.empty:
+        return df
+    return pd.concat([df, df_alt.assign(method=df_alt["method"] + "@" + claims.reading_key("lr", LR_READINGS[1]))],
+                     ignore_index=True)
+
 
 
 def metrics(df: pd.DataFrame, cost: pd.DataFrame) -> dict[str, dict[str, Any]]:
@@ -1097,7 +1452,7 @@ def metrics(df: pd.DataFrame, cost: pd.DataFrame) -> dict[str, dict[str, Any]]:
     out = {}
     for (model, name, method), a in final_accuracy(df).groupby(["model", "dataset", "method"])["value"]:
         m, ci, n = claims.interval(a)
-        out[f"test_accuracy/{model}_{name}_{'L' if method == 'mi' else 'CE'}"] = {
+        out[f"test_accuracy/{model}_{name}_{METHOD_LABEL[method]}"] = {
             "mean": m, "std": float(a.std()) if n > 1 else 0.0, "ci95": None if ci is None else list(ci), "n": n,
             "unit": "fraction"}
     tab = dpi_table(df)
@@ -1161,11 +1516,24 @@ def deviations(p: dict[str, Any], lr: dict[str, float], device: str) -> list[dic
             "none expected on the qualitative claims; no ablation: the paper gives no sizes to compare with"),
         dev("MI weight, α", "f(epoch) = (1 + epoch)^−0.5 (eq. 7), α = 1.01", "the paper's values",
             "given by the paper", "none"),
-        dev("kernel width of X", "not given (s* is chosen for Ŷ, §3.2)", "X at its own alignment maximiser over "
-            f"{p['n_widths']} widths in {p['layer_width_rel']} × its median distance",
-            "the paper's alignment rule applied per layer (Wickstrøm et al. 2019)",
-            "decides the DPI verdict: the DPI claims are judged under both conventions (Silverman's rule for X and "
-            "Ŷ is the ablation row)"),
+        dev("kernel width of X", "one width s* 'sets the scale in Eq. 2 for computing the MI values' (§3.2)",
+            "headline: X at s* of Ŷ (the paper's reading); readings: X at its own alignment maximiser over "
+            f"{p['n_widths']} widths in {p['layer_width_rel']} × its median distance, and Silverman's rule per "
+            "batch (both our extensions)",
+            "the text names one width; the per-layer rule (Wickstrøm et al. 2019) and Silverman's are common "
+            "alternatives",
+            "decides the DPI verdict: at s* the 784-dimensional input kernel is diagonal, I(Y;X) = H(Y) and the DPI "
+            "check is vacuous (not tested, the reason computed from the data); the other readings are in the "
+            "claim's readings; Silverman's rule for X and Ŷ is an ablation row of the DPI table"),
+        dev("learning-rate reading", "not given", f"headline: the validation-best rate {lr}; reading: the "
+            "validation runner-up of the same grid (CE, L and I-only runs retrained, s* recomputed)",
+            "a second plausible rate shows whether a verdict rests on the rate",
+            "every shallow-CNN claim carries both verdicts (robust / reading-dependent); ResNet18's rate has no "
+            "reading"),
+        dev("training on I alone (§5.1)", "'raises the problem of a vanishing gradient', no run shown",
+            f"{p['ionly_epochs']} epochs on −I(Y;Ŷ) alone (f ≡ 0) at s*, same rate and seeds as L",
+            "the claim needs a run that trains on I alone; a few epochs show whether the gradient stays vanished",
+            "a longer run could escape later; the paper profile runs more epochs"),
         dev("candidate widths of Ŷ", "100 equidistant candidates, interval not given (Fig. 1)",
             f"[{p['width_low']}, {p['width_high']}] × {p['n_widths']} on {p['yhat_layer']} rows",
             "softmax rows are at most √2 apart; Ŷ = softmax rows (the paper does not say)",
@@ -1190,8 +1558,8 @@ def deviations(p: dict[str, Any], lr: dict[str, float], device: str) -> list[dic
     return out
 
 
-def headline_params(p: dict[str, Any], lr: dict[str, float], s_star: dict, at_edge: dict, silver: dict, iyx: dict
-                    ) -> dict[str, Any]:
+def headline_params(p: dict[str, Any], lr: dict[str, float], s_star: dict, at_edge: dict, silver: dict, iyx: dict,
+                    lr_alt: dict[str, float] | None = None, s_star_alt: dict | None = None) -> dict[str, Any]:
     """headline.json params: the notebook's `PARAMETERS`, the chosen learning rates, what ResNet18 used
     (`resnet_used`), s*, the share of maximisers at an interval end, Silverman's widths and I(Y;X), keyed
     "model/data set"."""
@@ -1199,7 +1567,8 @@ def headline_params(p: dict[str, Any], lr: dict[str, float], s_star: dict, at_ed
         return {f"{k[0]}/{k[1]}": f(v) for k, v in d.items()}
     return {**{k: p[k] for k in PARAMETERS}, "optimizer": "sgd", "lr_chosen": dict(lr), "resnet_used": resnet_used(p),
             "s_star": keyed(s_star), "s_star_maximisers_at_interval_end": keyed(at_edge), "silverman": keyed(silver),
-            "i_yx_bits": keyed(iyx, lambda v: v[0])}
+            "i_yx_bits": keyed(iyx, lambda v: v[0]), "lr_runner_up": dict(lr_alt or {}),
+            "s_star_lr_runner_up": keyed(s_star_alt or {})}
 
 # ------------------------------------------------------------------------------------------------------- figures
 def _sns():
@@ -1259,7 +1628,7 @@ def plot_curves(df: pd.DataFrame, metric: str, split: str, ylabel: str, hline: d
     _, sns = _sns()
     sel = df[(df.metric == metric) & (df.split == split)].copy()
     sel["net/data"] = sel["model"] + " / " + sel["dataset"]
-    sel["method"] = sel["method"].map({"ce": "CE", "mi": "L (eq. 7)"})
+    sel["method"] = sel["method"].map({"ce": "CE", "mi": "L (eq. 7)", "mi_only": "I only"})
     g = sns.relplot(data=sel, x="epoch", y="value", hue="method", col="net/data", kind="line", errorbar="sd",
                     height=3.2, aspect=1.15, facet_kws={"sharey": False, "sharex": False})
     g.set_ylabels(ylabel)
@@ -1274,7 +1643,7 @@ def plot_curves(df: pd.DataFrame, metric: str, split: str, ylabel: str, hline: d
 def plot_train_test(df: pd.DataFrame) -> dict[str, Any]:
     """Fig. 5: per (model, data set) train vs test CE for both methods and L for L-training; {figure name: figure}."""
     _, sns = _sns()
-    sel = df[df.split.isin(["train", "test"]) & ((df.metric == "ce_nats") |
+    sel = df[df.split.isin(["train", "test"]) & df.method.isin(["ce", "mi"]) & ((df.metric == "ce_nats") |
                                                  ((df.metric == "objective_L") & (df.method == "mi")))].copy()
     sel["curve"] = sel["method"].map({"ce": "CE-trained", "mi": "L-trained"}) + ": " + sel["metric"].map(
         {"ce_nats": "CE", "objective_L": "L"})
@@ -1289,12 +1658,13 @@ def plot_train_test(df: pd.DataFrame) -> dict[str, Any]:
 
 
 def plot_grad_norm(df: pd.DataFrame):
-    """Fig. 6: ‖∇θ I(Y;Ŷ)‖₂ per epoch under L, one panel per (model, data set), mean ± std over seeds."""
+    """Fig. 6: ‖∇θ I(Y;Ŷ)‖₂ per epoch under L (and, beyond the figure, under I alone), one panel per (model, data set), mean ± std over seeds."""
     _, sns = _sns()
     gn = df[df.metric == "grad_norm_mi"].copy()
     gn["net/data"] = gn["model"] + " / " + gn["dataset"]
-    g = sns.relplot(data=gn, x="epoch", y="value", col="net/data", kind="line", errorbar="sd", height=3.0, aspect=1.1,
-                    facet_kws={"sharey": False, "sharex": False})
+    gn["method"] = gn["method"].map({"mi": "L (eq. 7)", "mi_only": "I only"})
+    g = sns.relplot(data=gn, x="epoch", y="value", col="net/data", hue="method", kind="line", errorbar="sd",
+                    height=3.0, aspect=1.1, facet_kws={"sharey": False, "sharex": False})
     g.set_ylabels("‖∇θ I(Y;Ŷ)‖₂")
     return g.figure
 

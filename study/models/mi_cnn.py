@@ -58,6 +58,10 @@ class ShallowCNN(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.fc2(self.fc1(self.block2(self.block1(x)))))
 
+    def last_hidden(self) -> tuple[str, torch.Tensor]:
+        """("fc2", its weight (60, 100)): the last hidden layer, whose training `study.train.cos_init` checks."""
+        return "fc2", self.fc2[0].weight
+
 
 class ResNet18MI(nn.Module):
     """torchvision's ResNet18 (random init, 10 classes) for 1×28×28 inputs; `stem` as in the module docstring.
@@ -86,6 +90,11 @@ class ResNet18MI(nn.Module):
             if x.shape[1] == 1:
                 x = x.expand(-1, 3, -1, -1)
         return self.net(x)
+
+    def last_hidden(self) -> tuple[str, torch.Tensor]:
+        """("layer4", the weight (512, 512, 3, 3) of the last convolution of the last residual block): the last
+        hidden layer before the pooled features, whose training `study.train.cos_init` checks."""
+        return "layer4", self.net.layer4[-1].conv2.weight
 
 
 def count_parameters(model: nn.Module) -> int:
