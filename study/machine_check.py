@@ -36,17 +36,17 @@ RESULT = "machine_check.json"
 
 
 def _entries(store: Path) -> list[tuple[Path, dict[str, Any]]]:
-    """Every stored run under `store`: (entry folder, config), from joblib's metadata.json of each entry."""
+    """Every stored run under `store`: (entry folder, config), from the record.json of each entry
+    (`study.runs.RECORD_FILE`)."""
+    from .runs import RECORD_FILE
     out = []
-    for meta in store.glob("*/**/metadata.json"):
+    for rec in store.glob(f"*/*/*/{RECORD_FILE}"):
         try:
-            args = json.loads(meta.read_text(encoding="utf-8"))["input_args"]
-            text = args["config_json"]
-            config = json.loads(text[1:-1] if text[:1] in "'\"" else text)
+            config = json.loads(rec.read_text(encoding="utf-8"))["config"]
         except (OSError, ValueError, KeyError, TypeError):
             continue
         if isinstance(config, dict):
-            out.append((meta.parent, config))
+            out.append((rec.parent, config))
     return out
 
 

@@ -8,17 +8,25 @@ A *run* is one call of an experiment's run function on one config (a plain JSON-
     res = runs.sweep(run, configs, executor="processes")
     res.frame, res.results, res.artifacts, res.counts
 
-**Store.** `joblib.Memory` keeps each finished run under ``$STUDY_RUNS/<experiment>/`` (default ``runs/`` at the
-repository root), keyed by joblib's hash of (experiment, canonical config JSON, code version). joblib writes the
-output file to a temporary name and renames it, so a run killed while writing is never read back as finished; a
-corrupt entry is cleared and re-run with a warning that names it. What joblib lacks and this module adds:
+**Store** (ours, issue 19). Each finished run is a folder ``$STUDY_RUNS/<experiment>/<kk>/<key>/`` (default
+``runs/`` at the repository root; a relative ``STUDY_RUNS`` is taken from the repository root) holding
+``result.pkl`` (the `Result`, written with `joblib.dump`) and ``record.json`` (its run record). The key is the
+SHA-256 of (experiment, canonical config JSON, code version). An entry is written into a temporary folder and
+renamed into place, so a run killed while writing is never read back as finished; a corrupt entry is removed and
+re-run with a warning naming it; an entry whose stored config is not the requested one is removed and re-run with a
+warning naming it; an entry computed with another torch, numpy or python version is re-run with a warning (another
+CPU capability is only reported: `study.machine_check` answers whether it matters). Editing bookkeeping code never
+empties the store.
 
-* the **code version** (`code_version`): joblib hashes only the cached function's own source; ours hashes the run
-  function, every function/class of its own module it references (transitively), and the whole source file of every
-  other ``study`` module reached from there (transitively through their imports). Editing a model, penalty,
-  training, data or estimator function therefore invalidates the runs that use it; editing a plan, a claim builder,
-  a table or a figure (not called by the run function) does not. Bookkeeping modules (`EXCLUDED_MODULES`: run
-  store, notebook bookkeeping, result tables and verdicts, report) never enter the key;
+* the **code version** (`code_version`): digests of the *loaded* code objects of the run function, every
+  function/class of its own module it references (transitively, also through defaults and dispatch tables), the
+  module constants they read, every function, class and constant of every other ``study`` module reached from
+  there, and `ROW_SHAPERS` (`study.results.tidy`, which shapes every stored row). Docstrings, comments and line
+  numbers do not count. Editing a model, penalty, training, data or estimator function therefore invalidates the
+  runs that use it; editing a plan, a claim builder, a table, a figure or a docstring does not. Bookkeeping modules
+  (`EXCLUDED_MODULES`: run store, notebook bookkeeping, verdicts, report) never enter the key. A worker process
+  recomputes the version from the code *it* loaded and refuses to store under another key (a module edited after
+  the notebook imported it makes the worker refuse with a message: restart the kernel);
 * the **run record** beside the rows (`Result.meta`): config, code version, wall time, device, threads, torch and
   python versions, git commit, host, when it finished;
 * **accounting and failures**: which runs were cached, ran or failed (with config and traceback); a failed run is
@@ -229,16 +237,117 @@ def _label(module: str) -> str:
     return "__main__" + module[len("__mp_main__"):] if module.startswith("__mp_main__") else module
 
 
+#: Functions outside a run's own package whose code shapes every stored row (issue 19): always in the key.
+ROW_SHAPERS = ("study.results.tidy", "study.results.COLUMNS")
+
+
+def _code_digest(code: types.CodeType) -> str:
+    """What a code object computes, without its docstring, comments or line numbers: bytecode, names, constants
+    (nested code objects by their own digest), argument layout."""
+    h = hashlib.sha256()
+    consts = list(code.co_consts)
+    if consts and isinstance(consts[0], str) and not code.co_name.startswith("<"):
+        consts = consts[1:]  # a def's first constant is its docstring (or None)
+    h.update(code.co_code)
+    h.update(repr((code.co_names, code.co_varnames, code.co_freevars, code.co_cellvars, code.co_argcount,
+                   code.co_posonlyargcount, code.co_kwonlyargcount, code.co_flags)).encode())
+    for c in consts:
+        h.update(_code_digest(c).encode() if isinstance(c, types.CodeType) else repr(c).encode())
+    return h.hexdigest()
+
+
+def _value_digest(v: Any) -> str | None:
+    """A digest of a plain value (default argument, module constant); None when it is not plain data."""
+    if isinstance(v, IMMUTABLE_CONSTANTS) and not isinstance(v, (tuple, frozenset, types.MappingProxyType)):
+        return repr(v)
+    if isinstance(v, (tuple, frozenset)):
+        parts = [_value_digest(x) for x in (sorted(v, key=repr) if isinstance(v, frozenset) else v)]
+        return None if any(p is None for p in parts) else "(" + ",".join(parts) + ")"
+    if isinstance(v, types.MappingProxyType):
+        parts = [(_value_digest(k), _value_digest(x)) for k, x in sorted(v.items(), key=lambda kv: repr(kv[0]))]
+        return None if any(p is None for kv in parts for p in kv) else "{" + ",".join(f"{k}:{x}" for k, x in parts) + "}"
+    return None
+
+
+def _function_digest(fn: Callable) -> str:
+    """`_code_digest` of a function plus its default arguments (a default is a constant the call reads)."""
+    parts = [_code_digest(fn.__code__)]
+    for d in (fn.__defaults__ or ()):
+        parts.append(_value_digest(d) or f"<{type(d).__name__}>")
+    for k, d in sorted((fn.__kwdefaults__ or {}).items()):
+        parts.append(f"{k}={_value_digest(d) or '<' + type(d).__name__ + '>'}")
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()
+
+
+def _mutable_digest(v: Any) -> str:
+    """A mutable module global (dict, list, set) a run's code reads, by its content at hashing time (functions in
+    it by their digest). Sound, but an in-process cache that fills would change the key between sweeps: cache with
+    `functools.lru_cache` instead (its function is walked, not its content)."""
+    def one(x: Any) -> str:
+        if inspect.isfunction(x):
+            return _function_digest(x)
+        if isinstance(x, (dict, list, set, tuple, frozenset, types.MappingProxyType)):
+            return _mutable_digest(x)
+        return _value_digest(x) or f"<{type(x).__name__}>"
+    if isinstance(v, (dict, types.MappingProxyType)):
+        return "{" + ",".join(f"{one(k)}:{one(x)}" for k, x in sorted(v.items(), key=lambda kv: repr(kv[0]))) + "}"
+    items = sorted(v, key=repr) if isinstance(v, (set, frozenset)) else list(v)
+    return "[" + ",".join(one(x) for x in items) + "]"
+
+
+def _callables_in(v: Any) -> list[Any]:
+    """Functions and classes held by a container (dict, list, tuple, set, MappingProxyType), one level deep and
+    nested: a function reached through a dispatch table is reached."""
+    if inspect.isfunction(v) or inspect.isclass(v) or isinstance(v, types.ModuleType):
+        return [v]
+    items = (v.values() if isinstance(v, (dict, types.MappingProxyType))
+             else v if isinstance(v, (list, tuple, set, frozenset)) else ())
+    out = []
+    for x in items:
+        out += _callables_in(x)
+    return out
+
+
 def code_sources(run_fn: Callable, extra: Iterable[Any] = ()) -> dict[str, str]:
-    """The source texts a run function's results depend on, by name (see the module docstring for the walk).
+    """What a run function's results depend on, by name, as digests of the loaded code (issue 19).
+
+    The walk: the run function, every function or class of its own module it references (also through default
+    arguments and containers such as a dispatch dict), the module constants they read, every other
+    ``study`` (or own-package) module reached from there (each function, class and immutable constant of it), and
+    `ROW_SHAPERS`. Each function counts by `_function_digest` of its *loaded* code object: bytecode, constants and
+    defaults, not its docstring, comments or line numbers. Bookkeeping modules (`EXCLUDED_MODULES`) stay out.
 
     Returns:
-        ``{"def <module>.<qualname>": source, "module <name>": file text}``.
+        ``{"def <module>.<qualname>": digest, "module <name>": digest, "const <module>.<name>": repr}``.
+
+    A mutable module global the code reads (dict, list, set) enters by its content at hashing time
+    (`_mutable_digest`).
     """
     home = run_fn.__module__
     root = (home.split(".")[0], __name__.split(".")[0])  # the run's own package, and always `study`
     out: dict[str, str] = {}
     todo: list[Any] = [run_fn, *extra, *getattr(run_fn, "depends", ())]
+    for path in ROW_SHAPERS:
+        mod, _, attr = path.rpartition(".")
+        v = getattr(sys.modules.get(mod) or __import__(mod, fromlist=[attr]), attr)
+        out[f"shaper {path}"] = _function_digest(v) if inspect.isfunction(v) else repr(v)
+
+    def walk_function(key: str, fn: Callable, g: dict[str, Any], mod: str) -> None:
+        out[key] = _function_digest(fn)
+        for d in list(fn.__defaults__ or ()) + list((fn.__kwdefaults__ or {}).values()):
+            todo.extend(x for x in _callables_in(d) if _ours(x, root))
+        for n in sorted({n for n in _global_names(fn.__code__) if n in g}):
+            v = inspect.unwrap(g[n]) if hasattr(g[n], "__wrapped__") else g[n]
+            if _ours(v, root):
+                todo.append(v)
+            elif isinstance(v, IMMUTABLE_CONSTANTS):
+                digest = _value_digest(v)
+                out[f"const {_label(mod)}.{n}"] = digest if digest is not None else f"<{type(v).__name__}>"
+                todo.extend(x for x in _callables_in(v) if _ours(x, root))
+            elif isinstance(v, (dict, list, set)):
+                todo.extend(x for x in _callables_in(v) if _ours(x, root))  # a dispatch table: walked
+                out[f"const {_label(mod)}.{n}"] = _mutable_digest(v)
+
     while todo:
         obj = todo.pop()
         if hasattr(obj, "__wrapped__"):  # functools.wraps / lru_cache wrappers: the function they wrap
@@ -250,27 +359,36 @@ def code_sources(run_fn: Callable, extra: Iterable[Any] = ()) -> dict[str, str]:
             m = obj if isinstance(obj, types.ModuleType) else sys.modules[mod]
             if m.__name__ == home or f"module {_label(m.__name__)}" in out:
                 continue
-            out[f"module {_label(m.__name__)}"] = Path(m.__file__).read_text(encoding="utf-8")
+            parts = []
+            for n, v in sorted(vars(m).items()):
+                v = inspect.unwrap(v) if hasattr(v, "__wrapped__") else v
+                if inspect.isfunction(v) and v.__module__ == m.__name__:
+                    parts.append(f"{n}:{_function_digest(v)}")
+                elif inspect.isclass(v) and v.__module__ == m.__name__:
+                    parts.append(f"{n}:" + ",".join(f"{k}={_function_digest(f)}" for k, f in sorted(vars(v).items())
+                                                     if inspect.isfunction(f)) + f";{_value_digest(v.__bases__) or ''}")
+                elif not n.startswith("__") and _value_digest(v) is not None:
+                    parts.append(f"{n}={_value_digest(v)}")
+            out[f"module {_label(m.__name__)}"] = hashlib.sha256("\n".join(parts).encode()).hexdigest()
             todo.extend(v for v in vars(m).values() if _ours(v, root))
             continue
         key = f"def {_label(mod)}.{obj.__qualname__}"
         if key in out:
             continue
-        out[key] = inspect.getsource(obj)
-        codes = [obj.__code__] if inspect.isfunction(obj) else [
-            f.__code__ for f in vars(obj).values() if inspect.isfunction(f)]
         g = sys.modules[mod].__dict__
-        for n in sorted({n for c in codes for n in _global_names(c) if n in g}):
-            v = inspect.unwrap(g[n]) if hasattr(g[n], "__wrapped__") else g[n]
-            if _ours(v, root):
-                todo.append(v)
-            elif isinstance(v, IMMUTABLE_CONSTANTS):
-                out[f"const {_label(mod)}.{n}"] = repr(v)  # a module constant the run reads (e.g. a tuple of scales)
+        if inspect.isfunction(obj):
+            walk_function(key, obj, g, mod)
+        else:  # a class of the run's module: every method
+            for k, f in sorted(vars(obj).items()):
+                if inspect.isfunction(f):
+                    walk_function(f"{key}.{k}", f, g, mod)
+            out[key] = ",".join(sorted(f"{k}" for k, f in vars(obj).items() if inspect.isfunction(f)))
     return out
 
 
 def code_version(run_fn: Callable, extra: Iterable[Any] = ()) -> str:
-    """Hash (16 hex digits) of `code_sources`: changes whenever code that computes the run changes."""
+    """Hash (16 hex digits) of `code_sources`: changes whenever the loaded code that computes the run changes (not
+    with docstrings, comments or line numbers)."""
     h = hashlib.sha256()
     for name, text in sorted(code_sources(run_fn, extra).items()):
         h.update(name.encode() + b"\0" + text.encode() + b"\0")
@@ -299,7 +417,8 @@ def store_root(root: str | Path | None = None) -> Path:
         ValueError: the folder (named with where it came from) is a file or cannot be created.
     """
     source = "store" if root else ("environment variable STUDY_RUNS" if os.environ.get("STUDY_RUNS") else "store")
-    path = Path(root or os.environ.get("STUDY_RUNS") or REPO_ROOT / "runs").expanduser().resolve()
+    path = Path(root or os.environ.get("STUDY_RUNS") or REPO_ROOT / "runs").expanduser()
+    path = (path if path.is_absolute() else REPO_ROOT / path).resolve()  # relative: from the repository root
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -307,14 +426,47 @@ def store_root(root: str | Path | None = None) -> Path:
     return path
 
 
-def _memorized(root: Path, experiment_name: str):
-    mem = joblib.Memory(root / experiment_name, verbose=0)
-    mf = mem.cache(_execute, ignore=["run_fn"])
-    # joblib remembers "this function's code was checked" per function and process, not per store folder: without
-    # this, a second store used in one process never gets its func_code.py, and the next process that opens it
-    # counts its first stored run as missing. Forgetting the in-process mark makes joblib check (and write) the file.
-    joblib.memory._FUNCTION_HASHES.pop(_execute, None)
-    return mf
+RESULT_FILE = "result.pkl"
+RECORD_FILE = "record.json"
+#: Library versions that change numbers: a stored run computed under others is re-run (`_load_cached`).
+RERUN_ON = ("torch", "numpy", "python")
+
+
+def entry_key(experiment_name: str, config_json: str, version: str) -> str:
+    """The store key of one run: SHA-256 (32 hex digits) of experiment, canonical config and code version."""
+    return hashlib.sha256(f"{experiment_name}\0{config_json}\0{version}".encode()).hexdigest()[:32]
+
+
+def entry_dir(root: Path, experiment_name: str, key: str) -> Path:
+    """The folder of one stored run."""
+    return Path(root) / experiment_name / key[:2] / key
+
+
+def _write_entry(root: Path, experiment_name: str, key: str, result: Result) -> Path:
+    """Store `result` whole: into a temporary folder, then renamed into place (a concurrent writer of the same key
+    that finished first wins; both computed the same run)."""
+    final = entry_dir(root, experiment_name, key)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = final.parent / f".{key}.tmp-{uuid.uuid4().hex}"
+    tmp.mkdir()
+    try:
+        joblib.dump(result, tmp / RESULT_FILE)
+        (tmp / RECORD_FILE).write_text(json.dumps(result.meta, sort_keys=True, default=str), encoding="utf-8")
+        try:
+            os.rename(tmp, final)
+        except OSError:
+            if not (final / RESULT_FILE).is_file():
+                raise
+    finally:
+        if tmp.exists():
+            import shutil
+            shutil.rmtree(tmp, ignore_errors=True)
+    return final
+
+
+def _versions() -> dict[str, str]:
+    return {"torch": torch.__version__.split("+")[0], "numpy": _numpy_version(), "python": platform.python_version(),
+            "cpu_capability": cpu_capability()}
 
 
 def _run_record(config: dict[str, Any], version: str, wall_s: float) -> dict[str, Any]:
@@ -333,7 +485,7 @@ def _numpy_version() -> str:
 
 
 def _execute(experiment_name: str, config_json: str, version: str, run_fn: Callable) -> Result:
-    """One run (what joblib caches): seed from the config, call `run_fn`, check the rows, attach the record.
+    """One run: seed from the config, call `run_fn`, check the rows, attach the record (`_task` stores it).
 
     Raises:
         RuntimeError: the code here differs from the code version the sweep computed (another checkout).
@@ -345,7 +497,9 @@ def _execute(experiment_name: str, config_json: str, version: str, run_fn: Calla
     here = code_version(run_fn)
     if here != version:  # e.g. a Dask worker on another host with another checkout: never store under a wrong key
         raise RuntimeError(f"{experiment_name}: this worker's code version {here} differs from the sweep's {version} "
-                           f"(host {socket.gethostname()}); check out the same commit on every machine")
+                           f"(host {socket.gethostname()}): the code the worker loaded is not the code the sweep was "
+                           "keyed with -- a study/ module edited after the notebook imported it (restart the kernel), "
+                           "or another checkout on a Dask worker (check out the same commit on every machine)")
     config = json.loads(config_json)
     seed_everything(int(config.get("seed", 0)))
     t0 = time.perf_counter()
@@ -373,29 +527,62 @@ def _task(root: str, experiment_name: str, config_json: str, version: str, run_f
     prev = torch.get_num_threads()
     try:
         torch.set_num_threads(threads)
-        return "ok", _memorized(Path(root), experiment_name)(experiment_name, config_json, version, run_fn)
+        out = _execute(experiment_name, config_json, version, run_fn)
+        _write_entry(Path(root), experiment_name, entry_key(experiment_name, config_json, version), out)
+        return "ok", out
     except Exception as exc:  # noqa: BLE001 -- a failed run is reported, it does not stop the others
         return "failed", f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}"
     finally:
         torch.set_num_threads(prev)
 
 
-def _load_cached(mf, args: tuple) -> Result | None:
-    """The stored result of `args`, or None if absent; a corrupt entry is cleared with a warning naming it."""
-    if not mf.check_call_in_cache(*args):
+def _drop(entry: Path) -> None:
+    import shutil
+    shutil.rmtree(entry, ignore_errors=True)
+
+
+def _load_cached(root: Path, experiment_name: str, config_json: str, version: str) -> Result | None:
+    """The stored result of this run, or None when it must run: absent; corrupt (removed, with a warning naming
+    the entry); holding another config than the one asked for (removed, warning); computed with another torch,
+    numpy or python version (`RERUN_ON`; removed, warning). Another CPU capability is kept (see the module
+    docstring) and marked in ``meta["other_cpu_capability"]``."""
+    entry = entry_dir(root, experiment_name, entry_key(experiment_name, config_json, version))
+    if not (entry / RESULT_FILE).is_file():
         return None
-    ref = mf.call_and_shelve(*args)
     try:
-        out = ref.get()
+        record = json.loads((entry / RECORD_FILE).read_text(encoding="utf-8"))
+        stored = canonical(record["config"])
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        warnings.warn(f"corrupt run entry {entry} (config {config_json}): unreadable {RECORD_FILE} "
+                      f"({type(exc).__name__}: {exc}); it is removed and re-run", stacklevel=3)
+        _drop(entry)
+        return None
+    if stored != config_json:
+        warnings.warn(f"run entry {entry} holds config {stored}, not the requested {config_json}; it is removed and "
+                      "re-run", stacklevel=3)
+        _drop(entry)
+        return None
+    now = _versions()
+    changed = [f"{k} {record.get(k)} -> {now[k]}" for k in RERUN_ON if record.get(k) != now[k]]
+    if changed:
+        warnings.warn(f"run entry {entry} was computed with other library versions ({', '.join(changed)}); it is "
+                      "re-run", stacklevel=3)
+        _drop(entry)
+        return None
+    try:
+        out = joblib.load(entry / RESULT_FILE)
         if not isinstance(out, Result):
             raise TypeError(f"stored object is {type(out).__name__}, not Result")
-        return out
+        if canonical(out.meta.get("config")) != config_json:
+            raise ValueError("its result's record names another config")
     except Exception as exc:  # noqa: BLE001
-        entry = Path(ref.store_backend.location, ref.func_id, ref.args_id)
         warnings.warn(f"corrupt run entry {entry} "
-                      f"(config {args[1]}): {type(exc).__name__}: {exc}; it is cleared and re-run", stacklevel=3)
-        ref.clear()
+                      f"(config {config_json}): {type(exc).__name__}: {exc}; it is removed and re-run", stacklevel=3)
+        _drop(entry)
         return None
+    if record.get("cpu_capability") not in (None, now["cpu_capability"]):
+        out.meta["other_cpu_capability"] = record.get("cpu_capability")
+    return out
 
 
 # ------------------------------------------------------------------------------------------------------- executors
@@ -568,13 +755,12 @@ def sweep(run_fn: Callable[[dict], Result], configs: Iterable[dict[str, Any]], *
     texts = [canonical(c) for c in configs]
     root = store_root(store)
     version = code_version(run_fn)
-    mf = _memorized(root, name)
 
     done: dict[str, Result] = {}
     failed: dict[str, str] = {}
     todo = []
     for t in dict.fromkeys(texts):
-        hit = _load_cached(mf, (name, t, version, run_fn))
+        hit = _load_cached(root, name, t, version)
         if hit is not None:
             done[t] = hit
         else:
@@ -616,6 +802,11 @@ def sweep(run_fn: Callable[[dict], Result], configs: Iterable[dict[str, Any]], *
         why = divergence(r.rows, getattr(run_fn, "chance", None))
         if why:
             diverged.append({"config": json.loads(t), "run": run_label(json.loads(t)), "reason": why})
+    other = sorted({str(r.meta.get("other_cpu_capability")) for r in done.values()
+                    if r.meta.get("other_cpu_capability")})
+    if other:
+        print(f"{name}: stored runs computed under CPU capability {', '.join(other)} (this machine: "
+              f"{cpu_capability()}) are reused; `make machine-check` tells whether a verdict depends on it")
     counts = {"total": len(done) + len(failed), "cached": cached, "ran": len(todo) - len(failed), "failed": len(failed),
               "diverged": len(diverged), "executor": executor}
     print(f"{name}: {counts['total']} runs: {cached} cached, {counts['ran']} ran, {counts['failed']} failed"

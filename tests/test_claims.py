@@ -168,3 +168,36 @@ def test_claims_table_prints_interval_and_no_nan():
     assert t.loc[0, "ours"].startswith("0.985 [") and t.loc[0, "ours"].endswith("(n=3)")
     assert t.loc[1, "ours"] == "—"
     assert not t.astype(str).apply(lambda col: col.str.contains("nan|None")).any().any()
+
+
+def test_readings_give_robustness_and_the_flipping_readings():
+    head = claims.judge("P", "sparsity", "at_least", [0.9, 0.91, 0.92], paper_value=0.86, quantity="sparsity",
+                        depends_on=["h"])
+    same = claims.judge("P", "sparsity", "at_least", [0.88, 0.9, 0.89], paper_value=0.86, quantity="sparsity",
+                        depends_on=["a"])
+    flip = claims.judge("P", "sparsity", "at_least", [0.1, 0.11, 0.12], paper_value=0.86, quantity="sparsity",
+                        depends_on=["b"])
+    r = claims.with_readings(head, {"norm=none": head, "norm=max": same})
+    assert r["robustness"] == "robust" and r["flipped_by"] == [] and set(r["readings"]) == {"norm=none", "norm=max"}
+    assert r["readings"]["norm=max"] == {k: same[k] for k in claims.READING_FIELDS}
+    r = claims.with_readings(head, {"norm=none": head, "norm=max": same, "init=glorot": flip, "epochs=20": None})
+    assert r["robustness"] == "reading-dependent" and r["flipped_by"] == ["init=glorot"]
+    assert r["readings"]["epochs=20"]["verdict"] == "not tested"  # not computable there: no say in robustness
+    assert claims.with_readings(head, {})["robustness"] == "no open choice"
+    nt = claims.not_tested("P", "big", "point", "too small", paper_value=1.0, quantity="accuracy")
+    assert claims.with_readings(nt, {"norm=max": same})["robustness"] == "not judged"
+    # across_readings: matched by claim text, the headline entered under its own key for each choice
+    rows = claims.across_readings([head, nt], {"norm=max": [same], "init=glorot": [flip]},
+                                  headline_keys=["norm=none", "init=pytorch"])
+    assert set(rows[0]["readings"]) == {"norm=none", "norm=max", "init=pytorch", "init=glorot"}
+    assert rows[0]["flipped_by"] == ["init=glorot"] and rows[1]["readings"] == {}
+    assert claims.reading_key("a", 0.01) == "a=0.01"
+
+
+def test_training_check_flags_a_layer_that_does_not_move():
+    ok = claims.training_check("norm=none", "dense", [0.2, 0.22], [0.3, 0.32], headline=True)
+    assert ok["trains"] and abs(ok["ratio"] - 0.21 / 0.31) < 1e-12
+    frozen = claims.training_check("norm=max", "dense", [0.01, 0.012], [0.3, 0.32])
+    assert not frozen["trains"] and frozen["ratio"] < claims.TRAINS_FRACTION
+    with pytest.raises(ValueError, match="did not train"):
+        claims.training_check("x", "dense", [0.1], [0.0])

@@ -39,7 +39,7 @@ from study import results, runs
 from . import model
 
 SCALE = 1.0
-_SEEN = {}  # a mutable in-process cache: must not enter the key
+TABLE = [1.0, 2.0]  # a mutable constant the run reads: enters the key by its content
 
 @functools.lru_cache(maxsize=None)
 def _offset(a):
@@ -49,7 +49,7 @@ def _score(x, config):
     if config.get("sleep"):  # a long run, for the orphan test: say who runs it, then wait
         open(config["pidfile"], "w").write(str(os.getpid()))
         time.sleep(config["sleep"])
-    _SEEN[config["seed"]] = True
+    _ = TABLE[0]
     if config.get("fail"):
         raise RuntimeError("asked to fail")
     if config.get("nan"):
@@ -137,7 +137,8 @@ def test_code_sources_follow_the_run_not_the_analysis(toy):
     assert f"def {name}.run" in src and f"def {name}._score" in src and f"const {name}.SCALE" in src
     assert f"module {pkg}.model" in src
     assert f"def {name}._offset" in src  # unwrapped from its lru_cache
-    assert f"def {name}.claims" not in src and f"const {name}._SEEN" not in src
+    assert f"def {name}.claims" not in src and f"const {name}.TABLE" in src
+    assert "shaper study.results.tidy" in src  # what shapes every stored row is in the key
     # bookkeeping never enters the key
     assert not any(k.startswith("module study.") for k in src), sorted(src)
 
@@ -176,6 +177,10 @@ def test_config_change_runs_only_the_new_config(toy):
     ("exp", "return float(x.detach().sum()) * SCALE", "return float(x.detach().sum()) * SCALE * 1", True),    # a helper of the run
     ("exp", "return 0.0 * a", "return 0.0 * a + 0.0", True),                               # behind an lru_cache
     ("exp", "return float(frame[\"value\"].mean())", "return float(frame[\"value\"].median())", False),  # analysis
+    ("exp", "TABLE = [1.0, 2.0]", "TABLE = [1.0, 3.0]", True),                              # a mutable constant
+    ("model", '"""A tiny network; the test', '"""A tiny network (docstring edit); the test', False),  # docstring
+    ("exp", "    _ = TABLE[0]", "    _ = TABLE[0]  # a comment", False),                      # comment
+    ("exp", "def _offset(a):", "\n\ndef _offset(a):", False),                                 # line numbers
 ])
 def test_code_edits_invalidate_exactly_the_runs_they_affect(toy, module, old, new, invalidates):
     v0 = runs.code_version(toy.module.run)
@@ -190,12 +195,11 @@ def test_code_edits_invalidate_exactly_the_runs_they_affect(toy, module, old, ne
 def test_a_run_killed_while_writing_is_not_read_back(toy):
     name = toy.module.__name__
     script = textwrap.dedent(f"""
-        import os, signal, joblib.numpy_pickle as np_pickle
-        def half_then_die(obj, f, **kw):
-            f.write(b"\\x80\\x04partial")
-            f.flush()
+        import os, signal, joblib
+        def half_then_die(obj, path, **kw):
+            open(path, "wb").write(b"\\x80\\x04partial")
             os.kill(os.getpid(), signal.SIGKILL)
-        np_pickle.dump = half_then_die
+        joblib.dump = half_then_die
         import {name} as m
         from study import runs
         runs.sweep(m.run, [{{"seed": 0, "a": 1.0}}])
@@ -203,15 +207,16 @@ def test_a_run_killed_while_writing_is_not_read_back(toy):
     proc = subprocess.run([sys.executable, "-c", script], env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
                           capture_output=True, text=True)
     assert proc.returncode == -9, proc.stderr
-    assert list(toy.store.rglob("output.pkl*")), "the killed write left no partial file: the test did not bite"
-    assert not list(toy.store.rglob("output.pkl")), "a half-written run was stored under its final name"
+    assert list(toy.store.rglob(".*.tmp-*/result.pkl")), "the killed write left no partial file: the test did not bite"
+    assert not list(toy.store.rglob("result.pkl")) or all(".tmp-" in str(p) for p in toy.store.rglob("result.pkl")), \
+        "a half-written run was stored under its final name"
     res = runs.sweep(toy.module.run, [{"seed": 0, "a": 1.0}])
     assert (res.counts["cached"], res.counts["ran"]) == (0, 1)
 
 
 def test_a_corrupt_entry_is_rerun_with_a_warning_naming_it(toy):
     fresh = runs.sweep(toy.module.run, configs(1))
-    (out,) = toy.store.rglob("output.pkl")
+    (out,) = toy.store.rglob("result.pkl")
     out.write_bytes(out.read_bytes()[:20])
     with pytest.warns(UserWarning, match=f"corrupt run entry {out.parent}"):
         res = runs.sweep(toy.module.run, configs(1))
@@ -302,7 +307,52 @@ def test_a_worker_with_other_code_refuses_to_store_under_the_sweeps_key(toy):
     text = runs.canonical({"seed": 0, "a": 1.0})
     with pytest.raises(RuntimeError, match="differs from the sweep's"):
         runs._execute("toy", text, "0123456789abcdef", toy.module.run)
-    assert not list(toy.store.rglob("output.pkl"))
+    assert not list(toy.store.rglob("result.pkl"))
+
+
+def test_an_entry_holding_another_config_is_rerun_with_a_warning_naming_it(toy):
+    runs.sweep(toy.module.run, configs(2))
+    a, b = (runs.entry_dir(toy.store, "toy", runs.entry_key("toy", runs.canonical(c),
+                                                               runs.code_version(toy.module.run)))
+            for c in configs(2))
+    (a / "result.pkl").write_bytes((b / "result.pkl").read_bytes())  # a valid pickle of another run
+    with pytest.warns(UserWarning, match=f"corrupt run entry {a}.*another config"):
+        res = runs.sweep(toy.module.run, configs(2))
+    assert (res.counts["cached"], res.counts["ran"]) == (1, 1)
+    (a / "record.json").write_text((b / "record.json").read_text())  # and a record of another run too
+    with pytest.warns(UserWarning, match=f"run entry {a} holds config .*seed.:1.*not the requested"):
+        res = runs.sweep(toy.module.run, configs(2))
+    assert res.meta[0]["config"] == configs(2)[0] and (res.counts["cached"], res.counts["ran"]) == (1, 1)
+
+
+def test_other_library_versions_rerun_other_cpu_capability_is_reported(toy, capsys):
+    runs.sweep(toy.module.run, configs(1))
+    (rec,) = toy.store.rglob("record.json")
+    doc = json.loads(rec.read_text())
+    rec.write_text(json.dumps({**doc, "cpu_capability": "DEFAULT-ELSEWHERE"}))
+    res = runs.sweep(toy.module.run, configs(1))
+    assert res.counts["cached"] == 1 and "computed under CPU capability DEFAULT-ELSEWHERE" in capsys.readouterr().out
+    rec.write_text(json.dumps({**doc, "torch": "0.0.1"}))
+    with pytest.warns(UserWarning, match=r"other library versions \(torch 0.0.1 -> "):
+        res = runs.sweep(toy.module.run, configs(1))
+    assert res.counts["ran"] == 1
+
+
+def test_a_module_edited_after_import_is_never_stored_under_the_new_key(toy):
+    """The notebook imported the code; then study/ was edited on disk (not reloaded). A worker loads the new code:
+    it refuses, and the sweep stores nothing under either key."""
+    import pathlib
+    f = pathlib.Path(toy.module.__file__)
+    f.write_text(f.read_text().replace("SCALE = 1.0", "SCALE = 5.0"))
+    with pytest.raises(runs.SweepError, match="differs from the sweep's"):
+        runs.sweep(toy.module.run, configs(1), executor="processes", workers=1)
+    assert not list(toy.store.rglob("result.pkl"))
+
+
+def test_editing_bookkeeping_code_keeps_the_store(toy):
+    """The key holds what computes a run, not how it is stored or run: `_execute`, `_task` and the report are out."""
+    src = runs.code_sources(toy.module.run)
+    assert not any("_execute" in k or "_task" in k or k.startswith("module study.runs") for k in src)
 
 
 def test_every_store_a_process_writes_is_read_back_whole_by_the_next_process(toy, tmp_path):
