@@ -122,8 +122,9 @@ def test_total_variation():
 
 
 # ------------------------------------------------------------------------- the test split never reaches selection
-def fake_sweep(configs, score=lambda c: 0.5, fail=()):
-    """A sweep whose run i returns validation/test rows (split from its config) with `score(config)` as accuracy."""
+def fake_sweep(configs, score=lambda c: 0.5, fail=(), cos=lambda c: 0.5):
+    """A sweep whose run i returns validation/test rows (split from its config) with `score(config)` as accuracy
+    and `cos(config)` as cos_init_fc."""
     out = []
     for i, c in enumerate(configs):
         if i in fail:
@@ -133,7 +134,8 @@ def fake_sweep(configs, score=lambda c: 0.5, fail=()):
         r = [{"epoch": e, "split": s, "metric": "accuracy", "value": score(c)},
              {"epoch": e, "split": s, "metric": "accuracy_pruned", "value": score(c) - 0.01},
              {"epoch": e, "split": "-", "metric": "pruned_nodes", "value": 7},
-             {"epoch": e, "split": "train", "metric": "loss", "value": 0.1}]
+             {"epoch": e, "split": "train", "metric": "loss", "value": 0.1},
+             {"epoch": e, "split": "-", "metric": "cos_init_fc", "value": cos(c)}]
         df = results.tidy(r, study="sl1", dataset="mnist", model=f"lenet_sl1_{c['activation']}",
                           method=c["method"], seed=c["seed"])
         out.append(runs.Result(rows=df, artifacts={"group_norms": torch.rand(192)}))
@@ -441,3 +443,151 @@ def test_deviations_are_rows_that_say_what_the_paper_does_not_give():
     full = sl1.deviations(sl1.check_params(PARAMS), CHOSEN, n_train=60_000, n_test=10_000)
     assert "data size" not in {r["setting"] for r in full}
     assert not any("leak" in r["ours"] for r in full)  # the leak is fixed; the why column says what was replaced
+
+
+# ------------------------------------------------------------------------------------------------- readings
+BASE_LRS = {"relu": 0.1, "sigmoid": 0.03}
+CHOICE_FIELDS = {"alpha": {"alpha"}, "activation": {"activation", "lr"},
+                 "momentum": {"momentum_schedule", "momentum_final"}}
+
+
+def test_reading_plan_changes_one_choice_per_reading():
+    plan = sl1.reading_plan(CHOSEN, BASE_LRS, **PARAMS, **WHERE)
+    assert list(plan) == ["headline", "alpha=0", "alpha=0.1", "activation=sigmoid", "momentum=ramp_from"]
+    assert sl1.headline_keys(CHOSEN, **PARAMS) == ["alpha=0.01", "activation=relu", "momentum=ramp_to",
+                                                   "error_function=data_term"]
+    head = {(c["method"], c["seed"]): c for c in plan["headline"]}
+    assert plan["headline"] == sl1.final_stage(CHOSEN, **PARAMS, **WHERE)
+    assert {c["momentum_schedule"] for c in plan["headline"]} == {"ramp_to"}
+    for key, cfgs in plan.items():
+        assert {c["split"] for c in cfgs} == {"test"} and len(cfgs) == len(plan["headline"])
+        if key == "headline":
+            continue
+        choice, value = key.split("=")
+        changed = set()
+        for c in cfgs:  # each run differs from its headline twin in the fields of one choice only
+            diff = {k for k in c if c[k] != head[(c["method"], c["seed"])][k]}
+            assert diff <= CHOICE_FIELDS[choice], (key, diff)
+            changed |= diff
+            if choice == "alpha":  # only SL1's runs change with α
+                assert bool(diff) == (c["method"] == "sl1")
+        assert changed, key
+    assert {c["alpha"] for c in plan["alpha=0"] if c["method"] == "sl1"} == {0.0}
+    assert {(c["activation"], c["lr"]) for c in plan["activation=sigmoid"]} == {("sigmoid", 0.03)}
+    assert {(c["momentum_schedule"], c["momentum_final"]) for c in plan["momentum=ramp_from"]} == {("ramp_from", 0.9)}
+    # shared runs are one config: 12 headline + 2 x 3 SL1 α runs + 12 + 12
+    assert len(sl1.plan_configs(plan)) == 42
+    # a profile that varies nothing has the headline only (and the error-function reading, which needs no run)
+    one = {**PARAMS, "reading_alphas": [], "activations": ["relu"], "momentum_readings": ["ramp_to"]}
+    assert list(sl1.reading_plan(CHOSEN, BASE_LRS, **one, **WHERE)) == ["headline"]
+    assert sl1.headline_keys(CHOSEN, **one) == ["error_function=data_term"]
+    with pytest.raises(ValueError, match="base_lrs"):
+        sl1.reading_plan(CHOSEN, {"relu": 0.1}, **PARAMS, **WHERE)
+
+
+def frames_where(sl1_best_under):
+    """Synthetic reading frames: SL1 clearly best under the readings in `sl1_best_under`, clearly worst otherwise
+    (accuracy, errors, pruning and gap all flipped)."""
+    worst = pd.concat([final_rows("sl1", s, 0.30, 0.10 + 0.001 * s, 0.95 - 0.001 * s, 0, 0.90, gap=0.03)
+                       for s in range(3)]
+                      + [final_rows(m, s, 0.20, 0.05, 0.98, 3, 0.98, gap=0.01 + 0.001 * s)
+                         for m in ("none", "l2") for s in range(3)])
+    keys = ["headline", "alpha=0", "alpha=0.1", "activation=sigmoid", "momentum=ramp_from"]
+    return {k: (best_sl1() if k in sl1_best_under else worst).assign(run=lambda d, k=k: d["run"] + "@" + k)
+            for k in keys}
+
+
+def test_every_claim_is_judged_under_every_reading():
+    frames = frames_where({"headline", "alpha=0.1", "momentum=ramp_from"})
+    sweep = sweep_rows({0.0: [0.30, 0.31, 0.33], 0.01: [0.20, 0.22, 0.21], 0.1: [0.4, 0.41, 0.42]})
+    keys = sl1.headline_keys(CHOSEN, **PARAMS)
+    out = sl1.claims_with_readings(frames, sweep, methods=["none", "sl1", "l2"], epochs=4, chosen=CHOSEN, keys=keys)
+    for c in out:
+        cl.check_claim(c)
+    judged = [c for c in out if c["verdict"] != "not tested"]
+    assert len(judged) == 7 and all(c["depends_on"] for c in judged)
+    assert all(r.endswith("@headline") for c in judged[:6] for r in c["depends_on"])  # the headline's runs only
+    for c in judged:
+        alpha = [k for k in c["readings"] if k.startswith("alpha=")]
+        assert len(alpha) >= 2 and "alpha=0.01" in alpha, c["claim"]  # the headline α is a reading too
+        assert c["readings"]["alpha=0.01"]["verdict"] == c["verdict"]
+        assert ("error_function=objective" in c["readings"]) == c["claim"].startswith("Fig. 3")
+    by = {c["claim"]: c for c in out}
+    prec = by["SL1 achieves higher precision (highest test accuracy)"]
+    assert prec["verdict"] == "reproduced" and prec["robustness"] == "reading-dependent"
+    assert prec["flipped_by"] == ["activation=sigmoid", "alpha=0"]
+    assert {k: r["verdict"] for k, r in prec["readings"].items()} == {
+        "alpha=0.01": "reproduced", "alpha=0": "not reproduced", "alpha=0.1": "reproduced",
+        "activation=relu": "reproduced", "activation=sigmoid": "not reproduced", "momentum=ramp_to": "reproduced",
+        "momentum=ramp_from": "reproduced"}
+    smooth = next(c for c in judged if c["claim"].startswith("Smoothing"))
+    assert set(smooth["readings"]) == {"alpha=0", "alpha=0.01", "alpha=0.1"}  # only the α sweep varies it
+    assert smooth["readings"]["alpha=0"]["verdict"] == "not tested"  # α = 0 against itself: vacuous
+    assert smooth["readings"]["alpha=0.1"]["verdict"] == "not reproduced"
+    # under readings that all agree, every claim is robust
+    same = sl1.claims_with_readings(frames_where(set(frames)), None, methods=["none", "sl1", "l2"], epochs=4,
+                                    chosen=CHOSEN, keys=keys)
+    assert {c["robustness"] for c in same if c["verdict"] != "not tested"} == {"robust"}
+    tab = sl1.readings_table(out)
+    assert list(tab.index) == [c["claim"] for c in out] and tab.loc[prec["claim"], "activation=sigmoid"] == "not reproduced"
+    rec = sl1.readings_record(CHOSEN, frames, **PARAMS)
+    assert set(rec) == {"alpha", "activation", "momentum", "error_function"}
+    assert rec["alpha"]["readings"] == ["0", "0.01", "0.1"] and rec["alpha"]["headline"] == "0.01"
+    assert rec["momentum"]["headline"] == "ramp_to" and all(r["why"] for r in rec.values())
+
+
+def test_training_checks_and_the_equal_lambda_ablation():
+    frames = frames_where({"headline", "alpha=0"})
+    frames["alpha=0.1"] = frames["alpha=0.1"].assign(  # SL1's fc layer barely moved under this reading
+        value=lambda d: d["value"].where(~((d.metric == "cos_init_fc") & (d.method == "sl1")), 0.99))
+    checks = {c["reading"]: c for c in sl1.training_checks(frames)}
+    assert set(checks) == set(frames) and checks["headline"]["headline"] and not checks["alpha=0"]["headline"]
+    assert checks["headline"]["trains"] and checks["headline"]["ratio"] == pytest.approx(1.0)
+    assert not checks["alpha=0.1"]["trains"] and checks["alpha=0.1"]["ratio"] == pytest.approx(0.02)
+    # SL1 at the chosen α against SL1 at α = 0 (group L1) at the same λ: per-seed differences of the same runs
+    frames["alpha=0"] = frames["alpha=0"].assign(value=lambda d: d["value"].where(
+        ~((d.metric == "pruned_nodes") & (d.method == "sl1")), d["value"] + 5))
+    ab = sl1.equal_lambda_ablation(frames, CHOSEN).set_index("quantity")
+    assert ab.loc["pruned nodes", "mean"] == pytest.approx(-5.0) and ab.loc["pruned nodes", "n"] == 3
+    assert ab.loc["test accuracy", "mean"] == pytest.approx(0.0) and "[our extension]" in ab["comparison"].iloc[0]
+    assert sl1.equal_lambda_ablation({k: v for k, v in frames.items() if k != "alpha=0"}, CHOSEN).empty
+
+
+def test_momentum_readings():
+    to, fr = sl1.momentum_schedule("ramp_to", 0.2, 3, None), sl1.momentum_schedule("ramp_from", 0.2, 3, 0.9)
+    assert [to(e) for e in range(1, 6)] == pytest.approx([0.2 / 3, 0.4 / 3, 0.2, 0.2, 0.2])
+    assert [fr(e) for e in range(1, 6)] == pytest.approx([0.2, 0.2 + 0.7 / 3, 0.2 + 1.4 / 3, 0.9, 0.9])
+    assert sl1.momentum_schedule("ramp_from", 0.2, 0, 0.9)(1) == 0.9
+    for kind, final, name in (("ramp_to", 0.9, "momentum_final"), ("ramp_from", 0.1, "momentum_final"),
+                              ("ramp_from", None, "momentum_final"), ("cosine", None, "momentum_schedule")):
+        with pytest.raises(ValueError, match=name):
+            sl1.momentum_schedule(kind, 0.2, 3, final)
+    for over in ({"momentum_schedule": "ramp_to", "momentum_final": 0.9},
+                 {"momentum_schedule": "ramp_from", "momentum_final": None},
+                 {"momentum_schedule": "ramp_from", "momentum_final": 0.1}):
+        with pytest.raises(ValueError, match="momentum_final"):
+            sl1.check_config(tiny(**over))
+    with pytest.raises(ValueError, match="momentum_schedule"):
+        sl1.check_config(tiny(momentum_schedule="cosine"))
+
+
+def test_candidates_that_do_not_train_fc_are_left_out_and_grid_edges_are_reported():
+    base = {"activation": "relu", "lr": 0.1}
+    s1 = fake_sweep(sl1.tune_base_stage(**PARAMS, **WHERE), cos=lambda c: 0.6)  # baseline 1 − cos = 0.4
+    pen = sl1.tune_penalty_stage(base, **PARAMS, **WHERE)
+    # the strongest SL1 and L2 settings score best but barely move fc (1 − cos = 0.1 < 0.5 × 0.4)
+    frozen = lambda c: c["lam"] in (1e-2, 3e-3)  # noqa: E731
+    sw = fake_sweep(pen, score=lambda c: 0.9, cos=lambda c: 0.9 if frozen(c) else 0.6)
+    chosen, tables = sl1.choose_penalties(sw, base, s1, **PARAMS)
+    assert chosen["lam"] == {"none": None, "sl1": 1e-3, "group_l1": 2e-3, "l2": 3e-4}
+    t = tables["sl1"]
+    assert list(t.loc[t["lam"] == 1e-2, "trains_fc"]) == [False, False] and t.loc[t["lam"] == 1e-2, "n"].eq(0).all()
+    assert t.loc[t["chosen"], "moved_fc"].item() == pytest.approx(0.4)
+    assert sl1.choose_penalties(sw, base, **PARAMS)[0]["lam"]["sl1"] == 1e-2  # without the check: the strongest
+    with pytest.raises(ValueError, match="trains the fc layer"):
+        sl1.choose_penalties(fake_sweep(pen, cos=lambda c: 0.99), base, s1, **PARAMS)
+    assert sl1.lambda_edges(chosen, **PARAMS) == {"sl1": "smallest of the grid", "group_l1": "only value",
+                                                  "l2": "smallest of the grid"}
+    wide = {**PARAMS, "lams_sl1": [1e-2, 1e-3, 1e-4]}
+    assert sl1.lambda_edges({**chosen, "lam": {**chosen["lam"], "sl1": 1e-3}}, **wide)["sl1"] == "inside"
+    assert sl1.lambda_edges({**chosen, "lam": {**chosen["lam"], "sl1": 1e-2}}, **wide)["sl1"] == "largest of the grid"
