@@ -10,6 +10,7 @@ with the notebook's executor and store; the counts add up over the notebook's sw
 from __future__ import annotations
 
 import ast
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -122,6 +123,14 @@ class Run:
             if m is not None:
                 kind = "cuda" if str(m.get("device", "cpu")).startswith("cuda") else "cpu"
                 self.run_seconds[kind] += float(m.get("wall_s") or 0.0)
+        ok = [r for r in res.results if r is not None]
+        if divergence_expected and len(ok) >= 2 and len(res.diverged) == len(ok):  # a grid, all diverged
+            grid = sorted({k for d in res.diverged for k, v in d["config"].items()
+                           if len({json.dumps(x["config"].get(k), sort_keys=True) for x in res.diverged}) > 1})
+            raise runs.SweepError(
+                f"{run_fn.experiment}: every one of the {len(ok)} runs of this grid diverged (over "
+                f"{', '.join(grid) or 'its configs'}; first: {res.diverged[0]['run']}: {res.diverged[0]['reason']}): "
+                "no candidate to choose from; widen the grid towards smaller steps")
         for d in res.diverged:
             why = predicted(d["config"]) if predicted is not None else None
             self.diverged.append({"experiment": run_fn.experiment, **d, "expected": bool(divergence_expected or why),

@@ -127,26 +127,37 @@ def experiment(name: str, *, depends: Iterable[Any] = (), chance: float | None =
 AT_CHANCE_MARGIN = 0.05
 
 
-def divergence(rows: pd.DataFrame, chance: float | None = None) -> str | None:
-    """Why a finished run counts as diverged, or None (study rule; issue 12).
+#: Training-loss metrics `divergence` reads (nats), and error metrics (a fraction: 1 − accuracy).
+LOSS_METRICS = ("loss", "risk_nats")
+ERROR_METRICS = ("error",)
 
-    A run diverged when its mean training loss (metric "loss", split "train") at the last epoch is above the first
-    epoch's, or when its final accuracy on every evaluated split (metric "accuracy", split "test" or "val") is at
-    chance (`AT_CHANCE_MARGIN`). Rows without those metrics are not judged. It is a flag, not a failure: the run
-    stays stored, the sweep lists it, and the notebook's headline records it.
+
+def divergence(rows: pd.DataFrame, chance: float | None = None) -> str | None:
+    """Why a finished run counts as diverged, or None (study rule; issues 12 and 19).
+
+    A run diverged when its training loss (metric "loss" or "risk_nats", split "train", in nats) is non-finite or
+    at its last epoch above its first epoch's, or when its final accuracy (metric "accuracy", or 1 − "error") on
+    every evaluated split ("test" or "val") is at chance (`AT_CHANCE_MARGIN`). Rows without those metrics are not
+    judged. It is a flag, not a failure: the run stays stored, the sweep lists it, and the notebook's headline
+    records it.
 
     Args:
-        rows: one run's tidy rows (`results.COLUMNS`; accuracy a fraction, loss in nats).
+        rows: one run's tidy rows (`results.COLUMNS`; accuracy and error fractions, loss in nats).
         chance: 1 / number of classes, or None to skip the accuracy test.
     """
     reasons = []
-    loss = rows[(rows["metric"] == "loss") & (rows["split"] == "train")].sort_values("epoch")
-    if len(loss) >= 2 and float(loss["value"].iloc[-1]) > float(loss["value"].iloc[0]):
-        reasons.append(f"training loss rose from {float(loss['value'].iloc[0]):.4g} (epoch "
-                       f"{int(loss['epoch'].iloc[0])}) to {float(loss['value'].iloc[-1]):.4g} (epoch "
-                       f"{int(loss['epoch'].iloc[-1])})")
+    for metric in LOSS_METRICS:
+        loss = rows[(rows["metric"] == metric) & (rows["split"] == "train")].sort_values("epoch")
+        if len(loss) >= 2 and float(loss["value"].iloc[-1]) > float(loss["value"].iloc[0]):
+            reasons.append(f"training {'loss' if metric == 'loss' else 'risk'} rose from "
+                           f"{float(loss['value'].iloc[0]):.4g} (epoch {loss['epoch'].iloc[0]:g}) to "
+                           f"{float(loss['value'].iloc[-1]):.4g} (epoch {loss['epoch'].iloc[-1]:g})")
+            break
     if chance is not None:
-        acc = rows[(rows["metric"] == "accuracy") & rows["split"].isin(["test", "val"])]
+        ev = rows[rows["split"].isin(["test", "val"])]
+        acc = ev[ev["metric"] == "accuracy"][["epoch", "split", "value"]]
+        err = ev[ev["metric"].isin(ERROR_METRICS)][["epoch", "split", "value"]]
+        acc = pd.concat([acc, err.assign(value=1.0 - err["value"])]) if len(err) else acc
         if len(acc):
             last = acc[acc["epoch"] == acc["epoch"].max()]
             limit = chance + AT_CHANCE_MARGIN * (1 - chance)

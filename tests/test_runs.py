@@ -501,3 +501,23 @@ def test_run_store_and_scheduler_variables_are_checked_by_name(tmp_path, monkeyp
     monkeypatch.setenv("STUDY_DASK_SCHEDULER", "head-node")
     with pytest.raises(ValueError, match="STUDY_DASK_SCHEDULER / address='head-node'"):
         runs.dask_client()
+
+
+@pytest.mark.parametrize("rows,chance,diverged", [
+    # 00's metrics (issue 19): risk_nats rising, error at chance
+    ([("train", "risk_nats", 1, 2.3), ("train", "risk_nats", 5, 5.7e5), ("test", "error", 5, 0.9)], 0.1, True),
+    ([("train", "risk_nats", 1, 2.3), ("train", "risk_nats", 5, 0.2), ("test", "error", 5, 0.05)], 0.1, False),
+    ([("train", "risk_nats", 1, 2.3), ("train", "risk_nats", 5, 0.2), ("val", "error", 5, 0.88)], 0.1, True),
+])
+def test_divergence_reads_risk_and_error_too(rows, chance, diverged):
+    df = results.tidy([{"split": s, "metric": m, "epoch": e, "value": v} for s, m, e, v in rows])
+    assert (runs.divergence(df, chance) is not None) is diverged
+
+
+def test_a_grid_whose_every_candidate_diverged_stops_naming_the_grid(tmp_path, monkeypatch):
+    from study.run import Run
+    monkeypatch.setenv("STUDY_RUNS", str(tmp_path / "runs"))
+    nb = Run.start("99_toy", profile="smoke", out_dir=tmp_path / "out")
+    with pytest.raises(runs.SweepError, match=r"every one of the 2 runs of this grid diverged \(over lr"):
+        nb.sweep(_diverging_run, [{"seed": 0, "lr": 1000.0}, {"seed": 0, "lr": 3000.0}], divergence_expected=True)
+    nb.sweep(_diverging_run, [{"seed": 0, "lr": 0.1}, {"seed": 0, "lr": 3000.0}], divergence_expected=True)

@@ -161,7 +161,7 @@ def _test_set(test_size: int, device: torch.device) -> tuple[torch.Tensor, torch
 
 
 # ------------------------------------------------------------------------------------------- training runs
-@runs.experiment("foundations_simplex")
+@runs.experiment("foundations_simplex", chance=1 / 3)  # 3 digits
 def simplex_run(config: dict[str, Any]) -> runs.Result:
     """§1, Fig. 1: train a ReLU MLP 784-``hidden``-3 on three MNIST digits and map every test image of those digits
     into the 2-simplex.
@@ -240,7 +240,7 @@ def _train_mlp(c: dict[str, Any], mu: Any, evals_per_epoch: int) -> tuple[nn.Mod
     return model, rows, dev
 
 
-@runs.experiment("foundations_momentum")
+@runs.experiment("foundations_momentum", chance=1 / N_CLASSES)  # 10 balanced digits
 def momentum_run(config: dict[str, Any]) -> runs.Result:
     """§4, Fig. 4: one learning rate α, with the momentum method (`study.foundations.momentum_step`) at μ = 0
     (``momentum = "none"``) or the Sutskever et al. schedule capped at ``mu_max`` (``"sutskever"``).
@@ -271,7 +271,7 @@ def momentum_run(config: dict[str, Any]) -> runs.Result:
     return runs.Result(rows=df)
 
 
-@runs.experiment("foundations_minibatch")
+@runs.experiment("foundations_minibatch", chance=1 / N_CLASSES)  # 10 balanced digits
 def minibatch_run(config: dict[str, Any]) -> runs.Result:
     """§4: online (B = 1), mini-batch and batch (B = N) learning at one learning rate, μ = 0, for ``epochs`` passes
     (the same number of per-sample gradients for every B).
@@ -295,7 +295,7 @@ def minibatch_run(config: dict[str, Any]) -> runs.Result:
     return runs.Result(rows=df)
 
 
-@runs.experiment("foundations_early_stopping")
+@runs.experiment("foundations_early_stopping", chance=1 / N_CLASSES)  # 10 balanced digits
 def early_stopping_run(config: dict[str, Any]) -> runs.Result:
     """§4, early termination: train a 784-``hidden``-10 MLP with constant momentum for ``epochs`` epochs on
     ``per_class`` images per digit, a fraction ``label_noise`` of whose labels is replaced by a random wrong one,
@@ -435,7 +435,7 @@ def dropout_expectation(net: nn.Sequential, x_test: torch.Tensor, p: float, mc_s
             "tv": float(0.5 * (p_avg - p_scaled).abs().sum(1).mean())}
 
 
-@runs.experiment("foundations_dropout")
+@runs.experiment("foundations_dropout", chance=1 / N_CLASSES)  # 10 balanced digits
 def dropout_run(config: dict[str, Any]) -> runs.Result:
     """§5: train a 784-``hidden``-10 ReLU MLP without dropout (``variant = "none"``), with the notes' dropout (keep
     probability ``p`` on hidden units, ``input_p`` on the inputs; test network `study.foundations.scale_weights`;
