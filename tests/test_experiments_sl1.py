@@ -591,3 +591,24 @@ def test_candidates_that_do_not_train_fc_are_left_out_and_grid_edges_are_reporte
     wide = {**PARAMS, "lams_sl1": [1e-2, 1e-3, 1e-4]}
     assert sl1.lambda_edges({**chosen, "lam": {**chosen["lam"], "sl1": 1e-3}}, **wide)["sl1"] == "inside"
     assert sl1.lambda_edges({**chosen, "lam": {**chosen["lam"], "sl1": 1e-2}}, **wide)["sl1"] == "largest of the grid"
+
+
+def test_a_diverged_or_failed_reading_run_touches_only_that_reading():
+    frames = frames_where(set(["headline", "alpha=0", "alpha=0.1", "activation=sigmoid", "momentum=ramp_from"]))
+    keys = sl1.headline_keys(CHOSEN, **PARAMS)
+    kw = dict(methods=["none", "sl1", "l2"], epochs=4, chosen=CHOSEN, keys=keys)
+    # one SL1 run of the momentum reading diverged: that reading's SL1 claims are inconclusive, the headline keeps
+    # its verdicts, and the claims whose runs in that reading did not diverge are untouched
+    out = sl1.claims_with_readings(frames, None, diverged={"sl1/seed=1@momentum=ramp_from"}, **kw)
+    for c in out:
+        if c["verdict"] == "not tested":
+            continue
+        assert c["verdict"] == "reproduced"
+        assert c["readings"]["momentum=ramp_from"]["verdict"] == "inconclusive"
+        assert c["robustness"] == "reading-dependent" and c["flipped_by"] == ["momentum=ramp_from"]
+    # every run of a reading failed: its claims are not tested there and do not decide robustness
+    gone = {**frames, "activation=sigmoid": frames["activation=sigmoid"].iloc[0:0]}
+    out = sl1.claims_with_readings(gone, None, **kw)
+    judged = [c for c in out if c["verdict"] != "not tested"]
+    assert judged and all(c["readings"]["activation=sigmoid"]["verdict"] == "not tested" for c in judged)
+    assert {c["robustness"] for c in judged} == {"robust"}

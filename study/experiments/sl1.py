@@ -648,16 +648,26 @@ def plan_configs(plan: dict[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
     return list(seen.values())
 
 
-def sub_sweep(sweep: runs.Sweep, configs: list[dict[str, Any]]) -> runs.Sweep:
-    """The part of `sweep` that ran `configs` (each must be one of its configs), as a `study.runs.Sweep`."""
-    by = {runs.canonical(c): r for c, r in zip(sweep.configs, sweep.results)}
+def reading_configs(plan: dict[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    """The configs of the readings' runs that the headline does not share, each once (`plan_configs` minus the
+    headline's): the second sweep of stage 3."""
+    head = {runs.canonical(c) for c in plan["headline"]}
+    return [c for c in plan_configs(plan) if runs.canonical(c) not in head]
+
+
+def sub_sweep(sweeps: runs.Sweep | list[runs.Sweep], configs: list[dict[str, Any]]) -> runs.Sweep:
+    """The part of `sweeps` (one sweep or several) that ran `configs` (each must be one of their configs), as a
+    `study.runs.Sweep`."""
+    by = {runs.canonical(c): r for sw in (sweeps if isinstance(sweeps, list) else [sweeps])
+          for c, r in zip(sw.configs, sw.results)}
     return runs.Sweep(list(configs), [by[runs.canonical(c)] for c in configs], {}, [])
 
 
-def reading_frames(sweep: runs.Sweep, plan: dict[str, list[dict[str, Any]]]) -> dict[str, pd.DataFrame]:
-    """``{key: config_rows of that reading's runs}`` for every key of `plan`, from one sweep over
+def reading_frames(sweeps: runs.Sweep | list[runs.Sweep], plan: dict[str, list[dict[str, Any]]]
+                   ) -> dict[str, pd.DataFrame]:
+    """``{key: config_rows of that reading's runs}`` for every key of `plan`, from the sweeps that ran
     `plan_configs(plan)` (runs that failed are missing)."""
-    return {key: config_rows(sub_sweep(sweep, cfgs)) for key, cfgs in plan.items()}
+    return {key: config_rows(sub_sweep(sweeps, cfgs)) for key, cfgs in plan.items()}
 
 
 def reading_rows(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
@@ -1129,7 +1139,8 @@ def claims(final: pd.DataFrame, sweep: pd.DataFrame | None = None, *, methods: l
 
 
 def claims_with_readings(frames: dict[str, pd.DataFrame], sweep: pd.DataFrame | None, *, methods: list[str],
-                         epochs: int, chosen: dict[str, Any], keys: list[str]) -> list[dict[str, Any]]:
+                         epochs: int, chosen: dict[str, Any], keys: list[str], diverged: Any = ()
+                         ) -> list[dict[str, Any]]:
     """Every claim judged under every reading (issue 17): `claims` on the headline runs, then the same builder on
     each reading's runs (`reading_frames`; one choice changed), and `study.claims.across_readings`.
 
@@ -1139,24 +1150,32 @@ def claims_with_readings(frames: dict[str, pd.DataFrame], sweep: pd.DataFrame | 
     * ``error_function=objective``: the headline runs, Fig. 3's claims on eq. 7's objective (the only claims this
       choice affects).
 
+    A reading's claim that rests on a run in `diverged` (labels of runs that diverged unexpectedly) is
+    "inconclusive" under that reading; a reading whose runs failed so that a claim cannot be computed gives it
+    "not tested" there (with_readings: it does not decide robustness).
+
     Args:
         frames: `reading_frames` (``"headline"`` and ``"<choice>=<reading>"`` keys); sweep: the α sweep's
             `config_rows` or None; chosen: `choose_penalties`' result; keys: `headline_keys`.
     """
     alpha = chosen.get("alpha")
+    bad = set(diverged)
     head = claims(frames["headline"], sweep, methods=methods, epochs=epochs, chosen_alpha=alpha)
     by: dict[str, list[dict[str, Any]]] = {}
     for key, df in frames.items():
         if key == "headline":
             continue
         choice, value = key.split("=", 1)
-        if df.empty:
-            by[key] = []
-            continue
         a = float(value) if choice == "alpha" else alpha
-        by[key] = claims(df, sweep if choice == "alpha" else None, methods=methods, epochs=epochs, chosen_alpha=a)
+        try:
+            rows = claims(df, sweep if choice == "alpha" else None, methods=methods, epochs=epochs, chosen_alpha=a)
+        except ValueError as err:  # the reading's runs failed: nothing to judge there
+            rows = [claims_mod.not_tested(c["paper"], c["claim"], c["type"], f"the runs of reading {key} failed: "
+                                          f"{err}", paper_value=c["paper_value"], unit=c["unit"]) for c in head]
         if choice != "alpha":  # the smoothness claims come from the α sweep, which only the α readings vary
-            by[key] = [c for c in by[key] if not c["claim"].startswith("Smoothing")]
+            rows = [c for c in rows if not c["claim"].startswith("Smoothing")]
+        by[key] = [{**c, "verdict": "inconclusive"} if c["verdict"] != "not tested" and bad & set(c["depends_on"])
+                   else c for c in rows]
     for ef in ERROR_FUNCTIONS:
         if ef != HEADLINE_ERROR_FUNCTION:
             by[claims_mod.reading_key("error_function", ef)] = [
