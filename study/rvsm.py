@@ -27,11 +27,21 @@ Variants (each an option of `fit_rvsm`, run as labelled rows by notebook 02):
 * **coupling** "through" (default): β(w − u) is a gradient of the loss, so it passes through the optimiser's
   momentum; "outside": the authors' public code (tdinh15/rvsm-rgsm-admm, ``main.py``) runs only ∇f through SGD and
   applies ``w -= lr·β·(w − u)`` as a separate plain step before ``optimizer.step()``. With momentum 0 they agree.
-* **normalize** "none" | "max" | "unit" (`normalize_layer`): after every w step rescale w to max|w| = 1 or ‖w‖₂ = 1
-  and move the inverse scale into the next layer (dense bias divided, next weight multiplied). ReLU is positively
-  homogeneous, so the network's function is unchanged (up to rounding) while the fixed threshold √(2λ/β) becomes
-  relative to the weights' scale. The paper does not give the exact normalisation; the only normalisation its text
-  defines is |w|/max|w| (Table 3, Fig. 6), which is why "max" is notebook 02's headline reading.
+* **normalize** (`NORMALIZATIONS`; the text says only "gradient descent followed by a normalization", §2):
+  - "none": w is never rescaled; the threshold √(2λ/β) is in the weights' own units.
+  - "max" | "unit" (`normalize_layer`): after every w step rescale w to max|w| = 1 or ‖w‖₂ = 1 and move the inverse
+    scale into the next layer (dense bias divided, next weight multiplied). ReLU is positively homogeneous, so the
+    network's function is unchanged while the fixed threshold becomes relative to the weights' scale. With W' = W/s
+    the gradient is ∂f/∂W' = s·∂f/∂W, so one step in raw units is −lr·s²·∂f/∂W: at s ≈ max|W₀| ≈ 1/√fan_in the
+    dense layer barely moves (issue 18).
+  - "max_comp": the same max|w| rescaling with the learning rate compensated so that the raw step is unchanged
+    (dense weight and bias at lr/s², the next layer at lr·s² for SGD; Adam's step is scale-free up to a factor s).
+    Computed in raw units, which is the same trajectory: w is kept unrescaled, u = s·prox(w/s) with s = max|w|,
+    and the coupling is (β/2)‖w/s − u/s‖² (β in normalised units). The sparse network and every scale-free
+    statistic are those of the rescaled network; `tests/test_rvsm.py` checks one step against the literal
+    rescaled form with compensated learning rates.
+  - "rel": a threshold relative to the layer's scale with w never rescaled: u = s·prox(w/s), s = max|w|, and the
+    coupling (β/2)‖w − u‖² in raw units.
 * **epoch_end_hard**: at the end of every epoch w ← u (the public code's w ← H(w)).
 """
 from __future__ import annotations
@@ -54,6 +64,9 @@ class RVSM:
         weight: the parameter w to sparsify (e.g. ``model.fc.weight``, shape (out, in)); trained by the optimiser.
         penalty: "l0", "l1" or "tl1".
         lam: λ >= 0, the penalty weight. beta: β > 0, the coupling. a: the TL1 parameter (> 0, "tl1" only).
+        scale: "abs" (the threshold in w's units), "rel" (u = s·prox(w/s) with s = max|w|: a threshold relative to
+            the layer's scale, coupling β(w − u)) or "comp" (the same u, coupling (β/s²)(w − u): the raw-units form
+            of max|w| rescaling with a compensated learning rate, module docstring).
 
     Attributes:
         u: the sparse copy prox_{λP/β}(w), same shape as w (no gradient), on w's device: a model moved after the
@@ -64,15 +77,30 @@ class RVSM:
         ValueError: unknown penalty, or λ, β, a outside their ranges (see `check_parameters`).
     """
 
-    def __init__(self, weight: nn.Parameter, penalty: str, lam: float, beta: float, a: float | None = None) -> None:
+    def __init__(self, weight: nn.Parameter, penalty: str, lam: float, beta: float, a: float | None = None,
+                 scale: str = "abs") -> None:
         lam, beta, a = check_parameters(penalty, lam, beta, a)
+        if scale not in SCALE_MODES:
+            raise ValueError(f"scale={scale!r} is out of range; accepted: one of {SCALE_MODES}")
         self.weight, self.penalty, self.lam, self.beta, self.a = weight, penalty, lam, beta, a
+        self.scale_mode = scale
+        self.s = 1.0  # max|w| at the last u update ("rel", "comp"); 1 for "abs"
         self.steps = 0
         self.u = self._prox()
 
     def _prox(self) -> Tensor:
         with torch.no_grad():
-            return penalties.prox(self.weight.detach(), self.penalty, self.lam, self.beta, self.a)
+            w = self.weight.detach()
+            if self.scale_mode == "abs":
+                return penalties.prox(w, self.penalty, self.lam, self.beta, self.a)
+            m = float(w.abs().max())
+            self.s = m if m > 0 else 1.0
+            return self.s * penalties.prox(w / self.s, self.penalty, self.lam, self.beta, self.a)
+
+    @property
+    def coupling_weight(self) -> float:
+        """β in raw units: β ("abs", "rel") or β/s² ("comp": the coupling of the rescaled network, s = max|w|)."""
+        return self.beta / self.s ** 2 if self.scale_mode == "comp" else self.beta
 
     def _u(self) -> Tensor:
         """u on w's current device (moved there once if the model moved since u was computed)."""
@@ -82,12 +110,12 @@ class RVSM:
 
     @property
     def threshold(self) -> float:
-        """|w| at or below which u = 0 (see `threshold`)."""
-        return threshold(self.penalty, self.lam, self.beta, self.a)
+        """|w| at or below which u = 0 (see `threshold`), in w's units (× s = max|w| for "rel" and "comp")."""
+        return threshold(self.penalty, self.lam, self.beta, self.a) * self.s
 
     def coupling(self, model: nn.Module | None = None) -> Tensor:
         """(β/2)·‖w − u‖², scalar with gradient β(w − u) w.r.t. w (the `penalty` hook of `fit`); on w's device."""
-        return 0.5 * self.beta * (self.weight - self._u()).pow(2).sum()
+        return 0.5 * self.coupling_weight * (self.weight - self._u()).pow(2).sum()
 
     def update_u(self, model: nn.Module | None = None) -> None:
         """u ← prox_{λP/β}(w) (the `after_step` hook of `fit`)."""
@@ -98,7 +126,7 @@ class RVSM:
         """The coupling as a plain step outside the optimiser: w ← w − lr·β·(w − u) (the authors' public code,
         applied before ``optimizer.step()``; `ScheduledSGD.pre_step`)."""
         with torch.no_grad():
-            self.weight.sub_(lr * self.beta * (self.weight - self._u()))
+            self.weight.sub_(lr * self.coupling_weight * (self.weight - self._u()))
 
     def harden(self) -> None:
         """w ← u = prox(w) (the public code's end-of-epoch w ← H(w) for l0)."""
@@ -128,7 +156,14 @@ class RVSM:
                 self.weight.copy_(saved)
 
 
-NORMALIZATIONS = ("none", "max", "unit")
+#: how the threshold meets the weights' scale (`RVSM`): absolute, relative to max|w|, relative + coupling in the
+#: normalised units
+SCALE_MODES = ("abs", "rel", "comp")
+NORMALIZATIONS = ("none", "max", "unit", "rel", "max_comp")
+#: the normalisations that rescale w (and the next layer) after each step (`normalize_layer`)
+RESCALING = ("max", "unit")
+#: the `RVSM` scale mode of each normalisation
+SCALE_OF = {"none": "abs", "max": "abs", "unit": "abs", "rel": "rel", "max_comp": "comp"}
 COUPLINGS = ("through", "outside")
 
 
@@ -143,7 +178,8 @@ def normalize_layer(layer: nn.Linear, next_layer: nn.Linear, mode: str,
 
     Args:
         layer: the dense layer (weight (out, in), bias (out,) or None); next_layer: the layer fed by σ(layer(·)),
-            weight (k, out). mode: one of `NORMALIZATIONS` ("none" does nothing and returns 1).
+            weight (k, out). mode: one of `NORMALIZATIONS` (anything but "max"/"unit" does nothing here and returns
+            1: "rel" and "max_comp" never rescale w, `RVSM` takes their scale into the threshold).
         optimizer: the optimiser holding their state, or None.
 
     Returns:
@@ -157,7 +193,7 @@ def normalize_layer(layer: nn.Linear, next_layer: nn.Linear, mode: str,
     if next_layer.weight.shape[1] != layer.weight.shape[0]:
         raise ValueError(f"next_layer takes {next_layer.weight.shape[1]} inputs but layer gives "
                          f"{layer.weight.shape[0]} outputs")
-    if mode == "none":
+    if mode not in RESCALING:
         return 1.0
     with torch.no_grad():
         w = layer.weight
@@ -183,7 +219,7 @@ class ScheduledSGD(torch.optim.SGD):
 
     Args:
         params: parameters; lr > 0; momentum in [0, 1); nesterov: needs momentum > 0 (else ignored);
-        warmup_steps: integer >= 0; clip: None or a number > 0.
+        warmup_steps: integer >= 0; clip: None or a number > 0; weight_decay: >= 0 (torch's L2 term in the step).
 
     Attributes:
         pre_step: callables hook(lr) run after clipping, before the SGD update, with this step's lr.
@@ -194,12 +230,13 @@ class ScheduledSGD(torch.optim.SGD):
     """
 
     def __init__(self, params, lr: float, momentum: float = 0.0, nesterov: bool = False, warmup_steps: int = 0,
-                 clip: float | None = None) -> None:
+                 clip: float | None = None, weight_decay: float = 0.0) -> None:
         if not (isinstance(warmup_steps, int) and not isinstance(warmup_steps, bool) and warmup_steps >= 0):
             raise ValueError(f"warmup_steps={warmup_steps!r} is out of range; accepted: an integer >= 0")
         if clip is not None and not (isinstance(clip, (int, float)) and clip > 0):
             raise ValueError(f"clip={clip!r} is out of range; accepted: None or a number > 0")
-        super().__init__(params, lr=lr, momentum=momentum, nesterov=bool(nesterov and momentum > 0))
+        super().__init__(params, lr=lr, momentum=momentum, nesterov=bool(nesterov and momentum > 0),
+                         weight_decay=weight_decay)
         self.base_lr, self.warmup_steps, self.clip = float(lr), warmup_steps, clip
         self.pre_step: list = []
         self.steps = 0
@@ -296,8 +333,9 @@ def fit_rvsm(model: nn.Module, layer: nn.Linear, x: Tensor, y: Tensor, *, penalt
     Per batch: the optimiser's w step (coupling through or outside it), then `normalize` (if not "none"), then
     u ← prox(w). Per epoch it records, besides `fit`'s rows (accuracy of the network with w: metric "accuracy"), the
     accuracy of the sparse network (u in `layer`; metric "accuracy_sparse", split of each eval set), the sparsity of
-    u ("sparsity", split "-", fraction of exact zeros), the fraction of exact zeros of w ("sparsity_w") and max|w|
-    ("max_abs_w"). With `epoch_end_hard`, w ← u after each epoch's evaluation of w (before the sparse rows).
+    u ("sparsity", split "-", fraction of exact zeros), the fraction of exact zeros of w ("sparsity_w"), max|w|
+    ("max_abs_w") and the sparsity of u₀ = prox(w₀) at the start ("sparsity_init": the share of the initial weights
+    under the threshold, which a layer that does not train would keep). With `epoch_end_hard`, w ← u after each epoch's evaluation of w (before the sparse rows).
 
     Args:
         model, layer: the network and its layer to sparsify (e.g. ``model.fc``).
@@ -305,7 +343,7 @@ def fit_rvsm(model: nn.Module, layer: nn.Linear, x: Tensor, y: Tensor, *, penalt
         penalty, lam, beta, a: see `RVSM`.
         coupling: one of `COUPLINGS` (module docstring); "outside" needs a `ScheduledSGD` optimiser (made from
             ``lr``/``momentum`` when ``optimizer`` is not given).
-        normalize: one of `NORMALIZATIONS`; anything but "none" needs `next_layer` (e.g. ``model.out``), fed by
+        normalize: one of `NORMALIZATIONS`; "max" and "unit" need `next_layer` (e.g. ``model.out``), fed by
             ReLU(layer(·)).
         epoch_end_hard: w ← u at the end of every epoch.
         eval_sets: {"test": (x, y), ...}.
@@ -325,7 +363,7 @@ def fit_rvsm(model: nn.Module, layer: nn.Linear, x: Tensor, y: Tensor, *, penalt
         raise ValueError(f"coupling={coupling!r} is out of range; accepted: one of {COUPLINGS}")
     if normalize not in NORMALIZATIONS:
         raise ValueError(f"normalize={normalize!r} is out of range; accepted: one of {NORMALIZATIONS}")
-    if normalize != "none":
+    if normalize in RESCALING:
         if next_layer is None:
             raise ValueError(f"normalize={normalize!r} needs next_layer (the layer after ReLU(layer), e.g. model.out)")
         _check_layer(model, next_layer)
@@ -336,9 +374,10 @@ def fit_rvsm(model: nn.Module, layer: nn.Linear, x: Tensor, y: Tensor, *, penalt
         opt = ScheduledSGD(model.parameters(), lr=fit_kwargs.get("lr", 0.01), momentum=fit_kwargs.get("momentum", 0.0))
     if coupling == "outside" and not isinstance(opt, ScheduledSGD):
         raise ValueError(f"coupling='outside' needs a ScheduledSGD optimiser, got {type(opt).__name__}")
-    if normalize != "none":  # w₀ normalised too, so u₀ = prox(w₀) is taken at the same scale as every later u
+    if normalize in RESCALING:  # w₀ normalised too, so u₀ = prox(w₀) is taken at the same scale as every later u
         normalize_layer(layer, next_layer, normalize, opt)
-    state = RVSM(layer.weight, penalty, lam, beta, a)
+    state = RVSM(layer.weight, penalty, lam, beta, a, scale=SCALE_OF[normalize])
+    sparsity_init = state.sparsity()
     if coupling == "outside":
         opt.pre_step.append(state.coupling_step)
     eval_sets = eval_sets or {}
@@ -346,12 +385,12 @@ def fit_rvsm(model: nn.Module, layer: nn.Linear, x: Tensor, y: Tensor, *, penalt
     user_end = fit_kwargs.pop("on_epoch_end", None)
 
     def after_step(m: nn.Module) -> None:
-        if normalize != "none":
+        if normalize in RESCALING:
             normalize_layer(layer, next_layer, normalize, opt)
         state.update_u()
 
     def on_epoch_end(m: nn.Module, epoch: int) -> dict[str, float]:
-        out = {"max_abs_w": float(layer.weight.detach().abs().max())}
+        out = {"max_abs_w": float(layer.weight.detach().abs().max()), "sparsity_init": sparsity_init}
         if epoch_end_hard:
             state.harden()
         out.update({"sparsity": state.sparsity(), "sparsity_w": sparsity(layer.weight.detach())})

@@ -13,7 +13,10 @@ SMOKE = dict(seed=3, image_size=16, n_train=64, n_test=32, letters_amplitude=[0.
              letters_wavelength=[0.12, 0.24], shapes_amplitude=[0.035, 0.055], shapes_wavelength=[0.12, 0.24],
              n_waves=3, elastic_alpha=20.0, elastic_sigma=4.0, datasets=["letters", "shapes"], lr_grid=[0.003, 0.01],
              batch_grid=[16, 32], epochs_grid=[1, 2], momentum=0.9, nesterov=False, warmup_steps=2, clip=None,
-             standardize=True, adam_lr=0.001, lam=0.0005, beta=0.1, normalize="max", coupling="through",
+             standardize=True, adam_lr=0.001, weight_decay=0.0, init="torch", lam=0.0005, beta=0.1,
+             readings={"normalize": ["max", "max_comp", "rel", "none"], "init": ["torch", "glorot"],
+                       "optimizer": ["sgd", "adam"], "weight_decay": [0.0, 0.0005], "epochs": [20]},
+             coupling="through",
              epoch_end_hard=False, tune_dataset="letters", n_val=16, lam_grid=[0.005, 0.0005], val_tolerance=0.01,
              tl1_a=[0.01, 0.1, 1.0, 100.0], n_seeds=3, ablations=list(rvsm.VARIANTS), channels_last=True,
              bench_steps=2, bench_batch=16, si_sparsities=[0.5, 0.9])
@@ -30,15 +33,15 @@ def params(**over):
 def test_plans_have_the_expected_runs():
     p = params()
     tune = rvsm.schedule_plan(p, device="cpu")
-    assert len(tune) == 2 * 2 * 2 and {c["eval_split"] for c in tune} == {"val"}
+    assert len(tune) == len(rvsm.TUNE_METHODS) * 2 * 2 and {c["eval_split"] for c in tune} == {"val"}
     assert {c["method"] for c in tune} == set(rvsm.TUNE_METHODS) and {c["epochs"] for c in tune} == {2}
     assert {(c["n_val"], c["val_seed"], c["dataset"]) for c in tune} == {(16, 3, "letters")}
     assert len(rvsm.schedule_grid(p)) == 8 and rvsm.schedule_grid(p)[0] == {"epochs": 1, "lr": 0.003, "batch_size": 32}
 
-    lam = rvsm.lambda_plan(p, SCHED, "cpu")
+    lam = rvsm.lambda_plan(p, SCHED, "rel", "cpu")
     assert [c["lam"] for c in lam] == [0.005, 0.0005] * 2 and {c["eval_split"] for c in lam} == {"val"}
 
-    main = rvsm.main_plan(p, SCHED, {"letters": 0.005, "shapes": 0.0005}, torch.device("cpu"))
+    main = rvsm.main_plan(p, SCHED, {"letters": 0.005, "shapes": 0.0005}, "rel", torch.device("cpu"))
     labels = pd.Series([rvsm.method_label(c["method"], c["variant"]) for c in main])
     assert (labels.value_counts() == 3 * labels.value_counts().map(lambda n: n // 3)).all()
     head = [c for c in main if not c["variant"]]
@@ -47,19 +50,36 @@ def test_plans_have_the_expected_runs():
     for c in head:
         assert c["lam"] == (None if c["method"] == "sgd_plain" else 0.0005)   # SGD-TL1 at RVSM's λ
         assert (c["beta"] == 0.1) == (c["algorithm"] == "rvsm") and c["lr"] == 0.01 and c["epochs"] == 1
+        assert c["normalize"] == ("rel" if c["algorithm"] == "rvsm" else None) and c["init"] == "torch"
         assert json.loads(runs.canonical(c)) == c  # plain JSON
     lam_val = [c for c in main if c["variant"] == "lam_val"]
     assert {(c["dataset"], c["lam"]) for c in lam_val} == {("letters", 0.005)}  # shapes: the headline λ, not rerun
     abl = {c["variant"]: c for c in main if c["variant"] in rvsm.VARIANTS and c["seed"] == 3}
-    assert abl["adam"]["optimizer"] == "adam" and abl["adam"]["lr"] == 0.001 and abl["adam"]["momentum"] is None
-    assert abl["authors_loop"]["coupling"] == "outside" and abl["authors_loop"]["nesterov"] is True
-    assert abl["authors_loop"]["normalize"] == "none" and abl["authors_loop"]["epoch_end_hard"] is True
+    assert abl["public_code_parts"]["coupling"] == "outside" and abl["public_code_parts"]["nesterov"] is True
+    assert abl["public_code_parts"]["normalize"] == "none" and abl["public_code_parts"]["epoch_end_hard"] is True
     assert {c["dataset"] for c in abl.values()} == {"letters"}
+    # readings: one choice changed from the headline, on tune_dataset, every penalty, n_seeds each
+    keys = rvsm.reading_keys(p, SCHED, "rel")
+    assert keys == ["normalize=max", "normalize=max_comp", "normalize=none", "init=glorot", "optimizer=adam",
+                    "weight_decay=0.0005", "epochs=20"]
+    by = {k: [c for c in main if c["variant"] == k] for k in keys}
+    assert {c["method"] for c in by["normalize=none"]} == set(p.rvsm_methods)   # SGD runs do not normalise
+    assert {c["method"] for c in by["init=glorot"]} == set(p.methods)
+    for k, cs in by.items():
+        assert len(cs) == 3 * len({c["method"] for c in cs}) and {c["dataset"] for c in cs} == {"letters"}
+        choice, value = rvsm.parse_reading(k)
+        head = [c for c in main if not c["variant"] and c["method"] == cs[0]["method"] and c["seed"] == cs[0]["seed"]
+                and c["dataset"] == "letters"][0]
+        changed = {f for f in rvsm.CONFIG_KEYS if cs[0][f] != head[f]} - {"variant"}
+        assert cs[0][choice] == value and changed <= {choice, "lr", "momentum", "warmup_steps"}, (k, changed)
+    adam = by["optimizer=adam"][0]
+    assert adam["lr"] == 0.001 and adam["momentum"] is None
+    assert len(rvsm.run_labels(main)) == len(main) and len(set(rvsm.run_labels(main).values())) == len(main)
     assert len({runs.canonical(c) for c in tune + lam + main}) == len(tune) + len(lam) + len(main)
     assert params().headline()["optimizer"] == "sgd"
 
 
-@pytest.mark.parametrize("over,name", [({"datasets": ["digits"]}, "datasets"), ({"normalize": "l2"}, "normalize"),
+@pytest.mark.parametrize("over,name", [({"datasets": ["digits"]}, "datasets"), ({"readings": {"normalize": ["l2"]}}, "readings"),
                                        ({"n_val": 64}, "n_val"), ({"ablations": ["rvsm_l2"]}, "ablations"),
                                        ({"tl1_a": [0.0]}, "tl1_a"), ({"tune_dataset": "digits"}, "tune_dataset"),
                                        ({"batch_grid": [64]}, "batch_grid"), ({"clip": -1.0}, "clip")])
@@ -83,7 +103,7 @@ def frame_without_timing(df):
 
 def test_run_returns_tidy_finite_rows_and_is_deterministic(tiny):
     cfg = rvsm.run_config(tiny, "shapes", "rvsm_tl1_a0.1", 1, lam=5e-3, schedule=SCHED, eval_split="test",
-                          device="cpu")
+                          device="cpu", normalize="max")
     a, b = rvsm.run(cfg), rvsm.run(dict(cfg))
     assert list(a.rows.columns) == results.COLUMNS and a.rows["value"].map(math.isfinite).all()
     pd.testing.assert_frame_equal(frame_without_timing(a.rows), frame_without_timing(b.rows))
@@ -100,18 +120,26 @@ def test_run_returns_tidy_finite_rows_and_is_deterministic(tiny):
     other = rvsm.run({**cfg, "seed": 2})
     assert not torch.equal(other.artifacts["dense_w"], a.artifacts["dense_w"])
     adam = rvsm.run(rvsm.run_config(tiny, "shapes", "rvsm_l0", 1, schedule=SCHED, eval_split="test", device="cpu",
-                                    variant="adam"))
-    assert set(adam.rows.method) == {"rvsm_l0|adam"}
+                                    variant="optimizer=adam", normalize="max"))
+    assert set(adam.rows.method) == {"rvsm_l0|optimizer=adam"}
+    # every run records how far each studied layer moved from its initialisation (issue 17), in [-1, 1]
+    for k in ("dense", "conv1", "conv2", "conv3"):
+        assert -1 <= last[(f"cos_init_{k}", "-")] <= 1
+    assert 0 <= last[("sparsity_init", "-")] <= 1
 
 
 def test_sgd_runs_report_the_same_network_as_sparse_and_val_split(tiny):
-    cfg = rvsm.run_config(tiny, "shapes", "sgd_plain", 0, schedule=SCHED, eval_split="val", device="cpu")
+    cfg = rvsm.run_config(tiny, "shapes", "sgd_plain", 0, schedule=SCHED, eval_split="val", device="cpu",
+                          normalize="max")
     r = rvsm.run(cfg)
     assert torch.equal(r.artifacts["dense_w"], r.artifacts["dense_sparse"])
     acc = r.rows[r.rows.metric == "accuracy"]
     sparse = r.rows[r.rows.metric == "accuracy_sparse"]
     assert set(acc.split) == {"val"} and acc["value"].tolist() == sparse["value"].tolist()
     assert "lambda" not in set(r.rows.metric) and "test" not in set(r.rows.split)
+    assert ("cos_init_dense" in set(r.rows.metric)) and "sparsity_init" not in set(r.rows.metric)
+    glorot = rvsm.run({**cfg, "init": "glorot"})
+    assert not torch.equal(glorot.artifacts["dense_w"], r.artifacts["dense_w"])
 
 
 def test_val_split_is_the_carved_partition_of_the_training_split():
@@ -132,10 +160,12 @@ def test_val_split_is_the_carved_partition_of_the_training_split():
                                        ("n_val", 5), ("lam", -1.0), ("beta", None), ("device", "auto"),
                                        ("momentum", None), ("epochs", 0), ("data", {"image_size": 8}),
                                        ("normalize", "l2"), ("coupling", "inside"), ("variant", "mine"),
-                                       ("warmup_steps", -1), ("clip", 0), ("standardize", "yes")])
+                                       ("warmup_steps", -1), ("clip", 0), ("standardize", "yes"), ("init", "he"),
+                                       ("weight_decay", -1.0), ("variant", "lr=0.1")])
 def test_check_config_rejects_bad_values_naming_the_key(key, value):
     p = rvsm.Params.from_namespace(TINY)
-    cfg = rvsm.run_config(p, "shapes", "rvsm_l0", 0, lam=1e-3, schedule=SCHED, eval_split="test", device="cpu")
+    cfg = rvsm.run_config(p, "shapes", "rvsm_l0", 0, lam=1e-3, schedule=SCHED, eval_split="test", device="cpu",
+                          normalize="max")
     with pytest.raises(ValueError, match=key):
         rvsm.check_config({**cfg, key: value})
     with pytest.raises(ValueError, match="unknown keys"):
@@ -148,7 +178,8 @@ def test_code_version_covers_the_computation_not_the_analysis():
     src = runs.code_sources(rvsm.run)
     assert {"module study.curves", "module study.rvsm", "module study.train", "module study.models.curve_cnn",
             "def study.experiments.rvsm.weight_statistics", "const study.experiments.rvsm.SCALES"} <= set(src)
-    for analysis in ("claims", "choose_lambda", "main_plan", "tables_1_2", "fig6", "throughput_table"):
+    for analysis in ("claims", "choose_lambda", "main_plan", "tables_1_2", "fig6", "throughput_table",
+                     "choose_normalization", "claims_with_readings", "training_checks", "predicted"):
         assert f"def study.experiments.rvsm.{analysis}" not in src
 
 
@@ -174,7 +205,7 @@ def test_choose_schedule_reads_validation_rows_only_and_follows_the_rule():
     best = {"lr": 0.01, "batch_size": 16}
     frames = [candidate(c, [0.9, 0.97] if {k: c[k] for k in best} == best else [0.8, 0.9]) for c in cfgs]
     chosen, table = rvsm.choose_schedule(cfgs, FakeSweep(frames), p)
-    assert chosen == {"epochs": 2, "lr": 0.01, "batch_size": 16} and table["chosen"].sum() == 1
+    assert chosen == {"epochs": 2, "lr": 0.01, "batch_size": 16} and table["chosen"].sum() == 1, table
     # ties go to the simplest setting: fewer epochs first
     flat = [candidate(c, [0.95, 0.95]) for c in cfgs]
     assert rvsm.choose_schedule(cfgs, FakeSweep(flat), p)[0] == {"epochs": 1, "lr": 0.003, "batch_size": 32}
@@ -188,7 +219,7 @@ def test_choose_schedule_reads_validation_rows_only_and_follows_the_rule():
 
 def test_choose_lambda_keeps_the_largest_admissible_lambda():
     p = params(lam_grid=[0.05, 0.02, 0.005])
-    cfgs = rvsm.lambda_plan(p, SCHED, "cpu")
+    cfgs = rvsm.lambda_plan(p, SCHED, "rel", "cpu")
     acc = {("letters", 0.05): (0.6, 0.99), ("letters", 0.02): (0.985, 0.99), ("letters", 0.005): (0.99, 0.99),
            ("shapes", 0.05): (0.5, 0.99), ("shapes", 0.02): (0.7, 0.99), ("shapes", 0.005): (0.9, 0.99)}
     frames = [candidate(c, [acc[(c["dataset"], c["lam"])][0]], w_accs=[acc[(c["dataset"], c["lam"])][1]])
@@ -203,24 +234,35 @@ def test_choose_lambda_keeps_the_largest_admissible_lambda():
 
 # ------------------------------------------------------------------------------------------------------ claims
 def synthetic_frame(p, *, sparsity=0.86, acc=0.995, dense_acc=0.99, sgd_acc=0.95, rvsm_small=0.9, sgd_small=0.05,
-                    conv1=0.2, noise=0.001, epoch=10):
-    """Last-epoch rows of every headline run of plan `p` with the metrics the claims read (3 seeds, small noise)."""
+                    conv1=0.2, noise=0.001, epoch=10, l1_gap=0.05, variant="", datasets=None, moved=0.01):
+    """Last-epoch rows of every headline run of plan `p` with the metrics the claims read (3 seeds, small noise);
+    with `variant` the methods are labelled ``m|variant``."""
     rows = []
-    for d in p.datasets:
+    for d in datasets or p.datasets:
         for m in p.methods:
             for i, s in enumerate(p.seeds):
                 rv, e = m.startswith("rvsm"), noise * (i - 1)
                 a = rvsm.method_spec(m)[2]
                 sp = (sparsity - 0.01 * math.log10(a)) if (rv and a) else (sparsity if rv else 0.0)
+                sp -= l1_gap if m == "rvsm_l1" else 0.0
                 vals = {("sparsity", "-"): sp + e,
                         ("accuracy_sparse", "test"): (acc if rv else dense_acc if m == "sgd_plain" else sgd_acc) + e,
                         ("sign_change_frac_conv1", "-"): conv1 + e, ("sign_change_frac_conv2", "-"): 0.1,
-                        ("sign_change_frac_conv3", "-"): 0.1,
+                        ("sign_change_frac_conv3", "-"): 0.1, ("cos_init_dense", "-"): 1 - (moved if rv else 0.01) + e,
                         **{(f"frac_w_below_{sc:g}", "-"): (rvsm_small if rv else sgd_small) + e for sc in rvsm.SCALES}}
                 vals[("accuracy", "test")] = vals[("accuracy_sparse", "test")]
-                rows += [{"dataset": d, "method": m, "seed": s, "epoch": epoch, "split": sp_, "metric": k, "value": v}
-                         for (k, sp_), v in vals.items()]
+                rows += [{"dataset": d, "method": rvsm.method_label(m, variant), "seed": s, "epoch": epoch,
+                          "split": sp_, "metric": k, "value": v} for (k, sp_), v in vals.items()]
     return results.tidy(rows, study="02_rvsm_curves", model="curve_cnn_16px")
+
+
+def labels_of(df):
+    return {(d, m, s): f"{d}/{m}/seed={s}" for d, m, s in df[["dataset", "method", "seed"]].drop_duplicates()
+            .itertuples(index=False)}
+
+
+def judged(p, df):
+    return rvsm.claims(df, p, labels_of(df))
 
 
 def verdict_of(claims, text):
@@ -230,39 +272,128 @@ def verdict_of(claims, text):
 
 def test_claims_follow_the_frame_and_carry_every_field():
     p = params()
-    good = rvsm.claims(synthetic_frame(p), p)
-    bad = rvsm.claims(synthetic_frame(p, sparsity=0.10, acc=0.9, rvsm_small=0.01, sgd_small=0.5, conv1=0.01,
-                                      sgd_acc=0.99), p)
+    good = judged(p, synthetic_frame(p))
+    bad = judged(p, synthetic_frame(p, sparsity=0.10, acc=0.85, rvsm_small=0.01, sgd_small=0.5, conv1=0.01,
+                                     sgd_acc=0.99, dense_acc=0.9, l1_gap=-0.05))
     for text in ("Table 1 (letters), l0: sparsity", "Table 1 (letters), l0: test accuracy",
                  "letters, l0: sparse accuracy ≈ dense", "letters, a=0.01: RVSM beats SGD on the TL1-penalised loss "
                  "in test accuracy", "more sign changes in conv1", "letters, a=100: RVSM beats SGD on the "
-                 "TL1-penalised loss in fraction"):
+                 "TL1-penalised loss in fraction", "Table 1 (letters): l0 gives more sparsity than l1",
+                 "letters: SGD on the TL1 loss at a = 0.01 hurts accuracy"):
         assert verdict_of(good, text) == "reproduced", text
         assert verdict_of(bad, text) == "not reproduced", text
     # sparsity is a point claim now: a much sparser layer is not the paper's result either
-    assert verdict_of(rvsm.claims(synthetic_frame(p, sparsity=0.99), p), "Table 1 (letters), l0: sparsity") \
+    assert verdict_of(judged(p, synthetic_frame(p, sparsity=0.99)), "Table 1 (letters), l0: sparsity") \
         == "not reproduced"
     assert verdict_of(good, "letters: smaller TL1 a") == "reproduced"
     assert verdict_of(good, "Fig. 4") == "not tested"   # 10 epochs cannot show epoch 20
-    # the paper reads sparsity after 10 epochs: shorter runs give no sparsity verdict, accuracy is still judged
-    short = rvsm.claims(synthetic_frame(p, epoch=3), p)
+    # sparsity read before 10 epochs gives no sparsity verdict, accuracy is still judged
+    short = judged(p, synthetic_frame(p, epoch=3))
     assert verdict_of(short, "Table 1 (letters), l0: sparsity") == "not tested"
     assert verdict_of(short, "Table 3 (letters), RVSM a=0.01: |w|/max|w| < 0.01") == "not tested"
     assert verdict_of(short, "Table 1 (letters), l0: test accuracy") == "reproduced"
     assert not [c for c in good if c["claim"].startswith("Table 3 (shapes)")]  # Table 3 is the letters table
     for c in good + bad:
-        C.check_claim(c)
+        C.check_claim(c)   # a judged claim without depends_on raises here
+    # provenance: each claim names exactly the runs of its own methods and data set
+    (l0l1,) = [c for c in good if c["claim"] == "Table 2 (shapes): l0 gives more sparsity than l1"]
+    assert l0l1["depends_on"] == sorted(f"shapes/{m}/seed={s}" for m in ("rvsm_l0", "rvsm_l1") for s in (3, 4, 5))
+    (hurt,) = [c for c in good if c["claim"] == "letters: SGD on the TL1 loss at a = 0.01 hurts accuracy"]
+    assert {d.split("/")[1] for d in hurt["depends_on"]} == {"sgd_plain", "sgd_tl1_a0.01"}
     # fewer than 3 seeds: inconclusive, never a verdict
-    one = rvsm.claims(synthetic_frame(params(n_seeds=1)), params(n_seeds=1))
+    one = judged(params(n_seeds=1), synthetic_frame(params(n_seeds=1)))
     assert {c["verdict"] for c in one} <= {"inconclusive", "not tested"}
 
 
-def test_deviations_are_rows_naming_their_ablation():
+def test_a_predicted_collapse_is_data_and_withholds_nothing(tmp_path):
+    from study.run import Run
     p = params()
-    devs = rvsm.deviations(p, {"lr": 0.01, "batch_size": 32, "epochs": 3}, {"letters": 0.02})
+    df = synthetic_frame(p, sgd_acc=0.5)  # SGD-TL1 collapsed to chance: the paper's prediction comes true
+    cl = judged(p, df)
+    cfg = rvsm.run_config(p, "letters", "sgd_tl1_a0.01", 3, schedule=SCHED, eval_split="test", device="cpu",
+                          normalize="rel")
+    assert rvsm.predicted(cfg) and "hurt the accuracy" in rvsm.predicted(cfg)
+    assert rvsm.predicted({**cfg, "method": "sgd_tl1_a100", "a": 100.0}) is None
+    assert rvsm.predicted(rvsm.run_config(p, "letters", "rvsm_tl1_a0.01", 3, schedule=SCHED, eval_split="test",
+                                          device="cpu", normalize="rel")) is None
+    nb = Run("02_rvsm_curves", "smoke", 0, torch.device("cpu"), tmp_path, torch.Generator(), {})
+    label = "letters/sgd_tl1_a0.01/seed=3"
+    nb.diverged = [{"run": label, "reason": "final accuracy at chance", "config": cfg,
+                    "expected": bool(rvsm.predicted(cfg)), "predicted_by": rvsm.predicted(cfg)}]
+    kept = nb.withhold_verdicts(cl)
+    assert [c["verdict"] for c in kept] == [c["verdict"] for c in cl]
+    assert verdict_of(kept, "letters: SGD on the TL1 loss at a = 0.01 hurts accuracy") == "reproduced"
+    # the same collapse unpredicted withholds only the claims that name that run
+    nb.diverged[0]["expected"] = False
+    out = nb.withhold_verdicts(cl)
+    hit = [c for c in out if c.get("withheld_by")]
+    assert hit and all(label in c["depends_on"] for c in hit)
+    assert all(c["verdict"] == k["verdict"] for c, k in zip(out, cl) if label not in c["depends_on"])
+
+
+def test_every_claim_is_judged_under_every_reading():
+    p = params()
+    sched = {"lr": 0.01, "batch_size": 4, "epochs": 10}
+    keys = rvsm.reading_keys(p, sched, "rel")
+    frames = [synthetic_frame(p)]
+    for k in keys:   # the tune data set under each reading; normalize=none: the sparsity falls to 10 %
+        f = synthetic_frame(p, variant=k, datasets=["letters"], sparsity=0.1 if k == "normalize=none" else 0.86)
+        if k.startswith("normalize="):
+            f = f[f.method.str.startswith("rvsm")]
+        frames.append(f)
+    df = pd.concat(frames, ignore_index=True)
+    out = rvsm.claims_with_readings(df, p, labels_of(df), sched, "rel")
+    (c,) = [c for c in out if c["claim"] == "Table 1 (letters), l0: sparsity of the dense layer"]
+    norm = [k for k in c["readings"] if k.startswith("normalize=")]
+    assert len(norm) >= 2 and "normalize=rel" in norm and "init=glorot" in c["readings"]
+    assert c["robustness"] == "reading-dependent" and c["flipped_by"] == ["normalize=none"]
+    (a,) = [c for c in out if c["claim"] == "Table 1 (letters), l0: test accuracy of the sparse network"]
+    assert a["robustness"] == "robust"
+    # a normalisation reading keeps the headline's SGD runs (they do not normalise)
+    (h,) = [c for c in out if c["claim"] == "letters: SGD on the TL1 loss at a = 0.01 hurts accuracy"]
+    assert h["readings"]["normalize=none"]["mean"] == pytest.approx(h["mean"])
+    for c in out:
+        C.check_claim(c)
+    checks = rvsm.training_checks(df, p, labels_of(df), sched, "rel")
+    assert [t["reading"] for t in checks if t["headline"]] == ["normalize=rel"] * 2
+    assert {t["reading"] for t in checks if not t["headline"]} == set(keys) and all(t["trains"] for t in checks)
+
+
+def test_choose_normalization_takes_the_first_candidate_that_trains_by_the_written_rule():
+    p = params()
+    sched = {"lr": 0.01, "batch_size": 4, "epochs": 2}
+    cfgs = rvsm.normalization_plan(p, sched, "cpu")
+    assert [(c["method"], c["normalize"]) for c in cfgs][:3] == [("sgd_plain", None), ("rvsm_l0", "max"),
+                                                                  ("rvsm_l1", "max")]
+    assert {c["eval_split"] for c in cfgs} == {"val"}
+    # (1 - cos, sparsity, sparsity_init, sparse val accuracy) per (method, normalize)
+    outcome = {"max": (0.0005, 0.10, 0.10, 0.99), "max_comp": (0.9, 0.02, 0.01, 0.50),   # frozen; collapsed
+               "rel": (0.012, 0.18, 0.10, 0.99), "none": (0.13, 1.0, 1.0, 0.50)}
+    frames = []
+    for c in cfgs:
+        moved, sp, sp0, acc = outcome.get(c["normalize"], (0.011, 0.0, 0.0, 0.99))
+        rows = [{"epoch": 2, "split": "-", "metric": "cos_init_dense", "value": 1 - moved},
+                {"epoch": 2, "split": "-", "metric": "sparsity", "value": sp},
+                {"epoch": 2, "split": "val", "metric": "accuracy", "value": 0.99},
+                {"epoch": 2, "split": "val", "metric": "accuracy_sparse", "value": acc}]
+        if c["algorithm"] == "rvsm":
+            rows.append({"epoch": 2, "split": "-", "metric": "sparsity_init", "value": sp0})
+        frames.append(results.tidy(rows, study="02", dataset=c["dataset"], model="m", method=c["method"], seed=3))
+    chosen, table = rvsm.choose_normalization(cfgs, FakeSweep(frames), p)
+    assert chosen == "rel" and table[table.chosen].normalize.unique().tolist() == ["rel"]
+    assert not table[table.normalize == "max"].trains.any() and not table[table.normalize == "max_comp"]["no collapse"].all()
+    with pytest.raises(ValueError, match="not 'val'"):
+        rvsm.choose_normalization([{**cfgs[0], "eval_split": "test"}], FakeSweep(frames[:1]), p)
+
+
+def test_deviations_are_rows_naming_their_reading():
+    p = params()
+    devs = rvsm.deviations(p, {"lr": 0.01, "batch_size": 32, "epochs": 3}, {"letters": 0.02}, "rel")
     for d in devs:
         assert set(d) == set(C.DEVIATION_FIELDS) and all(v.strip() for v in d.values())
     text = {d["setting"]: d for d in devs}
-    assert "no_norm" in text["normalization after the w step"]["effect"]
+    assert "normalize=max" in text["normalization after the w step"]["effect"]
+    assert "init=glorot" in text["initialisation"]["effect"] and "5e-4" in text["weight decay"]["why"]
+    assert "inference" in text["image size"]["ours"] and "200 epochs" in text["the public code's loop"]["why"]
     assert "λ = 0.0005, β = 0.1" in text["λ, β"]["paper"] and "lam_val" in text["λ, β"]["effect"]
     assert text["learning rate, batch size, epochs"]["paper"].startswith("not given")
