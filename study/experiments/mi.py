@@ -19,10 +19,13 @@ the data and non-empty seed lists, unknown names), before any data is loaded. It
 rate of the shallow CNN chosen per data set on the validation split (`tuning_plan`, `choose_lr`; the paper gives no
 optimiser settings); every CE run (`plan` with ``method="ce"``); s* = the mean over CE seeds and epochs ≥ 1 of the
 per-epoch alignment maximiser (`width_star`, their Fig. 1), then every L run at that s* (`plan` with
-``method="mi"``). Everything after `run` (`width_star`, `information_frame`, `silverman_frame`, the tables, figures,
-`claims_list`, `metrics`, `deviations`) analyses stored runs and is not called by `run`: editing it never invalidates
-them. The paper gives no numbers, only figures; its claims are typed from its words (`study.claims`) as stated in
-each claim's note.
+``method="mi"``) and the runs on I(Y;Ŷ) alone (``method="mi_only"``, §5.1's vanishing gradient). The paper's open
+choices (`READINGS`, issue 17) are read in more than one way: the learning rate (the CE, L and I-only stages again at
+the validation runner-up, `alternative_lr`) and the kernel width of X (analysis only: `input_information_table`).
+Everything after `run` (`width_star`, `analysis`, the tables, figures, `claims_list`, `claims_with_readings`,
+`training_checks`, `metrics`, `deviations`) analyses stored runs and is not called by `run`: editing it never
+invalidates them. The paper gives no numbers, only figures; its claims are typed from its words (`study.claims`) as
+stated in each claim's note, each with the runs it depends on.
 Units: CE in nats (batch mean), MI in bits, widths s in the units of the rows (eq. 2 divides by s², not 2σ²).
 """
 from __future__ import annotations
@@ -94,6 +97,7 @@ LR_READINGS = ("validation-best", "validation-runner-up")
 #: before the test split is read (headline.json ``readings``; every claim they affect is judged under each).
 READINGS = {
     "x_width": {"readings": list(X_WIDTH_READINGS), "headline": X_WIDTH_HEADLINE,
+                "our_extension": ["per_layer_alignment", "silverman"],
                 "why": "§3.2: 'the value of s* sets the scale in Eq. 2 for computing the MI values' -- the text's only "
                        "statement on widths names one width s* (chosen for Ŷ) for every MI value, X included. "
                        "Per-layer alignment widths (X at its own alignment maximiser, Wickstrøm et al. 2019) and "
@@ -808,13 +812,20 @@ def silverman_frame(configs: list[dict[str, Any]], artifacts: list[dict[str, Any
                                                               alpha) for xb, yb in mi_batches(x, y, bs)]).mean())
         y_mi = art["y_mi"]["train"]
         for epoch, yhat in enumerate(art["yhat"]["train"]):
-            mi = torch.stack([inf.mi_with_labels(t, yb, inf.silverman_width(t), alpha)
-                              for t, yb in zip(yhat.split(bs), y_mi.split(bs))]).mean()
+            mi = np.mean([_silverman_mi(t, yb, alpha) for t, yb in zip(yhat.split(bs), y_mi.split(bs))])
             base = {"dataset": cfg["dataset"], "model": cfg["model"], "method": cfg["method"], "seed": cfg["seed"],
                     "epoch": epoch, "split": "train"}
             extra += [{**base, "metric": "mi_yyhat_silverman_bits", "value": float(mi)},
                       {**base, "metric": "mi_yx_silverman_bits", "value": iyx[dkey]}]
     return results.tidy(extra, study=STUDY)
+
+
+def _silverman_mi(t: torch.Tensor, y: torch.Tensor, alpha: float) -> float:
+    """I(Y;T) in bits at Silverman's width of the batch `t`; 0 when its rows are all equal (a collapsed network:
+    every kernel entry is 1 at any width, so T carries no information and Silverman's width is undefined)."""
+    if bool((t == t[:1]).all()):
+        return 0.0
+    return float(inf.mi_with_labels(t, y, inf.silverman_width(t), alpha))
 
 
 def objective_frame(df: pd.DataFrame) -> pd.DataFrame:
@@ -977,7 +988,8 @@ def width_dependence(configs: list[dict[str, Any]], artifacts: list[dict[str, An
     for key, (cfg, art) in sorted(first.items()):  # panels in sorted order (`plot_width_dependence`)
         bs, alpha = cfg["batch_size"], cfg["alpha"]
         pairs = list(zip(art["yhat"]["train"][-1].split(bs), art["y_mi"]["train"].split(bs)))
-        silver[key] = float(np.mean([inf.silverman_width(t) for t, _ in pairs]))
+        silver[key] = float(np.mean([inf.silverman_width(t) for t, _ in pairs if not bool((t == t[:1]).all())]
+                                    or [float("nan")]))
         gsh = torch.Generator().manual_seed(seed)
         for s_ in torch.logspace(-3, 1, 40, dtype=torch.float64):
             for lab, shuffle in (("true labels", False), ("shuffled labels", True)):
@@ -1417,7 +1429,8 @@ def training_checks(df: pd.DataFrame, df_alt: pd.DataFrame | None = None) -> lis
         for (model, name, metric), g in cos.groupby(["model", "dataset", "metric"]):
             moved, base = 1 - g[g.method == "mi"]["value"], 1 - g[g.method == "ce"]["value"]
             if len(moved) and len(base) and base.mean() > 0:
-                t = claims.training_check(f"{claims.reading_key('lr', reading)} ({model}, {name}: L vs CE)",
+                key = claims.reading_key("lr", reading) if model == "shallow" else "resnet_lr (fixed)"
+                t = claims.training_check(f"{key} ({model}, {name}: L vs CE)",
                                           metric.removeprefix("cos_init_"), moved, base, headline=head)
                 out.append(t)
     return out
@@ -1474,8 +1487,8 @@ def deviations(p: dict[str, Any], lr: dict[str, float], device: str) -> list[dic
     out = []
     if p["epochs"] != PAPER_EPOCHS["shallow"]:
         out.append(dev("shallow CNN epochs", "50 (Fig. 3a)", str(p["epochs"]),
-                       "fits the 8-min budget of 03 on 2 CPU cores (one 50-epoch run takes ~2 min on one core; 18 "
-                       "runs with the selection)",
+                       "fits the 9-min budget of 03 on 2 CPU cores (one 50-epoch run takes ~1 min on one core; "
+                       "42 runs with the selection, the learning-rate reading and the runs on I alone)",
                        "Figs. 3–6 judged over a shorter course: a slope or last/peak ratio can change with E; the "
                        "paper profile (50 epochs) is the ablation that tests it"))
     if used is None:
