@@ -29,7 +29,7 @@ def checked_keys(ns: dict) -> dict:
     return {k: v for k, v in ns.items() if k not in RUN_START}
 
 
-SMOKE = checked_keys(notebook_params("smoke"))   # n_train 64, n_val 16, batch_grid [16]
+SMOKE = checked_keys(notebook_params("smoke"))   # n_train 256, n_val 64, batch_grid [32]
 
 BAD = [  # (parameter, bad value, fragment of the message)
     ("readings", {"normalize": ["l2"]}, "distinct names of ('max', 'max_comp', 'rel', 'unit', 'none')"),
@@ -42,9 +42,9 @@ BAD = [  # (parameter, bad value, fragment of the message)
     ("weight_decay", -0.1, "a number >= 0"),
     ("coupling", "inside", "('through', 'outside')"),
     ("tune_dataset", "digits", "one of ('letters', 'shapes')"),
-    ("n_val", 64, "[1, 63]"),
-    ("n_val", 0, "an integer in [1, 63]"),
-    ("n_val", 16.0, "an integer in [1, 63]"),
+    ("n_val", 256, "[1, 255]"),
+    ("n_val", 0, "an integer in [1, 255]"),
+    ("n_val", 16.0, "an integer in [1, 255]"),
     ("lr_grid", [0, 0.01], "a list of numbers > 0"),
     ("lr_grid", [], "not empty"),
     ("lr_grid", ["0.001"], "YAML reads 1e-3 as a string"),
@@ -52,9 +52,9 @@ BAD = [  # (parameter, bad value, fragment of the message)
     ("lr_grid", [0.01, 0.01], "distinct"),
     ("epochs_grid", [True], "a list of integers >= 1"),
     ("epochs_grid", [0, 3], "a list of integers >= 1"),
-    ("batch_grid", [49], "[1, n_train - n_val = 48]"),
-    ("batch_grid", [0], "[1, n_train - n_val = 48]"),
-    ("batch_grid", [16.0], "[1, n_train - n_val = 48]"),
+    ("batch_grid", [193], "[1, n_train - n_val = 192]"),
+    ("batch_grid", [0], "[1, n_train - n_val = 192]"),
+    ("batch_grid", [16.0], "[1, n_train - n_val = 192]"),
     ("warmup_steps", -1, "an integer >= 0"),
     ("clip", 0.0, "None or a number > 0"),
     ("standardize", "yes", "True or False"),
@@ -95,7 +95,7 @@ BAD = [  # (parameter, bad value, fragment of the message)
     ("ablations", ["adam"], "unknown: ['adam']"),   # Adam is a reading now, not an ablation
     ("channels_last", "yes", "True or False"),
     ("bench_steps", 0, "an integer >= 1"),
-    ("bench_batch", 65, "at most n_train"),
+    ("bench_batch", 257, "at most n_train"),
     ("seed", -1, "an integer >= 0"),
     ("si_sparsities", [], "not empty"),
     ("si_sparsities", [0.5, 1.5], "fractions in [0, 1]"),
@@ -116,7 +116,7 @@ def test_relations_between_parameters():
     # the batch grid must fit the training images left after carving out n_val
     assert rvsm.check_params({**SMOKE, "n_val": 32, "batch_grid": [32]})["batch_grid"] == [32]
     with pytest.raises(ValueError, match=r"batch_grid=\[32\] .*n_train - n_val = 31"):
-        rvsm.check_params({**SMOKE, "n_val": 33, "batch_grid": [32]})
+        rvsm.check_params({**SMOKE, "n_val": 225, "batch_grid": [32]})
     # the tuning data set must be one of the data sets run
     with pytest.raises(ValueError, match=r"tune_dataset='letters'.*one of \('shapes',\)"):
         rvsm.check_params({**SMOKE, "datasets": ["shapes"], "tune_dataset": "letters"})

@@ -349,3 +349,72 @@ def test_fit_rvsm_with_normalisation_and_epoch_end_hardening():
     with pytest.raises(ValueError, match="coupling='inside'"):
         fit_rvsm(m, m.fc, x, y, penalty="l0", lam=5e-4, beta=0.1, coupling="inside", epochs=1, batch_size=8,
                  lr=0.1, progress=False)
+
+
+# ------------------------------------------------------------- readings of the normalisation (issue 18)
+class TwoLayer(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc, self.out = nn.Linear(6, 5), nn.Linear(5, 2)
+
+    def forward(self, x):
+        return self.out(F.relu(self.fc(x)))
+
+
+@pytest.mark.parametrize("pen,a", [("l0", None), ("l1", None), ("tl1", 0.01)])
+def test_max_comp_is_max_rescaling_with_the_raw_step_unchanged(pen, a):
+    """One full-batch SGD step of `fit_rvsm(normalize="max_comp")` equals, in raw units, the literal form: rescale
+    (w, b) by 1/s and the next layer by s (s = max|w|), take u' = prox(w') at the fixed threshold, step on
+    f + (β/2)‖w' − u'‖² with the learning rate compensated (lr/s² for w', b'; lr·s² for the next weight), map back.
+    The sparse layers agree (u = s·u') and the step is the raw step, not the s²-shrunk one of "max"."""
+    torch.manual_seed(3)
+    x, y = torch.randn(32, 6), torch.randint(0, 2, (32,))
+    model = TwoLayer()
+    with torch.no_grad():
+        model.fc.weight.mul_(0.2)   # a small scale s, so that an uncompensated step would differ a lot
+    lam, beta, lr = 5e-4, 0.1, 0.05
+    lit = TwoLayer()
+    lit.load_state_dict(model.state_dict())
+    s = float(lit.fc.weight.detach().abs().max())
+    assert rvsm.normalize_layer(lit.fc, lit.out, "max") == pytest.approx(s)
+    u_lit = penalties.prox(lit.fc.weight.detach(), pen, lam, beta, a)
+    loss = F.cross_entropy(lit(x), y) + 0.5 * beta * (lit.fc.weight - u_lit).pow(2).sum()
+    loss.backward()
+    with torch.no_grad():
+        for p_, f in ((lit.fc.weight, 1 / s ** 2), (lit.fc.bias, 1 / s ** 2), (lit.out.weight, s ** 2),
+                      (lit.out.bias, 1.0)):
+            p_.sub_(lr * f * p_.grad)
+    raw_w, raw_b, raw_out = s * lit.fc.weight.detach(), s * lit.fc.bias.detach(), lit.out.weight.detach() / s
+    ref = TwoLayer()
+    ref.load_state_dict(model.state_dict())
+    _, state = fit_rvsm(model, model.fc, x, y, penalty=pen, lam=lam, beta=beta, a=a, normalize="max_comp",
+                        epochs=1, batch_size=32, lr=lr, momentum=0.0, progress=False)
+    assert torch.allclose(state.u.new_tensor(s) * u_lit, RVSM(ref.fc.weight, pen, lam, beta, a, scale="comp").u,
+                          atol=1e-7)   # u₀ = s·prox(w₀/s)
+    assert torch.allclose(model.fc.weight.detach(), raw_w, atol=1e-6)
+    assert torch.allclose(model.fc.bias.detach(), raw_b, atol=1e-6)
+    assert torch.allclose(model.out.weight.detach(), raw_out, atol=1e-6)
+    assert torch.allclose(model(x), lit(x), atol=1e-5)   # the same network
+    # the uncompensated "max" form moves the dense weight s² less (in direction): here clearly not the same step
+    shrunk = TwoLayer()
+    shrunk.load_state_dict(ref.state_dict())
+    fit_rvsm(shrunk, shrunk.fc, x, y, penalty=pen, lam=lam, beta=beta, a=a, normalize="max", next_layer=shrunk.out,
+             epochs=1, batch_size=32, lr=lr, momentum=0.0, progress=False)
+    moved_comp = (model.fc.weight.detach() / model.fc.weight.detach().abs().max()
+                  - ref.fc.weight.detach() / s).norm()
+    moved_max = (shrunk.fc.weight.detach() - ref.fc.weight.detach() / s).norm()
+    assert moved_max < 0.5 * moved_comp
+
+
+def test_rel_takes_the_threshold_relative_to_max_abs_w_and_keeps_w_unscaled():
+    torch.manual_seed(4)
+    w = nn.Parameter(torch.randn(8, 9) * 0.03)
+    st = RVSM(w, "l0", lam=5e-4, beta=0.1, scale="rel")
+    s = float(w.detach().abs().max())
+    assert st.threshold == pytest.approx(0.1 * s)
+    assert torch.equal(st.u == 0, w.detach().abs() <= 0.1 * s)   # hard threshold at 0.1·max|w|
+    assert torch.equal(RVSM(w, "l0", lam=5e-4, beta=0.1).u, torch.zeros_like(w))  # absolute 0.1 > every |w|
+    st.coupling().backward()
+    assert torch.allclose(w.grad, 0.1 * (w.detach() - st.u))        # β in raw units ("comp": β/s²)
+    with pytest.raises(ValueError, match="scale='half'"):
+        RVSM(w, "l0", lam=5e-4, beta=0.1, scale="half")

@@ -898,6 +898,14 @@ def normalization_plan(params: Params, schedule: Mapping[str, Any], device: str 
                for n in cands for m in NORM_CHECK_METHODS])
 
 
+def check_collapse(config: Mapping[str, Any]) -> str:
+    """Why a run of the normalisation check (`normalization_plan`) may end at chance without that being a failure:
+    rule (c) of `choose_normalization` tests for exactly that collapse (for `study.run.Run.sweep`'s ``predicted``;
+    the check is not a step-size grid, so "every candidate diverged" is a finding, not a grid to widen)."""
+    return ("a normalisation candidate may collapse the sparse network; rule (c) of the normalisation check "
+            "(rvsm.choose_normalization) reads the collapse as data and does not choose that candidate")
+
+
 def choose_normalization(configs: list[dict[str, Any]], sweep: runs.Sweep, params: Params
                          ) -> tuple[str, pd.DataFrame]:
     """The headline normalisation, by the rule stated in notebook 02 before any test run: the first candidate of
