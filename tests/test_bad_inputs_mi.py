@@ -20,7 +20,7 @@ def profile_parameters(profile: str) -> dict:
     return {k: merged[k] for k in mi.PARAMETERS}
 
 
-SMOKE = profile_parameters("smoke")   # train 20/class, val 5, test 10, MI 5, batch 50, ResNet18 2/2/2 on mnist
+SMOKE = profile_parameters("smoke")   # train 20/class, val 5, test 10, MI 5, batch 10, ResNet18 2/2/2 on mnist
 
 
 def test_the_notebook_declares_exactly_the_checked_parameters():
@@ -80,9 +80,8 @@ BAD = [  # (parameter, bad value, fragment of the accepted range in the message)
     ("layer_width_rel", [0.05], "0 < a < b"),
     ("mi_eval_per_class", 0, "[1, 10]"),
     ("mi_eval_per_class", 11, "test_per_class"),               # part of the 10-per-class test subset
-    ("mi_eval_per_class", 6, "multiple of batch_size=50"),     # 60 rows: a last MI batch of N = 10
-    ("grad_batches", 0, "[1, 1]"),
-    ("grad_batches", 2, "10 x mi_eval_per_class / batch_size = 1"),   # used to be cut to 1 silently
+    ("grad_batches", 0, "[1, 5]"),
+    ("grad_batches", 6, "10 x mi_eval_per_class / batch_size = 5"),   # used to be cut to 5 silently
     ("info_plane", "yes", "True or False"),
     ("info_plane", 1, "True or False"),
     ("resnet", "false", "True or False"),
@@ -117,6 +116,7 @@ def test_a_bad_parameter_is_refused_by_name_and_value(name, value, accepted):
 
 RELATIONS = [  # (changed parameters, the parameter refused or None if accepted, fragment of the message)
     ({"datasets": ["fashion-mnist"]}, "resnet_datasets", "subset of datasets=['fashion-mnist']"),
+    ({"batch_size": 50, "mi_eval_per_class": 6}, "mi_eval_per_class", "multiple of batch_size=50"),  # last N = 10
     ({"datasets": ["fashion-mnist"], "resnet_datasets": ["fashion-mnist"], "train_per_class": 5995}, None, ""),
     ({"datasets": ["fashion-mnist"], "resnet_datasets": ["fashion-mnist"], "train_per_class": 5996}, "val_per_class",
      "[1, 4]"),                                              # 6,000 per class: 5,996 + 5 do not fit
@@ -153,12 +153,14 @@ def test_resnet_parameters_unused_without_resnet():
 
 
 def test_resnet_sizes_it_cannot_hold_are_recorded():
-    # smoke: ResNet18 has 20 training images and 20 MI rows for batch_size=50; default: 1 MI batch, grad_batches=2
+    # smoke at batch_size=50: ResNet18 has 20 training images and 20 MI rows; default: 1 MI batch, grad_batches=2
     lr = {"mnist": 0.01, "fashion-mnist": 0.01}
 
     def resnet_row(p, device="cpu"):
         return next(d for d in mi.deviations(p, lr, device) if d["setting"] == "ResNet18")["ours"]
-    smoke = mi.check_params(SMOKE)
+    assert mi.resnet_used(mi.check_params(SMOKE)) == {"train_batch": 10, "mi_batch_rows": 10, "mi_batches": 2,
+                                                     "grad_batches": 1}   # smoke itself: batch_size=10
+    smoke = mi.check_params({**SMOKE, "batch_size": 50})
     assert mi.resnet_used(smoke) == {"train_batch": 20, "mi_batch_rows": 20, "mi_batches": 1, "grad_batches": 1}
     assert "one batch of 20 images" in resnet_row(smoke)
     default = mi.check_params({**profile_parameters("default"), "resnet": True})
