@@ -46,8 +46,16 @@ help:  ## list the targets
 
 # The main job. Every notebook is executed even when one fails (-k: they are independent), then the report is
 # written in any case, showing failed notebooks as failed; the exit status says whether all of them succeeded.
+# One writer per checkout: a second `make reproduce` (or `make notebooks`) refuses while one runs (flock on
+# build/.reproduce.lock), naming the lock. On an interrupt (Ctrl-C, kill) the index is rewritten, so it never shows an
+# interrupted notebook as current.
+LOCK := build/.reproduce.lock
 reproduce: env data
-	@rc=0; $(MAKE) --no-print-directory -k notebooks || rc=1; $(MAKE) --no-print-directory report || rc=1; \
+	@mkdir -p build; exec 9>$(LOCK); flock -n 9 || { echo "make reproduce: another make reproduce is running in this \
+	checkout ($(LOCK) is locked); wait for it to finish or stop it"; exit 2; }; \
+	trap '$(MAKE) --no-print-directory report >/dev/null 2>&1; echo "make reproduce: interrupted; reports/index.html \
+	shows the interrupted notebook"; exit 130' INT TERM; \
+	rc=0; $(MAKE) --no-print-directory -k notebooks || rc=1; $(MAKE) --no-print-directory report || rc=1; \
 	[ $$rc -eq 0 ] || echo "make reproduce: a notebook failed; reports/index.html shows which, with its log"; \
 	exit $$rc
 
@@ -70,6 +78,12 @@ $(DATA_STAMP): study/data.py | $(VENV_STAMP)
 
 notebooks: $(HEADLINES)
 
+# A notebook whose last execution failed (reports/<nb>/FAILED.json) or was interrupted (reports/.<nb>.tmp/ left) is
+# executed again by the next `make reproduce`, whatever the timestamps say.
+RETRY := $(patsubst reports/%/FAILED.json,%,$(wildcard reports/*/FAILED.json)) \
+         $(patsubst reports/.%.tmp,%,$(wildcard reports/.[0-9]*.tmp))
+$(foreach n,$(sort $(filter $(NAMES),$(RETRY))),$(eval reports/$(n)/headline.json: FORCE))
+
 # The profile the notebooks in reports/ were last executed with. Only the notebook rule needs it, so only targets that
 # execute notebooks (reproduce, notebooks, reports/<nb>/headline.json) rewrite it, and only when PROFILE changed:
 # `make help`, `make report` or `make data` never make the next `make reproduce` re-run the notebooks.
@@ -88,6 +102,7 @@ reports/%/headline.json: notebooks/%.ipynb notebooks/params/$(PROFILE)/%.yaml $(
 	@tmp=reports/.$*.tmp; start=$$(date +%s); \
 	rm -rf $$tmp && mkdir -p $$tmp && $(PY) -m study.report inputs $* --profile $(PROFILE) > $$tmp/inputs.json \
 	  || { echo "could not record the inputs of $* in $$tmp/inputs.json"; exit 1; }; \
+	$(PY) -m study.report reports --no-render --profile $(PROFILE) >/dev/null 2>&1 || true; \
 	if (cd notebooks && $(PAPERMILL) --no-progress-bar --log-output -k $(KERNEL) --cwd . \
 	      $*.ipynb ../$$tmp/$*.ipynb -f params/$(PROFILE)/$*.yaml \
 	      -p profile $(PROFILE) -p out_dir ../$$tmp) > $$tmp/papermill.log 2>&1; \

@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -242,3 +243,32 @@ def test_report_flags_results_of_other_inputs_as_outdated(repo):
 def index(repo, profile=None) -> str:
     """reports/index.html as `make report` writes it (without rendering the notebooks), with `profile` current."""
     return report.build(repo / "reports", render=False, root=repo, profile=profile).read_text()
+
+
+def test_a_failed_notebook_is_retried_by_the_next_reproduce(repo):
+    make(repo, "notebooks", "PROFILE=smoke", FAKE_RUN="1")
+    touch(repo / "notebooks" / "00_alpha.ipynb")
+    make(repo, "reproduce", "PROFILE=smoke", ok=False, FAKE_RUN="2", FAKE_FAIL="00_alpha")
+    assert (repo / "reports" / "00_alpha" / "FAILED.json").exists()
+    before = len(calls(repo))
+    make(repo, "reproduce", "PROFILE=smoke", FAKE_RUN="3")  # nothing changed on disk: the failed one is retried
+    assert calls(repo)[before:] == ["00_alpha"]
+    assert not (repo / "reports" / "00_alpha" / "FAILED.json").exists()
+    make(repo, "reproduce", "PROFILE=smoke", FAKE_RUN="4")
+    assert calls(repo)[before + 1:] == []  # and then it is up to date
+
+
+def test_a_second_reproduce_refuses_while_one_holds_the_lock(repo):
+    (repo / "build").mkdir(exist_ok=True)
+    holder = subprocess.Popen(["flock", str(repo / "build" / ".reproduce.lock"), "sleep", "30"],
+                              start_new_session=True)
+    try:
+        time.sleep(0.5)
+        p = make(repo, "reproduce", "PROFILE=smoke", ok=False)
+        assert p.returncode == 2 and "another make reproduce is running in this checkout" in p.stdout
+        assert calls(repo) == []
+    finally:
+        os.killpg(holder.pid, 9)  # flock and the sleep that inherited the lock
+        holder.wait()
+    make(repo, "reproduce", "PROFILE=smoke")
+    assert calls(repo) == list(NAMES)
