@@ -591,7 +591,10 @@ def load_headline(path: Path | str) -> tuple[dict[str, Any], list[str]]:
         raise HeadlineError(f"{path}: not valid JSON ({e})") from e
     if not isinstance(doc, dict):
         raise HeadlineError(f"{path}: expected a JSON object, got {type(doc).__name__}")
-    problems: list[str] = []
+    if "claims" not in doc:  # issue 19: `{}` or a truncated record is not results
+        raise HeadlineError(f"{path}: incomplete, it lacks 'claims'" + (" (an empty object)" if not doc else ""))
+    problems: list[str] = [f"{path}: lacks '{k}' (whose results these are is not recorded)"
+                           for k in ("notebook", "profile") if k not in doc]
 
     def listed(key: str) -> list[Any]:
         v = doc.get(key)
@@ -1053,8 +1056,26 @@ def notebook_state(reports: Path | str, name: str, *, root: Path | str, profile:
         out["inputs"] = json.loads((folder / INPUTS).read_text(encoding="utf-8"))
     except ValueError as e:
         return {**out, "state": "outdated", "reasons": [f"{folder / INPUTS} unreadable ({e})"]}
-    reasons = outdated_reasons(out["inputs"], root, profile)
+    reasons = own_record_reasons(folder / "headline.json", out["inputs"]) + outdated_reasons(out["inputs"], root, profile)
     return {**out, "state": "outdated" if reasons else "current", "reasons": reasons}
+
+
+def own_record_reasons(headline: Path, inputs: dict[str, Any]) -> list[str]:
+    """Why a headline.json is not the output of the execution `inputs` (its inputs.json) records (issue 19): its own
+    notebook, profile or commit differ from inputs.json's. Unreadable files are left to `load_headline`."""
+    try:
+        head = json.loads(Path(headline).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    if not isinstance(head, dict):
+        return []
+    out = []
+    for key, theirs in (("notebook", head.get("notebook")), ("profile", head.get("profile")),
+                        ("git", (head.get("env") or {}).get("git") if isinstance(head.get("env"), dict) else None)):
+        if theirs is not None and inputs.get(key) is not None and theirs != inputs.get(key):
+            out.append(f"headline.json says {key} {theirs}, but {INPUTS} says {inputs.get(key)}: these results are "
+                       "not the output of the recorded execution")
+    return out
 
 
 def _rerun_hint(profile: str | None) -> str:
@@ -1093,8 +1114,11 @@ def _figures(head: dict[str, Any], folder: Path, name: str, nb_page: str | None,
     cells = figure_cells(executed, [str(f.get("name") or "") for f in head["figures"]]) if nb_page else {}
     for i, f in enumerate(head["figures"], 1):
         fname = str(f.get("name") or Path(str(f["file"])).stem)
-        exists = (folder / str(f["file"])).is_file()
-        if not exists:
+        inside = (folder / str(f["file"])).resolve().parent == folder.resolve()
+        exists = inside and (folder / str(f["file"])).is_file()
+        if not inside:  # issue 19: a figure is a file of this notebook's folder, never a path elsewhere
+            problems.append(f"figure {fname!r}: its file {str(f['file'])!r} is not inside {folder}; not shown")
+        elif not exists:
             problems.append(f"{folder / str(f['file'])}: figure {fname!r} is listed in headline.json but missing")
         cell, how = cells.get(fname, (None, None))
         figs.append({"anchor": f"{name}-fig-{re.sub(r'[^A-Za-z0-9_.-]+', '-', fname)}", "number": i, "name": fname,

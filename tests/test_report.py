@@ -282,3 +282,32 @@ def test_inputs_refuse_missing_files_and_bad_parameters_naming_the_file(tmp_path
     with pytest.raises(ValueError, match=r"01_demo\.yaml: expected a mapping"):
         report.inputs_record("01_demo", "smoke", root)
     assert report.main(["inputs", "02_none", "--profile", "smoke", "--root", str(root)]) == 1
+
+
+def test_a_foreign_or_empty_headline_is_never_shown_as_current(tmp_path):
+    """Issue 19: the report checks the headline's own record against inputs.json, and `{}` is unreadable."""
+    root = tmp_path / "repo"
+    executed_notebook(root / "notebooks" / "01_b.ipynb", "Title 01_b")
+    for profile in ("smoke", "default"):
+        p = root / "notebooks" / "params" / profile / "01_b.yaml"
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text("epochs: 1\n")
+    folder = root / "reports" / "01_b"
+    fixture_headline(folder, "01_b", profile="default")  # a default-profile headline ...
+    rec = report.inputs_record("01_b", "smoke", root)    # ... in a folder whose inputs.json says smoke
+    (folder / report.INPUTS).write_text(json.dumps(rec))
+    st = report.notebook_state(root / "reports", "01_b", root=root, profile="smoke")
+    assert st["state"] == "outdated" and "headline.json says profile default, but inputs.json says smoke" in \
+        st["reasons"][0]
+    (folder / "headline.json").write_text("{}")
+    with pytest.raises(report.HeadlineError, match="incomplete, it lacks 'claims' \\(an empty object\\)"):
+        report.load_headline(folder / "headline.json")
+
+
+def test_a_figure_path_outside_the_notebooks_folder_is_not_embedded(tmp_path):
+    folder = tmp_path / "reports" / "01_b"
+    folder.mkdir(parents=True)
+    (tmp_path / "reports" / "secret.png").write_bytes(b"png")
+    head = {"figures": [{"name": "x", "file": "../secret.png", "caption": "c"}]}
+    figs, _, problems = report._figures(head, folder, "01_b", None, folder / "01_b.ipynb")
+    assert figs[0]["src"] is None and "not inside" in problems[0]
