@@ -602,7 +602,7 @@ def _env_int(name: str, low: int) -> int | None:
     if raw in (None, ""):
         return None
     try:
-        v = int(raw)
+        v = int(raw) if raw.strip().isascii() else None
     except ValueError:
         v = None
     if v is None or v < low:
@@ -760,6 +760,7 @@ def sweep(run_fn: Callable[[dict], Result], configs: Iterable[dict[str, Any]], *
         raise ValueError(f"run_fn={getattr(run_fn, '__qualname__', run_fn)!r} is not decorated with "
                          "@runs.experiment(name)")
     executor = resolve_executor(executor)
+    default_workers()  # STUDY_WORKERS is checked whatever the executor (issue 19: 0 was silently ignored)
     if workers is not None and (not isinstance(workers, int) or workers < 1):
         raise ValueError(f"workers={workers!r} must be an integer >= 1")
     configs = list(configs)

@@ -34,10 +34,10 @@ def seed_everything(seed: int) -> torch.Generator:
     """Seed Python, NumPy and torch (CPU and CUDA) from one integer; returns a torch.Generator seeded the same.
 
     Raises:
-        ValueError: `seed` negative or not an integer.
+        ValueError: `seed` not an integer in [0, 2**63).
     """
-    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
-        raise ValueError(f"seed={seed!r} must be a non-negative integer")
+    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or not 0 <= seed < 2**63:
+        raise ValueError(f"seed={seed!r} must be an integer in [0, 2**63)")
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
@@ -52,6 +52,8 @@ def pick_device(device: str = "auto") -> torch.device:
     Raises:
         ValueError: "cuda" requested but not available, or an unknown device string.
     """
+    if not isinstance(device, (str, torch.device)):
+        raise ValueError(f"device={device!r} must be 'auto', 'cpu', 'cuda' or 'cuda:N'")
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     try:
@@ -72,7 +74,7 @@ def set_threads(n: int | None = None) -> int:
     if n is None:
         raw = os.environ.get("STUDY_THREADS", "")
         if raw.strip():
-            if not raw.strip().isdigit() or int(raw) < 1:
+            if not (raw.strip().isascii() and raw.strip().isdigit()) or int(raw) < 1:
                 raise ValueError(f"environment variable STUDY_THREADS={raw!r} must be an integer >= 1")
             n = int(raw)
     elif not isinstance(n, int) or isinstance(n, bool) or n < 1:

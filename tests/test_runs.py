@@ -521,3 +521,25 @@ def test_a_grid_whose_every_candidate_diverged_stops_naming_the_grid(tmp_path, m
     with pytest.raises(runs.SweepError, match=r"every one of the 2 runs of this grid diverged \(over lr"):
         nb.sweep(_diverging_run, [{"seed": 0, "lr": 1000.0}, {"seed": 0, "lr": 3000.0}], divergence_expected=True)
     nb.sweep(_diverging_run, [{"seed": 0, "lr": 0.1}, {"seed": 0, "lr": 3000.0}], divergence_expected=True)
+
+
+def test_bounds_and_names_of_seed_device_and_environment(monkeypatch, toy):
+    from study import train
+    with pytest.raises(ValueError, match=r"seed=9223372036854775808 must be an integer in \[0, 2\*\*63\)"):
+        train.seed_everything(2**63)
+    with pytest.raises(ValueError, match="device=None must be"):
+        train.pick_device(None)
+    monkeypatch.setenv("STUDY_THREADS", "²")
+    with pytest.raises(ValueError, match="STUDY_THREADS='²' must be an integer"):
+        train.set_threads()
+    monkeypatch.setenv("STUDY_WORKERS", "0")
+    with pytest.raises(ValueError, match="STUDY_WORKERS='0' must be an integer >= 1"):
+        runs.sweep(toy.module.run, configs(1), executor="serial")
+
+
+def test_a_relative_store_is_taken_from_the_repository_root(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("STUDY_RUNS", "build/test-relative-store")
+    assert runs.store_root() == (ROOT / "build" / "test-relative-store").resolve()
+    import shutil
+    shutil.rmtree(ROOT / "build" / "test-relative-store")
