@@ -529,7 +529,8 @@ def test_every_claim_is_judged_under_every_reading():
                                     chosen=CHOSEN, keys=keys)
     assert {c["robustness"] for c in same if c["verdict"] != "not tested"} == {"robust"}
     tab = sl1.readings_table(out)
-    assert list(tab.index) == [c["claim"] for c in out] and tab.loc[prec["claim"], "activation=sigmoid"] == "not reproduced"
+    assert list(tab.index) == [c["claim"] for c in out]
+    assert tab.loc[prec["claim"], "activation=sigmoid"] == "not reproduced"
     rec = sl1.readings_record(CHOSEN, frames, **PARAMS)
     assert set(rec) == {"alpha", "activation", "momentum", "error_function"}
     assert rec["alpha"]["readings"] == ["0", "0.01", "0.1"] and rec["alpha"]["headline"] == "0.01"

@@ -15,9 +15,16 @@ The notebook runs four *stages*; each later one depends on the choices of the ea
 
 1. ``tune_base``    -- unpenalised network, activation × learning rate grid, on val: `choose_base`;
 2. ``tune_penalty`` -- at that activation and lr, each penalty's λ grid (SL1: λ × α), on val: `choose_penalties`;
-3. ``final``        -- every method at its chosen setting × ``n_seeds`` seeds, on test (the only test rows);
+3. ``final``        -- every method at its chosen setting × ``n_seeds`` seeds, on test (the only test rows), under
+   the headline reading of the paper's open choices (`READINGS`: α, activation, momentum schedule) and under each
+   other reading, one choice changed at a time (`reading_plan`); every claim is judged under every reading
+   (`claims_with_readings`, `study.claims.across_readings`) and names its runs (``depends_on``);
 4. ``alpha_sweep``  -- SL1 for each α of ``sweep_alphas`` (including 0 and the chosen α) at the chosen λ and at
    each λ of ``sweep_lams`` × ``sweep_seeds`` seeds, on val: what smoothing changes (an analysis, not a choice).
+
+Every run records ``cos_init_fc`` (cosine of the fc layer's final and initial weights, issue 17): a reading whose
+SL1 runs move that layer less than half as far as the unpenalised runs' does not train it (`training_checks`), and
+such a candidate is never chosen (`choose_penalties`).
 
 Choices use `study.selection.choose` (rule `study.selection.RULE`), which refuses test rows. Everything after `run`
 (plans, selection, tables, claims, figures) analyses the sweeps' rows and is not called by `run`, so editing it
@@ -200,7 +207,8 @@ def check_config(config: dict[str, Any]) -> dict[str, Any]:
         ValueError: a missing or unknown key, or a value out of range (names the key, the value and the range).
     """
     need = {"method", "lam", "alpha", "activation", "loss", "epochs", "batch_size", "lr", "momentum",
-            "momentum_ramp_epochs", "momentum_schedule", "momentum_final", "prune_threshold", "split", "train_subset", "eval_subset", "subset_seed", "seed",
+            "momentum_ramp_epochs", "momentum_schedule", "momentum_final", "prune_threshold", "split", "train_subset",
+            "eval_subset", "subset_seed", "seed",
             "device"}
     c = checks.exact_keys(config, need)
 
@@ -371,11 +379,13 @@ def check_params(params: dict[str, Any]) -> dict[str, Any]:
     * ``methods`` a non-empty list of distinct names of `METHODS`; ``activations`` a non-empty list of distinct
       names of `ACTIVATIONS`; ``lrs`` a non-empty list of distinct numbers > 0;
     * ``lams_sl1`` / ``lams_group_l1`` / ``lams_l2``: lists of distinct numbers >= 0 in decreasing order (the
-      selection rule reads them strongest first), non-empty when their method is in ``methods``; ``alphas`` distinct numbers > 0 (the paper's α > 0), non-empty when "sl1" is in ``methods``;
+      selection rule reads them strongest first), non-empty when their method is in ``methods``; ``alphas``
+      distinct numbers > 0 (the paper's α > 0), non-empty when "sl1" is in ``methods``;
     * ``sweep_alphas``: distinct numbers >= 0; empty (no α sweep) or holding 0 (the non-smooth limit) and then
       "sl1" must be in ``methods``; ``reading_alphas`` likewise (the α readings of the final runs, `reading_plan`);
       ``momentum_readings``: distinct names of `MOMENTUM_SCHEDULES` holding `HEADLINE_MOMENTUM`;
-      ``momentum_final`` in (momentum, 1) (where the "ramp_from" reading ends); ``sweep_lams``: distinct numbers >= 0 (may be empty), the λ values of the α
+      ``momentum_final`` in (momentum, 1) (where the "ramp_from" reading ends); ``sweep_lams``: distinct numbers
+      >= 0 (may be empty), the λ values of the α
       sweep besides the chosen one.
 
     Returns:
@@ -802,7 +812,8 @@ def base_by_activation(sweep: runs.Sweep, **params: Any) -> dict[str, float]:
     out = {}
     for act in check_params(params)["activations"]:
         try:
-            out[act] = select(sweep, [g for g in base_grid(**params) if g["activation"] == act], metric="accuracy")[0]["lr"]
+            grid = [g for g in base_grid(**params) if g["activation"] == act]
+            out[act] = select(sweep, grid, metric="accuracy")[0]["lr"]
         except ValueError:
             continue
     return out
@@ -990,7 +1001,8 @@ def _runs_of(df: pd.DataFrame, methods: list[str] | None = None) -> list[str]:
     """The run labels (``run`` column, `config_rows`) of the rows of `methods` (all when None): a claim's
     ``depends_on``."""
     if "run" not in df.columns:
-        raise ValueError("the frame has no 'run' column: build it with config_rows() so that claims can name their runs")
+        raise ValueError("the frame has no 'run' column: build it with config_rows() so that claims can name "
+                         "their runs")
     d = df if methods is None else df[df["method"].isin(methods)]
     return sorted(set(d["run"].dropna()))
 
