@@ -60,6 +60,28 @@ def test_plan_mi_needs_s_star_and_carries_it():
     assert len(mi.plan({**PARAMS, "resnet": False}, method="ce", seed=0, device="cpu", lr=LR)) == 4
 
 
+def test_stage2_plan_has_l_and_i_only_and_a_reading_skips_data_sets_without_a_width():
+    full = mi.stage2_plan(PARAMS, seed=0, device="cpu", lr=LR, s_star=S_STAR)
+    assert [c["method"] for c in full] == ["mi"] * 5 + ["mi_only"] * 5
+    assert all(c["epochs"] == PARAMS["ionly_epochs"] for c in full if c["method"] == "mi_only")
+    alt = mi.stage2_plan(PARAMS, seed=0, device="cpu", lr=LR, s_star={("shallow", "mnist"): 0.4}, shallow_only=True)
+    assert {(c["model"], c["dataset"]) for c in alt} == {("shallow", "mnist")} and len(alt) == 4
+    assert all(c["subset_datasets"] == PARAMS["datasets"] for c in alt)   # the same subsets as the headline's
+    assert mi.stage2_plan(PARAMS, seed=0, device="cpu", lr=LR, s_star={}, shallow_only=True) == []
+    with pytest.raises(ValueError, match="s_star"):
+        mi.stage2_plan(PARAMS, seed=0, device="cpu", lr=LR, s_star={("shallow", "mnist"): 0.4})
+
+
+def test_collect_requires_every_headline_run():
+    cfgs = mi.plan(PARAMS, method="ce", seed=0, device="cpu", lr=LR)[:2]
+    ok = runs.Result(rows=pd.DataFrame(columns=results.COLUMNS), artifacts={"a": 1})
+    sw = runs.Sweep(configs=cfgs, results=[ok, None], counts={}, failures=[])
+    frame, arts = mi.collect([sw], cfgs)
+    assert arts == [{"a": 1}, None]
+    with pytest.raises(runs.SweepError, match="1 headline run"):
+        mi.collect([sw], cfgs, required=True)
+
+
 def test_plan_rejects_bad_parameters():
     with pytest.raises(ValueError, match="method"):
         mi.plan(PARAMS, method="l2", seed=0, device="cpu", lr=LR)

@@ -840,12 +840,20 @@ def objective_frame(df: pd.DataFrame) -> pd.DataFrame:
     return results.tidy(piv[cols].to_dict("records"), study=STUDY)
 
 
-def collect(sweeps: list[runs.Sweep], configs: list[dict[str, Any]]
+def collect(sweeps: list[runs.Sweep], configs: list[dict[str, Any]], *, required: bool = False
             ) -> tuple[pd.DataFrame, list[dict[str, Any] | None]]:
     """The rows (concatenated) and the artifacts (aligned with `configs`, None for a failed or missing run) of
-    `configs`, looked up in `sweeps` by canonical config."""
+    `configs`, looked up in `sweeps` by canonical config.
+
+    Raises:
+        study.runs.SweepError: with `required` (the headline reading's runs), a run that failed or is missing.
+    """
     idx = {runs.canonical(c): r for sw in sweeps for c, r in zip(sw.configs, sw.results)}
     got = [idx.get(runs.canonical(c)) for c in configs]
+    missing = [runs.run_label(c) for c, r in zip(configs, got) if r is None]
+    if required and missing:
+        raise runs.SweepError(f"{len(missing)} headline run(s) failed or are missing, e.g. {missing[0]}: the "
+                              "headline verdicts need every one of them (see the sweep's failure list above)")
     parts = [r.rows for r in got if r is not None]
     frame = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=results.COLUMNS)
     return frame, [None if r is None else r.artifacts for r in got]
@@ -907,16 +915,56 @@ def x_width_frame(configs: list[dict[str, Any]], artifacts: list[dict[str, Any] 
     return results.tidy(rows, study=STUDY)
 
 
-def analysis(configs: list[dict[str, Any]], sweeps: list[runs.Sweep], s_star: dict[tuple[str, str], float]
-             ) -> tuple[pd.DataFrame, pd.DataFrame, list[dict[str, Any] | None]]:
+def analysis(configs: list[dict[str, Any]], sweeps: list[runs.Sweep], s_star: dict[tuple[str, str], float],
+             *, required: bool = True) -> tuple[pd.DataFrame, pd.DataFrame, list[dict[str, Any] | None]]:
     """Everything the tables and claims read for one reading's runs `configs` (found in `sweeps`) at its widths
     `s_star`: (tidy frame = run rows + `information_frame` + `silverman_frame` + `x_width_frame` + `objective_frame`;
-    `input_information_table`; the artifacts aligned with `configs`)."""
-    frame, arts = collect(sweeps, configs)
+    `input_information_table`; the artifacts aligned with `configs`). `required`: every run must have finished
+    (the headline reading; a reading's failed run is left out and its claims say so).
+
+    Raises:
+        study.runs.SweepError: a failed run with `required`.
+    """
+    frame, arts = collect(sweeps, configs, required=required)
     table = input_information_table(configs, arts, s_star)
     df = pd.concat([frame, information_frame(configs, arts, s_star), silverman_frame(configs, arts),
                     x_width_frame(configs, arts, table)], ignore_index=True)
+    if not len(df):  # every run of a reading failed: its claims say so ("not tested")
+        return df, table, arts
     return pd.concat([df, objective_frame(df)], ignore_index=True), table, arts
+
+
+def widths(ce: runs.Sweep, ce_plan: list[dict[str, Any]], ce_alt: list[dict[str, Any]]
+           ) -> tuple[dict[tuple[str, str], float], dict[tuple[str, str], float], dict[tuple[str, str], float]]:
+    """s* per (model, data set) of the headline CE runs `ce_plan` with the share of maximisers at an interval end
+    (`width_star`), and s* of the learning-rate reading's CE runs `ce_alt` from those that finished (a (model,
+    data set) whose reading runs all failed has none).
+
+    Raises:
+        study.runs.SweepError: a headline CE run failed.
+    """
+    s_star, at_edge = width_star(ce_plan, collect([ce], ce_plan, required=True)[1])
+    arts = collect([ce], ce_alt)[1]
+    done = [(c, a) for c, a in zip(ce_alt, arts) if a is not None]
+    s_alt = width_star([c for c, _ in done], [a for _, a in done])[0] if done else {}
+    return s_star, at_edge, s_alt
+
+
+def stage2_plan(params: dict[str, Any], *, seed: int, device: str, lr: dict[str, float],
+                s_star: dict[tuple[str, str], float], shallow_only: bool = False) -> list[dict[str, Any]]:
+    """Stage 2: the L runs and the runs on I alone (`plan` with "mi" and "mi_only") at the widths `s_star`; with
+    `shallow_only` (a reading) only for the data sets that have a width.
+
+    Raises:
+        ValueError: as `plan` (a missing width of the headline reading included).
+    """
+    p = check_params(params)
+    keep = {d for d in p["datasets"] if ("shallow", d) in s_star}
+    if shallow_only:  # the data sets stay in the configs (they decide the subsets); those without a width are left out
+        s_star = {**{("shallow", d): 1.0 for d in p["datasets"]}, **s_star}
+    return [c for m in ("mi", "mi_only") for c in plan(p, method=m, seed=seed, device=device, lr=lr, s_star=s_star,
+                                                       shallow_only=shallow_only)
+            if not shallow_only or c["dataset"] in keep]
 
 
 def alternative_lr(lr_table: pd.DataFrame, chosen: dict[str, float]) -> dict[str, float]:
