@@ -61,6 +61,60 @@ def check_injected_parameters(inputs: list[str] | None = None) -> None:
                                  f"accepted: {sorted(declared)}")
 
 
+def _ipython_inputs_and_namespace() -> tuple[list[str], dict[str, Any] | None]:
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return [], None
+    ip = get_ipython()
+    if ip is None:
+        return [], None
+    return list(ip.user_ns.get("In", [])), ip.user_ns
+
+
+def params_file(notebook: str, profile: str) -> Path:
+    """``notebooks/params/<profile>/<notebook>.yaml``."""
+    return REPO_ROOT / "notebooks" / "params" / profile / f"{notebook}.yaml"
+
+
+def sync_profile(notebook: str, profile: str, *, inputs: list[str] | None = None,
+                 namespace: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Make a notebook's parameters those of `profile` (issue 19).
+
+    Interactively (JupyterLab, *Run All*; no cell injected by papermill), the values of
+    ``notebooks/params/<profile>/<notebook>.yaml`` are set in the notebook's namespace, so that setting
+    ``profile = "default"`` in the parameters cell runs the default profile and reads its runs from the store. Under
+    papermill (an injected ``# Parameters`` cell), every value the file sets must be the one the notebook runs with:
+    a profile label that does not match its parameter file is refused.
+
+    Returns:
+        the parameters set (empty under papermill, outside IPython, or without a parameter file).
+
+    Raises:
+        ValueError: under papermill, a parameter whose value differs from the profile's file (names both).
+    """
+    import yaml
+    if inputs is None or namespace is None:
+        inputs, namespace = _ipython_inputs_and_namespace()
+    path = params_file(notebook, profile)
+    if namespace is None or not path.is_file():
+        return {}
+    values = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    injected = any(i > 0 and src.splitlines()[:1] == [INJECTED_HEADER] for i, src in enumerate(inputs))
+    if injected:
+        bad = [k for k, v in values.items() if k in namespace and namespace[k] != v and k != "out_dir"]
+        if bad:
+            k = bad[0]
+            raise ValueError(f"profile={profile!r}, but {k}={namespace[k]!r} is not the {values[k]!r} of "
+                             f"{path.relative_to(REPO_ROOT)} ({len(bad)} parameter(s) differ: {', '.join(bad[:6])}): "
+                             f"pass the profile's file with -f {path.relative_to(REPO_ROOT)}, or label the run "
+                             "with the profile whose values it uses")
+        return {}
+    namespace.update(values)
+    print(f"profile {profile}: {len(values)} parameters loaded from {path.relative_to(REPO_ROOT)}")
+    return values
+
+
 @dataclass
 class Run:
     notebook: str
@@ -87,14 +141,22 @@ class Run:
         `out_dir` None -> ``reports/_lab/<notebook>`` (interactive runs never overwrite `make reproduce`'s output).
         `executor` runs the notebook's sweeps ("serial", "processes", "dask"; ``$STUDY_EXECUTOR`` overrides it).
 
+        Interactively, the profile's parameter file is loaded into the notebook's namespace (`sync_profile`); under
+        papermill, parameters that differ from the profile's file are refused.
+
         Raises:
             ValueError: a parameter injected by papermill that the notebook does not declare
-                (`check_injected_parameters`); `profile` not one of smoke/default/paper, or a bad
-                seed/device/executor.
+                (`check_injected_parameters`); `profile` not one of smoke/default/paper, a parameter that is not the
+                profile's (`sync_profile`), or a bad seed/device/executor.
         """
         check_injected_parameters()
         if profile not in PROFILES:
             raise ValueError(f"profile={profile!r} not in {PROFILES}")
+        loaded = sync_profile(notebook, profile)
+        seed = loaded.get("seed", seed)
+        device = loaded.get("device", device)
+        threads = loaded.get("threads", threads)
+        executor = loaded.get("executor", executor)
         executor = runs.resolve_executor(executor)
         gen = seed_everything(seed)
         dev = pick_device(device)

@@ -543,3 +543,21 @@ def test_a_relative_store_is_taken_from_the_repository_root(monkeypatch, tmp_pat
     assert runs.store_root() == (ROOT / "build" / "test-relative-store").resolve()
     import shutil
     shutil.rmtree(ROOT / "build" / "test-relative-store")
+
+
+def test_a_notebook_runs_with_its_profiles_parameters():
+    """Issue 19: interactively, setting profile = "default" loads that profile's file; under papermill a profile label
+    whose values are another profile's is refused by name."""
+    from study.run import INJECTED_HEADER, params_file, sync_profile
+    import yaml
+    default = yaml.safe_load(params_file("02_rvsm_curves", "default").read_text())
+    smoke = yaml.safe_load(params_file("02_rvsm_curves", "smoke").read_text())
+    ns = dict(smoke, profile="default")
+    loaded = sync_profile("02_rvsm_curves", "default", inputs=["", "profile = 'default'"], namespace=ns)
+    assert loaded == default and all(ns[k] == v for k, v in default.items())
+    ns = dict(smoke, profile="paper")
+    injected = ["", "profile = 'smoke'", f"{INJECTED_HEADER}\nprofile = 'paper'\n"]
+    with pytest.raises(ValueError, match=r"profile='paper', but \w+=.* is not the .* of notebooks/params/paper/"):
+        sync_profile("02_rvsm_curves", "paper", inputs=injected, namespace=ns)
+    ns = dict(smoke, profile="smoke")
+    assert sync_profile("02_rvsm_curves", "smoke", inputs=injected, namespace=ns) == {}
