@@ -440,7 +440,13 @@ def test_every_claim_is_judged_under_every_reading_that_affects_it():
     assert fig5["verdict"] == "reproduced" and fig5["robustness"] == "reading-dependent"
     assert fig5["flipped_by"] == ["lr=validation-runner-up"]
     assert out["Fig. 3 (shallow, mnist): minimising CE raises I(Y;Ŷ)"]["robustness"] == "robust"
-    assert set(mi.READINGS) == {"x_width", "lr"} and all(
+    assert {"fig5_loss=ce", "fig5_loss=objective"} <= set(fig5["readings"])          # Fig. 5's undefined "loss"
+    fig5a = next(c for k, c in out.items() if k.startswith("Fig. 5a (shallow, mnist)"))
+    assert not any(k.startswith("fig5_loss") for k in fig5a["readings"])              # CE runs only: unaffected
+    assert not any(k.startswith("fig5_loss") for k in dpi["readings"])
+    with pytest.raises(ValueError, match="fig5_loss"):
+        mi.claims_list(*head[:1], p, *head[1:], fig5_loss="L")
+    assert set(mi.READINGS) == {"x_width", "fig5_loss", "lr"} and all(
         len(r["readings"]) >= 2 and r["headline"] in r["readings"] and r["why"] for r in mi.READINGS.values())
 
 
