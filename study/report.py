@@ -265,13 +265,33 @@ def notebook_title(nb_path: Path) -> str:
 
 def render_notebook(executed: Path, dest: Path) -> Path:
     """Render an executed notebook to a standalone HTML file (nbconvert's lab template), written whole. Each cell
-    gets the HTML id ``cell-id=<the cell's id>`` (nbconvert 7), which `figure_cells` links to."""
+    gets the HTML id ``cell-id=<the cell's id>`` (nbconvert 7), which `figure_cells` links to.
+
+    Offline and safe (issue 19): markdown cells are rendered as the index renders them (`_markdown`: raw HTML
+    escaped, formulas as MathML), and the page loads no script from a CDN (no MathJax, require.js or mermaid)."""
     import nbformat
     from nbconvert import HTMLExporter
 
     from .results import atomic_write_text
     nb = nbformat.read(executed, as_version=4)
-    body, _ = HTMLExporter(template_name="lab").from_notebook_node(nb)
+    rendered = {}
+    for i, cell in enumerate(nb.cells):  # each markdown cell: a token now, our rendering after the export
+        if cell.cell_type == "markdown":
+            token = f"STUDYMARKDOWNCELL{i:05d}"
+            rendered[f"<p>{token}</p>"] = _markdown(cell.source)
+            cell.source = token
+    exporter = HTMLExporter(template_name="lab", mathjax_url="", require_js_url="", mermaid_js_url="",
+                            mermaid_layout_elk_js_url="", jquery_url="")
+    body, _ = exporter.from_notebook_node(nb)
+    for token, html_ in rendered.items():
+        body = body.replace(token, html_, 1)
+    body = re.sub(r'<script[^>]*\bsrc=(""|\'\')[^>]*>\s*</script>', "", body)
+    body = re.sub(r'<script type="text/x-mathjax-config">.*?</script>', "", body, flags=re.S)
+    body = re.sub(r'<script type="module">(?:(?!</script>).)*mermaid(?:(?!</script>).)*</script>', "", body,
+                  flags=re.S)
+    remote = re.findall(r'<script[^>]*\bsrc="(?:https?:)?//[^"]*"|import[^;]*["\']https?://[^"\']*', body)
+    if remote:
+        raise ValueError(f"{executed}: the rendered page would load scripts from the network: {remote[:3]}")
     return atomic_write_text(dest, body)
 
 

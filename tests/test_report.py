@@ -311,3 +311,18 @@ def test_a_figure_path_outside_the_notebooks_folder_is_not_embedded(tmp_path):
     head = {"figures": [{"name": "x", "file": "../secret.png", "caption": "c"}]}
     figs, _, problems = report._figures(head, folder, "01_b", None, folder / "01_b.ipynb")
     assert figs[0]["src"] is None and "not inside" in problems[0]
+
+
+def test_notebook_pages_are_offline_and_escape_markdown_html(tmp_path):
+    """Issue 19: no script from a CDN; raw HTML in markdown cells escaped; formulas as MathML; cell ids kept."""
+    import nbformat
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell("# T\n\nA formula $\\alpha^2$ and <script>alert(1)</script>"),
+                nbformat.v4.new_code_cell("1 + 1")]
+    src = tmp_path / "n.ipynb"
+    nbformat.write(nb, str(src))
+    page = report.render_notebook(src, tmp_path / "n.html").read_text()
+    assert "<script>alert(1)</script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "<math" in page and "$\\alpha" not in page
+    assert not re.search(r"<script[^>]*src=", page) and "cdnjs" not in page and "MathJax.Hub" not in page
+    assert all(f'id="cell-id={c.id}"' in page for c in nb.cells)
