@@ -278,13 +278,18 @@ def fmt_ci(c: dict[str, Any], scale: float = 1.0, digits: int = 3) -> str:
 
 
 def claims_table(claims: Sequence[dict[str, Any]]) -> pd.DataFrame:
-    """The claims as a display frame: claim, type, paper value, ours (mean [95 % CI] (n)), tolerance, verdict, note."""
+    """The claims as a display frame: claim, type, paper value, ours (mean [95 % CI] (n)), tolerance, verdict,
+    robustness (with the readings that flip the verdict), note."""
+    def robustness(c: dict[str, Any]) -> str:
+        r = c.get("robustness") or ("not judged" if c["verdict"] == "not tested" else "no open choice")
+        flips = c.get("flipped_by") or []
+        return r + (f" ({', '.join(flips)})" if flips else "")
     rows = [{"paper": c["paper"], "claim": c["claim"], "type": c["type"], "paper value": c.get("paper_value"),
              "ours": fmt_ci(c), "unit": c.get("unit", ""),
              "tolerance": "" if c.get("tolerance") is None else f"±{c['tolerance']:g}",
-             "verdict": c["verdict"], "note": c.get("note", "")} for c in claims]
+             "verdict": c["verdict"], "robustness": robustness(c), "note": c.get("note", "")} for c in claims]
     return pd.DataFrame(rows, columns=["paper", "claim", "type", "paper value", "ours", "unit", "tolerance",
-                                       "verdict", "note"])
+                                       "verdict", "robustness", "note"])
 
 
 def tolerances_table() -> pd.DataFrame:

@@ -193,6 +193,10 @@ class Run:
                 f"{run_fn.experiment}: every one of the {len(ok)} runs of this grid diverged (over "
                 f"{', '.join(grid) or 'its configs'}; first: {res.diverged[0]['run']}: {res.diverged[0]['reason']}): "
                 "no candidate to choose from; widen the grid towards smaller steps")
+        for f in res.failures:  # a failed run (kept going with raise_on_failure=False) withholds its own claims too
+            self.diverged.append({"experiment": run_fn.experiment, "config": f["config"],
+                                  "run": runs.run_label(f["config"]), "reason": "failed: " + f["error"].splitlines()[0],
+                                  "expected": bool(divergence_expected), "predicted_by": ""})
         for d in res.diverged:
             why = predicted(d["config"]) if predicted is not None else None
             self.diverged.append({"experiment": run_fn.experiment, **d, "expected": bool(divergence_expected or why),
