@@ -423,9 +423,9 @@ def check_config(config: dict[str, Any]) -> dict[str, Any]:
     ``resnet_bn_cumulative`` (bool) for ResNet18, all None for the shallow CNN; ``alpha`` (> 0, eq. 4);
     ``yhat_layer`` ("softmax" | "logits"); ``width_low`` / ``width_high`` / ``n_widths`` (candidate widths of Ŷ,
     0 < low < high, n >= 2); ``layer_width_rel`` ([a, b], 0 < a < b: candidates for X and hidden layers relative to
-    their median distance); ``s_star`` (> 0 for "mi" and "mi_only", None for "ce"); ``grad_batches`` (>= 1); ``info_plane`` (bool,
-    shallow CNN only); ``tuning`` (bool: a learning-rate selection candidate, shallow CNN and "ce" only, evaluated on
-    the validation split only).
+    their median distance); ``s_star`` (> 0 for "mi" and "mi_only", None for "ce"); ``grad_batches`` (>= 1);
+    ``info_plane`` (bool, shallow CNN only); ``tuning`` (bool: a learning-rate selection candidate, shallow CNN and
+    "ce" only, evaluated on the validation split only).
 
     Raises:
         ValueError: a missing or unknown key, or a value out of range (names the key, the value and the range).
@@ -1168,8 +1168,8 @@ def gap_table(df: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 def grad_norm_ratios(df: pd.DataFrame, method: str = "mi") -> pd.DataFrame:
-    """Fig. 6 per L run (or per run of `method`): ‖∇θ I(Y;Ŷ)‖ at epoch 0, its peak (and the epoch of it), at the last epoch, and the ratios
-    ``first_over_peak``, ``last_over_peak`` (columns model, dataset, seed, ...)."""
+    """Fig. 6 per L run (or per run of `method`): ‖∇θ I(Y;Ŷ)‖ at epoch 0, its peak (and the epoch of it), at the
+    last epoch, and the ratios ``first_over_peak``, ``last_over_peak`` (columns model, dataset, seed, ...)."""
     gn = df[(df.metric == "grad_norm_mi") & (df.method == method)]
     out = []
     for (m_, n_, s), g in gn.groupby(["model", "dataset", "seed"]):
@@ -1227,7 +1227,9 @@ def _slopes(df: pd.DataFrame, metric: str, method: str, model: str, name: str, d
 
 
 def _names_of(p: dict[str, Any], model: str) -> list[str]:
-    return p["datasets"] if model == "shallow" else (p["resnet_datasets"] if p["resnet"] else ["mnist", "fashion-mnist"])
+    if model == "shallow":
+        return p["datasets"]
+    return p["resnet_datasets"] if p["resnet"] else ["mnist", "fashion-mnist"]
 
 
 def claims_list(df: pd.DataFrame, p: dict[str, Any], configs: list[dict[str, Any]], inputs: pd.DataFrame, *,
@@ -1244,9 +1246,10 @@ def claims_list(df: pd.DataFrame, p: dict[str, Any], configs: list[dict[str, Any
     vanishes at epoch 0 and by the last epoch for the shallow CNN, does not for ResNet18 (at_most / at_least on
     per-seed ratios to the peak); §5.3 -- I(Y;Ŷ) saturates after a few epochs under L (shallow CNN); §5.1 --
     training on I(Y;Ŷ) alone leads to a vanishing gradient. Per network: the DPI holds (`dpi_claim`, at the width of
-    X `x_width`). `fig5_loss` (`FIG5_LOSS_READINGS`): the loss whose train/test gap Fig. 5 reads for the L runs. Rows beyond the paper's figures say "[our extension ...]". A network the profile cannot test
-    (`untestable`) gets `claims.not_tested` rows; n < 3 seeds gives "inconclusive" (the rule). With `lenient` (a
-    reading's runs) a value that cannot be computed gives a "not tested" row instead of an error. Our own timing is
+    X `x_width`). `fig5_loss` (`FIG5_LOSS_READINGS`): the loss whose train/test gap Fig. 5 reads for the L runs.
+    Rows beyond the paper's figures say "[our extension ...]". A network the profile cannot test (`untestable`)
+    gets `claims.not_tested` rows; n < 3 seeds gives "inconclusive" (the rule). With `lenient` (a reading's runs) a
+    value that cannot be computed gives a "not tested" row instead of an error. Our own timing is
     not a claim (`metrics`, benchmarks/mi_cost.py).
     """
     out: list[dict[str, Any]] = []
@@ -1737,7 +1740,8 @@ def plot_train_test(df: pd.DataFrame) -> dict[str, Any]:
 
 
 def plot_grad_norm(df: pd.DataFrame):
-    """Fig. 6: ‖∇θ I(Y;Ŷ)‖₂ per epoch under L (and, beyond the figure, under I alone), one panel per (model, data set), mean ± std over seeds."""
+    """Fig. 6: ‖∇θ I(Y;Ŷ)‖₂ per epoch under L (and, beyond the figure, under I alone), one panel per (model, data
+    set), mean ± std over seeds."""
     _, sns = _sns()
     gn = df[df.metric == "grad_norm_mi"].copy()
     gn["net/data"] = gn["model"] + " / " + gn["dataset"]
