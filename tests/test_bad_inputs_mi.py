@@ -96,6 +96,8 @@ BAD = [  # (parameter, bad value, fragment of the accepted range in the message)
     ("resnet_test_per_class", 11, "at most test_per_class"),
     ("resnet_eval_per_class", 3, "[1, 2]"),
     ("resnet_lr", -0.01, "number > 0"),
+    ("resnet_lr_alt", 0, "number > 0"),
+    ("resnet_lr_alt", 0.01, "other than resnet_lr=0.01"),
     ("resnet_bn_cumulative", None, "True or False"),
     ("bench_sizes", [], "non-empty"),
     ("bench_sizes", [1, 100], "[2, 4096]"),

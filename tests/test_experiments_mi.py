@@ -16,7 +16,7 @@ PARAMS = dict(datasets=["mnist", "fashion-mnist"], train_per_class=2, val_per_cl
               width_low=0.02, width_high=2.0, n_widths=20, layer_width_rel=[0.05, 3.0], mi_eval_per_class=2, grad_batches=1,
               info_plane=True, resnet=True, resnet_stem="small", resnet_datasets=["mnist"], resnet_seeds=[0],
               resnet_epochs=1, resnet_train_per_class=1, resnet_test_per_class=1, resnet_eval_per_class=1,
-              resnet_lr=0.01, resnet_bn_cumulative=True, bench_sizes=[50], bench_repeats=1, ionly_epochs=1)
+              resnet_lr=0.01, resnet_lr_alt=0.03, resnet_bn_cumulative=True, bench_sizes=[50], bench_repeats=1, ionly_epochs=1)
 S_STAR = {("shallow", "mnist"): 0.5, ("shallow", "fashion-mnist"): 0.6, ("resnet18", "mnist"): 0.7}
 LR = {"mnist": 0.01, "fashion-mnist": 0.03}
 
@@ -60,14 +60,17 @@ def test_plan_mi_needs_s_star_and_carries_it():
     assert len(mi.plan({**PARAMS, "resnet": False}, method="ce", seed=0, device="cpu", lr=LR)) == 4
 
 
-def test_stage2_plan_has_l_and_i_only_and_a_reading_skips_data_sets_without_a_width():
+def test_stage2_plan_has_l_and_i_only_and_a_reading_skips_pairs_without_a_width():
     full = mi.stage2_plan(PARAMS, seed=0, device="cpu", lr=LR, s_star=S_STAR)
     assert [c["method"] for c in full] == ["mi"] * 5 + ["mi_only"] * 5
     assert all(c["epochs"] == PARAMS["ionly_epochs"] for c in full if c["method"] == "mi_only")
-    alt = mi.stage2_plan(PARAMS, seed=0, device="cpu", lr=LR, s_star={("shallow", "mnist"): 0.4}, shallow_only=True)
-    assert {(c["model"], c["dataset"]) for c in alt} == {("shallow", "mnist")} and len(alt) == 4
+    alt = mi.stage2_plan(PARAMS, seed=0, device="cpu", lr=LR, s_star={("shallow", "mnist"): 0.4,
+                                                                      ("resnet18", "mnist"): 0.7},
+                         resnet_lr=PARAMS["resnet_lr_alt"], reading=True)
+    assert {(c["model"], c["dataset"]) for c in alt} == {("shallow", "mnist"), ("resnet18", "mnist")} and len(alt) == 6
     assert all(c["subset_datasets"] == PARAMS["datasets"] for c in alt)   # the same subsets as the headline's
-    assert mi.stage2_plan(PARAMS, seed=0, device="cpu", lr=LR, s_star={}, shallow_only=True) == []
+    assert {c["lr"] for c in alt if c["model"] == "resnet18"} == {PARAMS["resnet_lr_alt"]}
+    assert mi.stage2_plan(PARAMS, seed=0, device="cpu", lr=LR, s_star={}, reading=True) == []
     with pytest.raises(ValueError, match="s_star"):
         mi.stage2_plan(PARAMS, seed=0, device="cpu", lr=LR, s_star={("shallow", "mnist"): 0.4})
 

@@ -114,9 +114,9 @@ READINGS = {
     "lr": {"readings": list(LR_READINGS), "headline": LR_READINGS[0],
            "why": "the paper names no optimiser or rate: the headline is the rate of lr_grid with the highest "
                   "validation accuracy of CE runs (study.selection.RULE, validation split only); the runner-up of "
-                  "the same grid is the other plausible value. Shallow CNN (ResNet18's rate is not selected); every "
-                  "shallow-CNN claim is judged under both (CE, L and I-only runs retrained, s* recomputed by the "
-                  "same rule)."},
+                  "the same grid is the other plausible value; ResNet18's rate is not selected (resnet_lr, its "
+                  "reading resnet_lr_alt). Every claim is judged under both (CE, L and I-only runs retrained, s* "
+                  "recomputed by the same rule)."},
 }
 #: "I(Y;Ŷ) saturates after just a few training epochs" (§5.3, Fig. 4a) read as: by epoch `SATURATION_EPOCH` ("a
 #: few") I(Y;Ŷ) has made at least `SATURATION_SHARE` of its rise from epoch 0 to the end (mean of the last 3 epochs).
@@ -136,7 +136,8 @@ PARAMETERS = ("datasets", "train_per_class", "val_per_class", "test_per_class", 
               "momentum", "alpha", "yhat_layer", "width_low", "width_high", "n_widths", "layer_width_rel",
               "mi_eval_per_class", "grad_batches", "info_plane", "resnet", "resnet_stem", "resnet_datasets",
               "resnet_seeds", "resnet_epochs", "resnet_train_per_class", "resnet_test_per_class",
-              "resnet_eval_per_class", "resnet_lr", "resnet_bn_cumulative", "bench_sizes", "bench_repeats")
+              "resnet_eval_per_class", "resnet_lr", "resnet_lr_alt", "resnet_bn_cumulative", "bench_sizes",
+              "bench_repeats")
 #: Images of the rarest class per data set and split (the canonical files `study.data` checks: MNIST digit 5 has
 #: 5,421 training and 892 test images; Fashion-MNIST 6,000 / 1,000 of every class). The balanced subsets are drawn
 #: without replacement, so a per-class size may not exceed these (training + validation: disjoint, same split).
@@ -599,6 +600,9 @@ def check_params(params: dict[str, Any]) -> dict[str, Any]:
     _need(p["resnet_stem"] in STEMS, "resnet_stem", p["resnet_stem"], str(STEMS))
     _int_in(p, "resnet_epochs", 1)
     p["resnet_lr"] = _positive(p, "resnet_lr")
+    p["resnet_lr_alt"] = _positive(p, "resnet_lr_alt")
+    _need(p["resnet_lr_alt"] != p["resnet_lr"], "resnet_lr_alt", p["resnet_lr_alt"],
+          f"a rate other than resnet_lr={p['resnet_lr']} (ResNet18's learning-rate reading)")
     for key in ("resnet_train_per_class", "resnet_test_per_class", "resnet_eval_per_class"):
         _int_in(p, key, 1)
     p["resnet_datasets"] = _names(p, "resnet_datasets", non_empty=p["resnet"])
@@ -710,7 +714,8 @@ def _config(p: dict[str, Any], model: str, name: str, method: str, seed: int, s:
 
 
 def plan(params: dict[str, Any], *, method: str, seed: int, device: str, lr: dict[str, float],
-         s_star: dict[tuple[str, str], float] | None = None, shallow_only: bool = False) -> list[dict[str, Any]]:
+         s_star: dict[tuple[str, str], float] | None = None, shallow_only: bool = False,
+         resnet_lr: float | None = None) -> list[dict[str, Any]]:
     """The configs of one stage: every (network, data set, seed) trained with `method`.
 
     Shallow CNN on every data set of ``datasets`` × ``seeds`` at the learning rate `lr` chose for the data set
@@ -725,7 +730,8 @@ def plan(params: dict[str, Any], *, method: str, seed: int, device: str, lr: dic
         seed: the notebook's seed (>= 0); device: "cpu" or "cuda" (already resolved).
         lr: {data set: learning rate of the shallow CNN} (`choose_lr`).
         s_star: {(model, dataset): s*} from `width_star` (methods "mi", "mi_only").
-        shallow_only: leave ResNet18 out (the learning-rate reading: ResNet18's rate is not selected).
+        shallow_only: leave ResNet18 out.
+        resnet_lr: ResNet18's rate instead of ``resnet_lr`` (the learning-rate reading: ``resnet_lr_alt``).
 
     Raises:
         ValueError: bad `method`, a parameter `check_params` refuses, no rate for a data set, a missing s* for "mi",
@@ -739,7 +745,8 @@ def plan(params: dict[str, Any], *, method: str, seed: int, device: str, lr: dic
         raise ValueError(f"lr={lr!r} has no learning rate for data set(s) {missing}; run the selection (choose_lr)")
     groups = [("shallow", name, p["seeds"], p["epochs"], lr[name]) for name in p["datasets"]]
     if p["resnet"] and not shallow_only:
-        groups += [("resnet18", name, p["resnet_seeds"], p["resnet_epochs"], p["resnet_lr"])
+        groups += [("resnet18", name, p["resnet_seeds"], p["resnet_epochs"],
+                    p["resnet_lr"] if resnet_lr is None else float(resnet_lr))
                    for name in p["resnet_datasets"]]
     out = []
     for model, name, seeds, epochs, lr_ in groups:
@@ -959,20 +966,22 @@ def widths(ce: runs.Sweep, ce_plan: list[dict[str, Any]], ce_alt: list[dict[str,
 
 
 def stage2_plan(params: dict[str, Any], *, seed: int, device: str, lr: dict[str, float],
-                s_star: dict[tuple[str, str], float], shallow_only: bool = False) -> list[dict[str, Any]]:
-    """Stage 2: the L runs and the runs on I alone (`plan` with "mi" and "mi_only") at the widths `s_star`; with
-    `shallow_only` (a reading) only for the data sets that have a width.
+                s_star: dict[tuple[str, str], float], resnet_lr: float | None = None, reading: bool = False
+                ) -> list[dict[str, Any]]:
+    """Stage 2: the L runs and the runs on I alone (`plan` with "mi" and "mi_only") at the widths `s_star`
+    (`resnet_lr` as in `plan`); for a `reading` only the (network, data set) pairs that have a width (their CE runs
+    finished).
 
     Raises:
         ValueError: as `plan` (a missing width of the headline reading included).
     """
     p = check_params(params)
-    keep = {d for d in p["datasets"] if ("shallow", d) in s_star}
-    if shallow_only:  # the data sets stay in the configs (they decide the subsets); those without a width are left out
-        s_star = {**{("shallow", d): 1.0 for d in p["datasets"]}, **s_star}
+    keep = set(s_star)
+    if reading:  # the data sets stay in the configs (they decide the subsets); pairs without a width are left out
+        s_star = {**{(m, d): 1.0 for m in MODELS for d in p["datasets"]}, **s_star}
     return [c for m in ("mi", "mi_only") for c in plan(p, method=m, seed=seed, device=device, lr=lr, s_star=s_star,
-                                                       shallow_only=shallow_only)
-            if not shallow_only or c["dataset"] in keep]
+                                                       resnet_lr=resnet_lr)
+            if not reading or (c["model"], c["dataset"]) in keep]
 
 
 def alternative_lr(lr_table: pd.DataFrame, chosen: dict[str, float]) -> dict[str, float]:
@@ -1464,8 +1473,8 @@ def claims_with_readings(head: tuple[pd.DataFrame, list[dict[str, Any]], pd.Data
     """Every claim judged under every reading that affects it (`READINGS`, one choice changed at a time):
     `claims_list` on the headline reading's (frame, configs, input table) `head`; the DPI claims again at every
     other width of X (`X_WIDTH_READINGS`, same runs); the Fig. 5 and 5b claims with L's own gap for the L runs
-    (`FIG5_LOSS_READINGS`, same runs); the shallow CNN's claims on the runner-up learning rate's runs
-    `lr_alt`. Returns the headline rows with ``readings``, ``robustness`` and ``flipped_by``
+    (`FIG5_LOSS_READINGS`, same runs); every claim on the runner-up learning rate's runs `lr_alt` (ResNet18 at
+    ``resnet_lr_alt``). Returns the headline rows with ``readings``, ``robustness`` and ``flipped_by``
     (`study.claims.across_readings`)."""
     df, configs, inputs = head
     rows = claims_list(df, p, configs, inputs)
@@ -1479,7 +1488,7 @@ def claims_with_readings(head: tuple[pd.DataFrame, list[dict[str, Any]], pd.Data
         ("Fig. 5 ", "Fig. 5b "))]
     if lr_alt is not None:
         by[claims.reading_key("lr", LR_READINGS[1])] = claims_list(lr_alt[0], p, lr_alt[1], lr_alt[2],
-                                                                   models=("shallow",), lenient=True)
+                                                                   lenient=True)
     return claims.across_readings(rows, by, headline_keys=[claims.reading_key("x_width", X_WIDTH_HEADLINE),
                                                            claims.reading_key("fig5_loss", FIG5_LOSS_READINGS[0]),
                                                            claims.reading_key("lr", LR_READINGS[0])])
@@ -1497,7 +1506,7 @@ def training_checks(df: pd.DataFrame, df_alt: pd.DataFrame | None = None) -> lis
         for (model, name, metric), g in cos.groupby(["model", "dataset", "metric"]):
             moved, base = 1 - g[g.method == "mi"]["value"], 1 - g[g.method == "ce"]["value"]
             if len(moved) and len(base) and base.mean() > 0:
-                key = claims.reading_key("lr", reading) if model == "shallow" else "resnet_lr (fixed)"
+                key = claims.reading_key("lr", reading) + ("" if model == "shallow" else " (resnet_lr / resnet_lr_alt)")
                 t = claims.training_check(f"{key} ({model}, {name}: L vs CE)",
                                           metric.removeprefix("cos_init_"), moved, base, headline=head)
                 out.append(t)
@@ -1566,7 +1575,7 @@ def deviations(p: dict[str, Any], lr: dict[str, float], device: str) -> list[dic
     else:
         what = (f"{p['resnet_epochs']} epochs, stem '{p['resnet_stem']}', {p['resnet_train_per_class'] * 10} "
                 f"training images, data sets {p['resnet_datasets']}, seeds {p['resnet_seeds']}, lr {p['resnet_lr']} "
-                "(not selected: no validation split for ResNet18 and a grid would triple its cost)")
+                f"(not selected: no validation split for ResNet18; reading {p['resnet_lr_alt']})")
         if used["train_batch"] < p["batch_size"]:
             what += f"; one batch of {used['train_batch']} images"
         if used["mi_batch_rows"] < p["batch_size"]:
@@ -1576,7 +1585,7 @@ def deviations(p: dict[str, Any], lr: dict[str, float], device: str) -> list[dic
         out.append(dev("ResNet18", "100 epochs, 3×224×224 inputs (torchvision ResNet18), lr not given", what,
                        "budget; 'small' stem = 28×28 inputs on CPU",
                        "claims of a network trained < 10 epochs or on < 1,000 images are 'not tested'; at the "
-                       "paper's size they are judged; no lr ablation"))
+                       "paper's size they are judged; the lr reading resnet_lr_alt retrains it"))
         if p["resnet_stem"] == "paper" and not device.startswith("cuda"):
             out.append(dev("device", "not given (GPU implied by 224 px ResNet18)", "CPU: no CUDA GPU was found",
                            "the notebook's device is 'auto' and no GPU is present",
@@ -1607,10 +1616,10 @@ def deviations(p: dict[str, Any], lr: dict[str, float], device: str) -> list[dic
             "check is vacuous (not tested, the reason computed from the data); the other readings are in the "
             "claim's readings; Silverman's rule for X and Ŷ is an ablation row of the DPI table"),
         dev("learning-rate reading", "not given", f"headline: the validation-best rate {lr}; reading: the "
-            "validation runner-up of the same grid (CE, L and I-only runs retrained, s* recomputed)",
+            f"validation runner-up of the same grid (CE, L and I-only runs retrained, s* recomputed); ResNet18 "
+            f"{p['resnet_lr']}, reading {p['resnet_lr_alt']}",
             "a second plausible rate shows whether a verdict rests on the rate",
-            "every shallow-CNN claim carries both verdicts (robust / reading-dependent); ResNet18's rate has no "
-            "reading"),
+            "every claim carries both verdicts (robust / reading-dependent)"),
         dev("training on I alone (§5.1)", "'raises the problem of a vanishing gradient', no run shown",
             f"{p['ionly_epochs']} epochs on −I(Y;Ŷ) alone (f ≡ 0) at s*, same rate and seeds as L",
             "the claim needs a run that trains on I alone; a few epochs show whether the gradient stays vanished",
