@@ -568,3 +568,24 @@ def test_trend_slopes_leave_out_the_untrained_epoch():
     from study.experiments import mi as mi_exp
     k = mi_exp._slopes(pd.DataFrame(rows), "mi_yyhat_bits", "ce", "shallow", "mnist", "increasing")
     assert (k < 0).all()
+
+
+def test_a_diverged_run_withholds_only_the_claims_that_depend_on_it():
+    from study.run import Run
+    cfgs = synthetic_configs()
+    rows = claim_rows(synthetic_frame())
+    l_run = runs.run_label(next(c for c in cfgs if c["method"] == "mi" and c["seed"] == 1))
+    io_run = runs.run_label(next(c for c in cfgs if c["method"] == "mi_only"))
+    nb = Run.__new__(Run)
+    nb.diverged = [{"run": l_run, "expected": False, "reason": "training loss rose"},
+                   {"run": io_run, "expected": True, "reason": "final accuracy at chance",      # the paper predicts
+                    "predicted_by": mi.predicted_collapse({"method": "mi_only"})}]            # it: data, not a stop
+    out = {c["claim"]: c for c in nb.withhold_verdicts(rows)}
+    before = {c["claim"]: c for c in rows}
+    for claim, c in out.items():
+        if l_run in before[claim]["depends_on"] and before[claim]["verdict"] != "not tested":
+            assert c["verdict"] == "inconclusive" and c["withheld_by"] == [l_run]
+        else:
+            assert c["verdict"] == before[claim]["verdict"] and not c.get("withheld_by")
+    assert out["Fig. 3 (shallow, mnist): minimising CE raises I(Y;Ŷ)"]["verdict"] == "reproduced"   # CE runs only
+    assert out["Fig. 4 (shallow, mnist): training with L lowers the CE"]["verdict"] == "inconclusive"
