@@ -259,6 +259,13 @@ class ScheduledSGD(torch.optim.SGD):
         self.steps += 1
         return super().step(closure)
 
+    # torch wraps an optimiser class's `step` in its profiling hook at the class's first instance
+    # (`Optimizer._patch_step_function`), which would change this class -- and with it the run store's code version
+    # (`study.runs.code_version`) -- after the first run in a process: a worker's key would then differ from the
+    # notebook's. Marked as hooked, the method stays ours (no profiler record or global optimiser step hooks, which
+    # the study does not use).
+    step.hooked = True
+
 
 def check_parameters(penalty: str, lam: float, beta: float, a: float | None = None
                      ) -> tuple[float, float, float | None]:

@@ -397,3 +397,26 @@ def test_deviations_are_rows_naming_their_reading():
     assert "inference" in text["image size"]["ours"] and "200 epochs" in text["the public code's loop"]["why"]
     assert "λ = 0.0005, β = 0.1" in text["λ, β"]["paper"] and "lam_val" in text["λ, β"]["effect"]
     assert text["learning rate, batch size, epochs"]["paper"].startswith("not given")
+
+
+def test_the_summary_cites_facts_only_through_placeholders_that_name_real_claims():
+    """Issue 17.6: the reproducibility summary states no count, verdict or number of ours literally; every
+    placeholder names a claim the notebook's claim builder makes (exact text) or a verdict / robustness count."""
+    import re
+    from pathlib import Path
+    nb = json.loads((Path(__file__).resolve().parents[1] / "notebooks" / "02_rvsm_curves.ipynb").read_text())
+    (summary,) = ["".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown"
+                  and "".join(c["source"]).startswith("## Reproducibility summary")]
+    p = params()
+    texts = {c["claim"] for c in judged(p, synthetic_frame(p))}
+    found = re.findall(r"\{\{(count|verdict|ours):([^}]*)\}\}", summary)
+    assert found
+    for kind, arg in found:
+        if kind == "count":
+            assert arg in C.VERDICTS or arg in ("robust", "reading-dependent"), arg
+        else:
+            assert arg in texts, arg
+    results_part = summary.split("### Results", 1)[1]
+    prose = re.sub(r"\{\{[^}]*\}\}", "", re.sub(r"\{\{count:([^}]*)\}\}\s*\1", "", results_part))
+    assert not re.search(r"\d+(\.\d+)?\s*%", prose)          # no percentage of ours written out
+    assert not re.search(r"\b(reproduced|inconclusive)\b", prose)  # verdicts only through placeholders
