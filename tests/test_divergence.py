@@ -1,4 +1,5 @@
-"""A real run that diverges (a huge learning rate on a tiny SL1 run) never yields a verdict (issue 12)."""
+"""A real run that diverges (a huge learning rate on a tiny SL1 run) yields no verdict for the claims that rest on it,
+and only for those (issues 12 and 17)."""
 import json
 
 import pytest
@@ -22,11 +23,20 @@ def test_huge_learning_rate_gives_no_verdict(tmp_path, monkeypatch, lr):
         return
     assert res.counts["diverged"] >= 1, "a run at lr=%g neither failed nor was flagged" % lr
     assert any(d["config"]["lr"] == lr for d in res.diverged)
-    df = res.frame
-    # whatever the claims (a judged one that would be reproduced, and the notebook's own), none keeps a verdict
-    claims = [claims_mod.judge("Yang et al.", "accuracy", "point", [0.9, 0.9, 0.9], paper_value=0.9,
-                               quantity="accuracy")] + sl1.claims(df, methods=["sl1"], epochs=1)
-    nb.save(df, metrics={}, claims=claims)
-    saved = json.loads((tmp_path / "out" / "headline.json").read_text())["claims"]
-    judged = [c for c in saved if c["verdict"] != "not tested"]  # a claim the run cannot answer stays not tested
-    assert judged and all(c["verdict"] == "inconclusive" and "diverged" in c["note"] for c in judged)
+    df = sl1.config_rows(res)
+    bad = next(d["run"] for d in res.diverged if d["config"]["lr"] == lr)
+    # a claim on the diverged run (and the notebook's own claims, which use every run here) keep no verdict ...
+    on_bad = claims_mod.judge("Yang et al.", "accuracy", "point", [0.9, 0.9, 0.9], paper_value=0.9,
+                              quantity="accuracy", depends_on=[bad])
+    # ... while one that does not rest on it keeps its verdict
+    good = "sl1/a-run-of-another-sweep#00000000"  # (the tiny lr = 0.05 run may sit at chance too)
+    on_good = claims_mod.judge("Yang et al.", "accuracy of another run", "point", [0.9, 0.9, 0.9],
+                               paper_value=0.9, quantity="accuracy", depends_on=[good])
+    claims = [on_bad, on_good] + sl1.claims(df, methods=["sl1"], epochs=1)
+    nb.save(res.frame, metrics={}, claims=claims)
+    saved = {c["claim"]: c for c in json.loads((tmp_path / "out" / "headline.json").read_text())["claims"]}
+    assert saved["accuracy"]["verdict"] == "inconclusive" and bad in saved["accuracy"]["note"]
+    assert saved["accuracy of another run"]["verdict"] == "reproduced"
+    judged = [c for k, c in saved.items() if c["verdict"] != "not tested" and k != "accuracy of another run"]
+    assert judged and all(c["verdict"] == "inconclusive" and "diverged" in c["note"] for c in judged
+                          if bad in c["depends_on"])
