@@ -1431,7 +1431,8 @@ READING_WHY = {
                  "same with the raw step kept; a threshold relative to max|w|; ‖w‖₂; none), whose validation runs of "
                  "RVSM-l0 and -l1 move the dense layer at least half as far as the dense baseline (1 − cos), end "
                  "more than 1 pp away from the initial weights' share under the threshold and keep the sparse "
-                 "accuracy within 5 pp of the baseline's (rvsm.choose_normalization)",
+                 "accuracy within 5 pp of the baseline's; if none passes all three, the first that trains without a "
+                 "collapse (rvsm.choose_normalization)",
     "init": "'randomly initialized with mean zero' gives no scale; PyTorch's default is what the framework does unasked",
     "optimizer": "'In the actual training, SGD ... will be implemented' (§2)",
     "weight_decay": "the text has none (the authors' group's public code uses 5e-4 on CIFAR-10 ResNets)",
