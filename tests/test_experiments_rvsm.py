@@ -420,3 +420,13 @@ def test_the_summary_cites_facts_only_through_placeholders_that_name_real_claims
     prose = re.sub(r"\{\{[^}]*\}\}", "", re.sub(r"\{\{count:([^}]*)\}\}\s*\1", "", results_part))
     assert not re.search(r"\d+(\.\d+)?\s*%", prose)          # no percentage of ours written out
     assert not re.search(r"\b(reproduced|inconclusive)\b", prose)  # verdicts only through placeholders
+
+
+def test_throughput_table_compares_like_with_like_and_alternates_rounds():
+    x, y = (torch.rand(8, 1, 16, 16) > 0.8).float(), torch.randint(0, 2, (8,))
+    t = rvsm.throughput_table(x, y, batch_size=8, steps=1, repeats=2)
+    assert list(t["loop"]) == ["bare PyTorch loop", "RVSM step (ours)"] * 2
+    assert t.loc[t.loop == "bare PyTorch loop", "vs bare same layout"].tolist() == [1.0, 1.0]
+    assert (t["images/s"] > 0).all()
+    with pytest.raises(ValueError, match="repeats=0"):
+        rvsm.throughput_table(x, y, batch_size=8, steps=1, repeats=0)
