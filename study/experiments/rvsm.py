@@ -11,14 +11,22 @@ evaluates it on the test split or on a validation split carved out of the traini
 * ``sgd_tl1_a<a>`` -- the baseline of their Table 3: the same SGD on f(w) + λ Σ ρ_a(w) (no splitting), same λ;
 * ``sgd_plain`` -- the same SGD on f alone: the dense (non-sparse) baseline of Fig. 6 and of "sparse ≈ dense".
 
-A run's ``variant`` labels an ablation of the headline RVSM (`VARIANTS`); its rows carry the method
-``<method>|<variant>``. The notebook runs three stages, one sweep each, because each depends on the one before:
+A run's ``variant`` labels a reading of one of the paper's open choices (``"<choice>=<value>"``, `OPEN_CHOICES`:
+normalisation, initialisation, optimiser, weight decay, epochs), an ablation taken from the authors' group's public
+code (`VARIANTS`) or the λ-on-validation variant; its rows carry the method ``<method>|<variant>``. The notebook runs
+four stages, one sweep each, because each depends on the one before:
 
 1. `schedule_plan`: learning rate × batch size (× epochs, read from the same runs' per-epoch rows) on the validation
-   split of ``tune_dataset``, for the dense baseline and RVSM-l0; `choose_schedule` (`study.selection.choose`);
+   split of ``tune_dataset``, for the dense baseline; `choose_schedule` (`study.selection.choose`);
+1b. `normalization_plan`: RVSM-l0 and -l1 under each normalisation candidate on the same validation split;
+   `choose_normalization` picks the headline normalisation by the rule written in the notebook (the text's order,
+   the training check on 1 − cos(w_final, w_init), no collapse);
 2. `lambda_plan`: RVSM-l0 at each λ of ``lam_grid`` on each data set's validation split; `choose_lambda`;
-3. `main_plan`: the headline rows of Tables 1-3 at the paper's λ, β, the dense baseline, the ablations and the
-   λ-on-validation variant, every row with ``n_seeds`` seeds, on the test split.
+3. `main_plan`: the headline rows of Tables 1-3 at the paper's λ, β on both data sets, every method again under
+   each other reading on ``tune_dataset`` (one choice changed), the ablations and the λ-on-validation variant, every
+   row with ``n_seeds`` seeds, on the test split. `claims_with_readings` judges every claim under every reading
+   (``readings``, ``robustness``), each naming its runs (``depends_on``); `training_checks` compares each reading's
+   dense-layer movement with the dense baseline's; `predicted` declares the SGD-TL1 a = 0.01 collapse of §3.
 
 Everything below `run`'s helpers (plans, the paper's numbers, tables, claims, figures) analyses or draws the runs and
 is not called by `run`: editing it never invalidates stored runs.
