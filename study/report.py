@@ -1092,8 +1092,9 @@ def own_record_reasons(headline: Path, inputs: dict[str, Any]) -> list[str]:
     out = []
     for key, theirs in (("notebook", head.get("notebook")), ("profile", head.get("profile")),
                         ("git", (head.get("env") or {}).get("git") if isinstance(head.get("env"), dict) else None)):
-        if theirs is not None and inputs.get(key) is not None and theirs != inputs.get(key):
-            out.append(f"headline.json says {key} {theirs}, but {INPUTS} says {inputs.get(key)}: these results are "
+        ours = inputs.get(key)
+        if theirs not in (None, "unknown") and ours not in (None, "unknown") and theirs != ours:
+            out.append(f"headline.json says {key} {theirs}, but {INPUTS} says {ours}: these results are "
                        "not the output of the recorded execution")
     return out
 

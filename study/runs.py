@@ -376,7 +376,8 @@ def code_sources(run_fn: Callable, extra: Iterable[Any] = ()) -> dict[str, str]:
                 if inspect.isfunction(v) and v.__module__ == m.__name__:
                     parts.append(f"{n}:{_function_digest(v)}")
                 elif inspect.isclass(v) and v.__module__ == m.__name__:
-                    parts.append(f"{n}:" + ",".join(f"{k}={_function_digest(f)}" for k, f in sorted(vars(v).items())
+                    methods = {k: inspect.unwrap(f) if hasattr(f, "__wrapped__") else f for k, f in vars(v).items()}
+                    parts.append(f"{n}:" + ",".join(f"{k}={_function_digest(f)}" for k, f in sorted(methods.items())
                                                      if inspect.isfunction(f)) + f";{_value_digest(v.__bases__) or ''}")
                 elif not n.startswith("__") and _value_digest(v) is not None:
                     parts.append(f"{n}={_value_digest(v)}")
@@ -389,8 +390,9 @@ def code_sources(run_fn: Callable, extra: Iterable[Any] = ()) -> dict[str, str]:
         g = sys.modules[mod].__dict__
         if inspect.isfunction(obj):
             walk_function(key, obj, g, mod)
-        else:  # a class of the run's module: every method
+        else:  # a class of the run's module: every method (unwrapped: torch wraps optimiser steps at run time)
             for k, f in sorted(vars(obj).items()):
+                f = inspect.unwrap(f) if hasattr(f, "__wrapped__") else f
                 if inspect.isfunction(f):
                     walk_function(f"{key}.{k}", f, g, mod)
             out[key] = ",".join(sorted(f"{k}" for k, f in vars(obj).items() if inspect.isfunction(f)))
