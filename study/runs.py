@@ -262,8 +262,8 @@ def _code_digest(code: types.CodeType) -> str:
     h.update(code.co_code)
     h.update(repr((code.co_names, code.co_varnames, code.co_freevars, code.co_cellvars, code.co_argcount,
                    code.co_posonlyargcount, code.co_kwonlyargcount, code.co_flags)).encode())
-    for c in consts:
-        h.update(_code_digest(c).encode() if isinstance(c, types.CodeType) else repr(c).encode())
+    for c in consts:  # a set literal compiles to a frozenset, whose repr order follows the per-process str hash
+        h.update(_code_digest(c).encode() if isinstance(c, types.CodeType) else (_value_digest(c) or repr(c)).encode())
     return h.hexdigest()
 
 

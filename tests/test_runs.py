@@ -130,6 +130,20 @@ def test_code_version_is_stable_across_processes(toy):
     assert out.stdout.strip() == v
 
 
+def test_real_run_functions_have_the_same_code_version_in_every_process():
+    """A worker process (other str hash seed: set literals iterate in another order) computes the notebook's key."""
+    from study.experiments import foundations, mi, rvsm, sl1
+    fns = {"foundations.simplex_run": foundations.simplex_run, "foundations.dropout_run": foundations.dropout_run,
+           "sl1.run": sl1.run, "rvsm.run": rvsm.run, "mi.run": mi.run}
+    here = {k: runs.code_version(f) for k, f in fns.items()}
+    script = ("import json; from study import runs; from study.experiments import foundations, mi, rvsm, sl1; "
+              "print(json.dumps({k: runs.code_version(eval(k)) for k in " + repr(list(fns)) + "}))")
+    for seed in ("1", "2"):
+        out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True,
+                             env={**os.environ, "PYTHONHASHSEED": seed})
+        assert json.loads(out.stdout) == here
+
+
 def test_code_sources_follow_the_run_not_the_analysis(toy):
     src = runs.code_sources(toy.module.run)
     name = toy.module.__name__
