@@ -967,7 +967,17 @@ def scorecard(claims: list[dict[str, Any]], name: str) -> dict[str, Any]:
                    f"{len(sens)} of {len(checked)} verdicts machine-sensitive"
                    + (": " + "; ".join(str(c.get("claim")) for c in sens) if sens else "") + ".")
     return {"counts": counts, "not_reproduced": failed, "total": len(claims), "robustness": robustness,
-            "reading_dependent": dep, "machine": machine}
+            "reading_dependent": dep, "machine": machine, "robust_line": robust_line(claims)}
+
+
+def robust_line(claims: list[dict[str, Any]]) -> str:
+    """"robust / reading-dependent / machine-sensitive" counts of the judged claims ("—" for machine-sensitive
+    when no machine check was made)."""
+    from .claims import counts as claim_counts
+    t = claim_counts(claims)
+    checked = any(c.get("machine") for c in claims)
+    return (f"{t['robustness:robust']} / {t['robustness:reading-dependent']} / "
+            f"{t['machine-sensitive'] if checked else EMPTY}")
 
 
 # ------------------------------------------------------------------------------------------------------- compute
@@ -1252,7 +1262,8 @@ def build_report(reports: Path | str = "reports", *, render: bool = True, root: 
     totals = {"wall": fmt_duration(sum(walls)) if walls else EMPTY,
               "runs": ", ".join(f"{sum(_count((h.get('runs') or {}).get(k)) for h in shown)} {k}"
                                 for k in ("total", "cached", "ran", "failed", "diverged")),
-              "counts": [sum(c.get("verdict") == v for h in shown for c in h["claims"]) for v in VERDICTS]}
+              "counts": [sum(c.get("verdict") == v for h in shown for c in h["claims"]) for v in VERDICTS],
+              "robust_line": robust_line([c for h in shown for c in h["claims"]])}
     page = _environment().get_template("index.html.j2").render(
         notebooks=notebooks, totals=totals, shown=len(shown), verdicts=VERDICTS, profile=profile,
         rerun=_rerun_hint(profile),

@@ -45,3 +45,10 @@ def test_compare_marks_changed_verdicts_and_the_report_shows_them(tmp_path):
     (folder / machine_check.RESULT).write_text(json.dumps({**r, "git": "other"}))
     head, problems = report.load_headline(folder / "headline.json")
     assert "machine" not in head["claims"][1] and "not this headline's" in problems[0]
+
+
+def test_reran_counts_the_entries_computed_under_the_other_capability(tmp_path):
+    for key, cap in (("aa" * 16, "AVX512"), ("bb" * 16, "DEFAULT")):
+        runs._write_entry(tmp_path, "toy", key, runs.Result(rows=results.tidy([{"metric": "m", "value": 1.0}]),
+                                                            meta={"config": {"seed": 0}, "cpu_capability": cap}))
+    assert machine_check.reran(tmp_path, "default") == 1 and machine_check.reran(tmp_path, "avx2") == 0
