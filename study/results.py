@@ -74,6 +74,22 @@ def git_commit(root: Path | str = REPO_ROOT) -> str:
         return "unknown"
 
 
+def cpu_capability() -> str:
+    """The CPU kernels torch dispatches to (``torch.backends.cpu.get_cpu_capability()``: "AVX512", "AVX2",
+    "DEFAULT", ...; set by ``ATEN_CPU_CAPABILITY``). Results of the same config can differ between them."""
+    try:
+        return str(torch.backends.cpu.get_cpu_capability())
+    except Exception:  # noqa: BLE001 -- an old torch without the query
+        return "unknown"
+
+
+def library_versions() -> dict[str, str]:
+    """What changes numbers besides the code: torch, numpy and python versions, and the CPU capability."""
+    import numpy
+    return {"torch": torch.__version__.split("+")[0], "numpy": numpy.__version__, "python": platform.python_version(),
+            "cpu_capability": cpu_capability()}
+
+
 def env_record(device: torch.device | str | None = None) -> dict[str, Any]:
     """torch and numpy versions, the CPU capability torch dispatches to, device (with GPU name), thread count, git
     commit, python version and host CPU count."""
@@ -81,18 +97,12 @@ def env_record(device: torch.device | str | None = None) -> dict[str, Any]:
     dev = str(device)
     if device.type == "cuda" and torch.cuda.is_available():
         dev = f"cuda ({torch.cuda.get_device_name(device)})"
-    import numpy
-
-    from .runs import cpu_capability
     return {
-        "torch": torch.__version__.split("+")[0],
-        "numpy": numpy.__version__,
-        "cpu_capability": cpu_capability(),
+        **library_versions(),
         "device": dev,
         "threads": torch.get_num_threads(),
         "cpus": os.cpu_count(),
         "git": git_commit(),
-        "python": platform.python_version(),
     }
 
 

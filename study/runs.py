@@ -48,7 +48,7 @@ import json
 import math
 import multiprocessing
 import os
-import platform
+import shutil
 import socket
 import sys
 import threading
@@ -208,19 +208,13 @@ def labels_where(configs: Iterable[dict[str, Any]], **match: Any) -> list[str]:
     return sorted({run_label(c) for c in configs if ok(c)})
 
 
-def cpu_capability() -> str:
-    """The CPU kernels torch dispatches to (``torch.backends.cpu.get_cpu_capability()``: "AVX512", "AVX2",
-    "DEFAULT", ...; set by ``ATEN_CPU_CAPABILITY``). Results of the same config can differ between them."""
-    try:
-        return str(torch.backends.cpu.get_cpu_capability())
-    except Exception:  # noqa: BLE001 -- an old torch without the query
-        return "unknown"
+cpu_capability = results.cpu_capability
 
 
 # ---------------------------------------------------------------------------------------------------- code version
-#: Module-level values a run reads that enter the code version by their repr. Mutable containers do not (a dict
-#: used as an in-process cache would change the key as it fills): write a constant table as a tuple, a frozenset or
-#: a `types.MappingProxyType`, or list it in ``depends``.
+#: Module-level values a run reads that enter the code version by their value (`_value_digest`). Mutable containers
+#: enter by their content at hashing time (`_mutable_digest`): a dict used as an in-process cache would change the key
+#: as it fills, so cache with `functools.lru_cache`.
 IMMUTABLE_CONSTANTS = (bool, int, float, complex, str, bytes, tuple, frozenset, type(None), types.MappingProxyType)
 
 
@@ -472,14 +466,8 @@ def _write_entry(root: Path, experiment_name: str, key: str, result: Result) -> 
                 raise
     finally:
         if tmp.exists():
-            import shutil
             shutil.rmtree(tmp, ignore_errors=True)
     return final
-
-
-def _versions() -> dict[str, str]:
-    return {"torch": torch.__version__.split("+")[0], "numpy": _numpy_version(), "python": platform.python_version(),
-            "cpu_capability": cpu_capability()}
 
 
 def _run_record(config: dict[str, Any], version: str, wall_s: float) -> dict[str, Any]:
@@ -487,14 +475,9 @@ def _run_record(config: dict[str, Any], version: str, wall_s: float) -> dict[str
     if dev.startswith("cuda") and torch.cuda.is_available():
         dev = f"{dev} ({torch.cuda.get_device_name(torch.device(dev))})"
     return {"config": config, "code_version": version, "wall_s": round(wall_s, 3), "device": dev,
-            "threads": torch.get_num_threads(), "torch": torch.__version__.split("+")[0],
-            "numpy": _numpy_version(), "cpu_capability": cpu_capability(), "python": platform.python_version(), "git": results.git_commit(), "host": socket.gethostname(),
+            "threads": torch.get_num_threads(), **results.library_versions(), "git": results.git_commit(),
+            "host": socket.gethostname(),
             "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
-
-
-def _numpy_version() -> str:
-    import numpy
-    return numpy.__version__
 
 
 def _execute(experiment_name: str, config_json: str, version: str, run_fn: Callable) -> Result:
@@ -550,15 +533,15 @@ def _task(root: str, experiment_name: str, config_json: str, version: str, run_f
 
 
 def _drop(entry: Path) -> None:
-    import shutil
     shutil.rmtree(entry, ignore_errors=True)
 
 
-def _load_cached(root: Path, experiment_name: str, config_json: str, version: str) -> Result | None:
+def _load_cached(root: Path, experiment_name: str, config_json: str, version: str,
+                 now: dict[str, str]) -> Result | None:
     """The stored result of this run, or None when it must run: absent; corrupt (removed, with a warning naming
     the entry); holding another config than the one asked for (removed, warning); computed with another torch,
-    numpy or python version (`RERUN_ON`; removed, warning). Another CPU capability is kept (see the module
-    docstring) and marked in ``meta["other_cpu_capability"]``."""
+    numpy or python version than `now` (`results.library_versions`; `RERUN_ON`; removed, warning). Another CPU
+    capability is kept (see the module docstring) and marked in ``meta["other_cpu_capability"]``."""
     entry = entry_dir(root, experiment_name, entry_key(experiment_name, config_json, version))
     if not (entry / RESULT_FILE).is_file():
         return None
@@ -575,7 +558,6 @@ def _load_cached(root: Path, experiment_name: str, config_json: str, version: st
                       "re-run", stacklevel=3)
         _drop(entry)
         return None
-    now = _versions()
     changed = [f"{k} {record.get(k)} -> {now[k]}" for k in RERUN_ON if record.get(k) != now[k]]
     if changed:
         warnings.warn(f"run entry {entry} was computed with other library versions ({', '.join(changed)}); it is "
@@ -722,20 +704,8 @@ class Sweep:
         """`run_label` of every config, aligned with `configs`."""
         return [run_label(c) for c in self.configs]
 
-    def records(self) -> pd.DataFrame:
-        """One row per finished run: its label, the config's `LABEL_KEYS` fields, and the record's wall time,
-        device, threads, torch, numpy and CPU capability (for results tables and the machine check)."""
-        rows = []
-        for c, m in zip(self.configs, self.meta):
-            if m is None:
-                continue
-            rows.append({"run": run_label(c), **{k: c.get(k) for k in LABEL_KEYS if k in c},
-                         **{k: m.get(k) for k in ("wall_s", "device", "threads", "torch", "numpy",
-                                                  "cpu_capability")}})
-        return pd.DataFrame(rows)
-
     diverged: list[dict[str, Any]] = field(default_factory=list)
-    """``[{"config", "reason"}]``: finished runs that `divergence` flags (stored and in `frame`)."""
+    """``[{"config", "run", "reason"}]``: finished runs that `divergence` flags (stored and in `frame`)."""
 
 
 def sweep(run_fn: Callable[[dict], Result], configs: Iterable[dict[str, Any]], *, executor: str | None = "serial",
@@ -773,8 +743,9 @@ def sweep(run_fn: Callable[[dict], Result], configs: Iterable[dict[str, Any]], *
     done: dict[str, Result] = {}
     failed: dict[str, str] = {}
     todo = []
+    now = results.library_versions()
     for t in dict.fromkeys(texts):
-        hit = _load_cached(root, name, t, version)
+        hit = _load_cached(root, name, t, version, now)
         if hit is not None:
             done[t] = hit
         else:
