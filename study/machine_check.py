@@ -28,26 +28,29 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from . import results
+from . import results, runs
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CAPABILITIES = ("default", "avx2", "avx512")
 RESULT = "machine_check.json"
 
 
-def _entries(store: Path) -> list[tuple[Path, dict[str, Any]]]:
-    """Every stored run under `store`: (entry folder, config), from the record.json of each entry
-    (`study.runs.RECORD_FILE`)."""
-    from .runs import RECORD_FILE
+def _records(store: Path) -> list[tuple[Path, dict[str, Any]]]:
+    """Every stored run under `store` as (entry folder, its record.json); unreadable records are skipped."""
     out = []
-    for rec in store.glob(f"*/*/*/{RECORD_FILE}"):
+    for rec in Path(store).glob(f"*/*/*/{runs.RECORD_FILE}"):
         try:
-            config = json.loads(rec.read_text(encoding="utf-8"))["config"]
-        except (OSError, ValueError, KeyError, TypeError):
+            record = json.loads(rec.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
             continue
-        if isinstance(config, dict):
-            out.append((rec.parent, config))
+        if isinstance(record, dict):
+            out.append((rec.parent, record))
     return out
+
+
+def _entries(store: Path) -> list[tuple[Path, dict[str, Any]]]:
+    """Every stored run under `store`: (entry folder, config)."""
+    return [(path, r["config"]) for path, r in _records(store) if isinstance(r.get("config"), dict)]
 
 
 def sample(entries: list[tuple[Path, dict[str, Any]]]) -> list[tuple[Path, dict[str, Any]]]:
@@ -62,14 +65,7 @@ def sample(entries: list[tuple[Path, dict[str, Any]]]) -> list[tuple[Path, dict[
 def reran(store: Path, capability: str) -> int:
     """How many entries of `store` were computed under `capability` (the runs the check re-ran: the sample of the
     notebook's own experiments; samples of other experiments in a shared store are deleted but never re-run)."""
-    from .runs import RECORD_FILE
-    n = 0
-    for rec in Path(store).glob(f"*/*/*/{RECORD_FILE}"):
-        try:
-            n += str(json.loads(rec.read_text(encoding="utf-8")).get("cpu_capability", "")).lower() == capability
-        except (OSError, ValueError):
-            continue
-    return n
+    return sum(str(r.get("cpu_capability", "")).lower() == capability for _, r in _records(store))
 
 
 def compare(original: dict[str, Any], other: dict[str, Any], *, to: str, sample_text: str) -> dict[str, Any]:
@@ -92,7 +88,8 @@ def check(notebook: str, capability: str = "default", *, profile: str | None = N
     """Run the check on one notebook (module docstring) and write ``reports/<notebook>/machine_check.json``.
 
     Raises:
-        ValueError: an unknown capability, no headline.json for the notebook, or an empty run store.
+        ValueError: an unknown capability, no headline.json for the notebook, or an empty run store (`store`, else
+            ``$STUDY_RUNS``, else ``runs/``, as `study.runs.store_root`).
         RuntimeError: the notebook failed under the other capability (its log is named).
     """
     if capability not in CAPABILITIES:
@@ -103,9 +100,7 @@ def check(notebook: str, capability: str = "default", *, profile: str | None = N
         raise ValueError(f"{head_path} does not exist: run `make reproduce` (or the notebook) first")
     original = json.loads(head_path.read_text(encoding="utf-8"))
     profile = profile or original.get("profile") or "default"
-    src = Path(store or os.environ.get("STUDY_RUNS") or REPO_ROOT / "runs")
-    if not src.is_dir():
-        raise ValueError(f"run store {src} does not exist")
+    src = runs.store_root(store)
     base = Path(work) / f"{notebook}-{capability}"
     shutil.rmtree(base, ignore_errors=True)
     copy = base / "runs"
