@@ -390,7 +390,7 @@ def summary_contradictions(text: str, head: dict[str, Any]) -> list[str]:
     return out
 
 
-def summary_facts(head: dict[str, Any], name: str) -> str:
+def summary_facts(head: dict[str, Any]) -> str:
     """The factual part of a reproducibility summary, generated from headline.json as markdown: the counts per
     verdict, robustness and machine sensitivity, the claims not reproduced and the reading-dependent ones with
     their values."""
@@ -428,7 +428,7 @@ def reproducibility_summary(nb_path: Path | str, head: dict[str, Any] | None = N
     """
     out: dict[str, Any] = {"found": False, "cell_id": None, "problem": None, "intro": None,
                            "sections": {k: None for k, _ in MLRC_SECTIONS}, "other": [], "problems": [],
-                           "facts": _markdown(summary_facts(head, "")) if head is not None else None}
+                           "facts": _markdown(summary_facts(head)) if head is not None else None}
     nb = _read_nb(Path(nb_path))
     if nb is None:
         out["problem"] = f"no readable notebook {Path(nb_path).name}"
@@ -442,7 +442,6 @@ def reproducibility_summary(nb_path: Path | str, head: dict[str, Any] | None = N
     titles = {t.lower(): k for k, t in MLRC_SECTIONS}
     parts: list[tuple[str | None, list[str]]] = [(None, [])]
     body = _source(cell).lstrip()
-    out["problems"] = []
     if head is not None:
         out["problems"] = summary_contradictions(body, head)
         body, unknown = fill_placeholders(body, head)
@@ -823,9 +822,9 @@ def fmt_robustness(c: dict[str, Any]) -> str:
     if not rs:
         return str(rob)
     parts = []
+    scale, _ = _unit(c.get("unit"), c.get("type") in ("ordering", "trend"))
     for k, r in rs.items():
         mean = r.get("mean")
-        scale, _ = _unit(c.get("unit"), c.get("type") in ("ordering", "trend"))
         shown = f" {_num(mean * scale)}" if _finite(mean) else ""
         flip = " ✱" if k in (c.get("flipped_by") or []) else ""
         parts.append(f"{k}: {r.get('verdict')}{shown}{flip}")
@@ -955,7 +954,9 @@ def scorecard(claims: list[dict[str, Any]], name: str) -> dict[str, Any]:
     failed = [(fmt_text(c.get("claim")), claim_anchor(name, i)) for i, c in enumerate(claims)
               if c.get("verdict") == "not reproduced"]
     from .claims import ROBUSTNESS
-    robustness = [(r, sum(c.get("robustness") == r for c in claims)) for r in ROBUSTNESS]
+    from .claims import counts as claim_counts
+    tally = claim_counts(claims)
+    robustness = [(r, tally[f"robustness:{r}"]) for r in ROBUSTNESS]
     dep = [(fmt_text(c.get("claim")), claim_anchor(name, i), ", ".join(c.get("flipped_by") or []))
            for i, c in enumerate(claims) if c.get("robustness") == "reading-dependent"]
     checked = [c for c in claims if c.get("machine")]

@@ -35,6 +35,22 @@ def _assigned(source: str) -> list[str]:
     return [t.id for node in tree.body if isinstance(node, ast.Assign) for t in node.targets if isinstance(t, ast.Name)]
 
 
+def _ipython_inputs_and_namespace() -> tuple[list[str], dict[str, Any] | None]:
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return [], None
+    ip = get_ipython()
+    if ip is None:
+        return [], None
+    return list(ip.user_ns.get("In", [])), ip.user_ns
+
+
+def _injected_cell(inputs: list[str]) -> int | None:
+    """The index of the cell papermill injected (its first line is `INJECTED_HEADER`), or None."""
+    return next((i for i, src in enumerate(inputs) if i > 0 and src.splitlines()[:1] == [INJECTED_HEADER]), None)
+
+
 def check_injected_parameters(inputs: list[str] | None = None) -> None:
     """Refuse parameters that papermill passed but the notebook does not declare (papermill only logs them).
 
@@ -46,30 +62,14 @@ def check_injected_parameters(inputs: list[str] | None = None) -> None:
         ValueError: names the unknown parameters and lists the accepted ones.
     """
     if inputs is None:
-        try:
-            from IPython import get_ipython
-        except ImportError:
-            return
-        ip = get_ipython()
-        inputs = list(ip.user_ns.get("In", [])) if ip is not None else []
-    for i, src in enumerate(inputs):
-        if i > 0 and src.splitlines()[:1] == [INJECTED_HEADER]:
-            declared = set(_assigned(inputs[i - 1]))
-            unknown = [n for n in _assigned(src) if n not in declared]
-            if unknown:
-                raise ValueError(f"unknown notebook parameter(s) {unknown} (misspelt, or from another notebook); "
-                                 f"accepted: {sorted(declared)}")
-
-
-def _ipython_inputs_and_namespace() -> tuple[list[str], dict[str, Any] | None]:
-    try:
-        from IPython import get_ipython
-    except ImportError:
-        return [], None
-    ip = get_ipython()
-    if ip is None:
-        return [], None
-    return list(ip.user_ns.get("In", [])), ip.user_ns
+        inputs, _ = _ipython_inputs_and_namespace()
+    i = _injected_cell(inputs)
+    if i is not None:
+        declared = set(_assigned(inputs[i - 1]))
+        unknown = [n for n in _assigned(inputs[i]) if n not in declared]
+        if unknown:
+            raise ValueError(f"unknown notebook parameter(s) {unknown} (misspelt, or from another notebook); "
+                             f"accepted: {sorted(declared)}")
 
 
 def params_file(notebook: str, profile: str) -> Path:
@@ -100,8 +100,7 @@ def sync_profile(notebook: str, profile: str, *, inputs: list[str] | None = None
     if namespace is None or not path.is_file():
         return {}
     values = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    injected = any(i > 0 and src.splitlines()[:1] == [INJECTED_HEADER] for i, src in enumerate(inputs))
-    if injected:
+    if _injected_cell(inputs) is not None:
         bad = [k for k, v in values.items() if k in namespace and namespace[k] != v and k != "out_dir"]
         if bad:
             k = bad[0]
