@@ -292,6 +292,18 @@ def claims_table(claims: Sequence[dict[str, Any]]) -> pd.DataFrame:
                                        "verdict", "robustness", "note"])
 
 
+def readings_table(claims: Sequence[dict[str, Any]]) -> pd.DataFrame:
+    """Claims (rows, by claim text) × readings (columns "<choice>=<reading>", sorted): the verdict under each
+    reading, then robustness and the readings that flip the headline verdict; "—" where a claim has no such
+    reading."""
+    rows = {c["claim"]: {**{k: r["verdict"] for k, r in (c.get("readings") or {}).items()},
+                         "robustness": c.get("robustness", ""), "flipped by": ", ".join(c.get("flipped_by") or [])}
+            for c in claims}
+    tab = pd.DataFrame(rows).T
+    front = [c for c in tab.columns if c not in ("robustness", "flipped by")]
+    return tab[sorted(front) + ["robustness", "flipped by"]].fillna("—")
+
+
 def tolerances_table() -> pd.DataFrame:
     """`TOLERANCES` as a frame (quantity, tolerance, unit, why), for the report."""
     return pd.DataFrame([{"quantity": q, "tolerance": t, "unit": u, "why": w} for q, (t, u, w) in TOLERANCES.items()])

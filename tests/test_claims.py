@@ -201,3 +201,17 @@ def test_training_check_flags_a_layer_that_does_not_move():
     assert not frozen["trains"] and frozen["ratio"] < claims.TRAINS_FRACTION
     with pytest.raises(ValueError, match="did not train"):
         claims.training_check("x", "dense", [0.1], [0.0])
+
+
+def test_readings_table_lists_each_reading_verdict_and_the_flips():
+    head = claims.judge("P", "sparsity", "at_least", [0.9, 0.91, 0.92], paper_value=0.86, quantity="sparsity",
+                        depends_on=["h"])
+    flip = claims.judge("P", "sparsity", "at_least", [0.1, 0.11, 0.12], paper_value=0.86, quantity="sparsity",
+                        depends_on=["b"])
+    rows = [claims.with_readings(head, {"norm=rel": head, "init=glorot": flip}),
+            claims.not_tested("P", "big", "point", "too small", paper_value=1.0, quantity="accuracy")]
+    tab = claims.readings_table(rows)
+    assert list(tab.index) == ["sparsity", "big"] and list(tab.columns) == ["init=glorot", "norm=rel", "robustness",
+                                                                           "flipped by"]
+    assert tab.loc["sparsity", "init=glorot"] == "not reproduced" and tab.loc["sparsity", "flipped by"] == "init=glorot"
+    assert tab.loc["big", "norm=rel"] == "—"

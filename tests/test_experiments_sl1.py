@@ -528,7 +528,7 @@ def test_every_claim_is_judged_under_every_reading():
     same = sl1.claims_with_readings(frames_where(set(frames)), None, methods=["none", "sl1", "l2"], epochs=4,
                                     chosen=CHOSEN, keys=keys)
     assert {c["robustness"] for c in same if c["verdict"] != "not tested"} == {"robust"}
-    tab = sl1.readings_table(out)
+    tab = cl.readings_table(out)
     assert list(tab.index) == [c["claim"] for c in out]
     assert tab.loc[prec["claim"], "activation=sigmoid"] == "not reproduced"
     rec = sl1.readings_record(CHOSEN, frames, **PARAMS)

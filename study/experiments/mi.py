@@ -1516,15 +1516,6 @@ def training_checks(df: pd.DataFrame, df_alt: pd.DataFrame | None = None) -> lis
 METHOD_LABEL = {"ce": "CE", "mi": "L", "mi_only": "I-only"}
 
 
-def readings_table(claim_rows: list[dict[str, Any]]) -> pd.DataFrame:
-    """Per claim with readings: the verdict under each reading (columns "<choice>=<reading>"), robustness and the
-    readings that flip it (display)."""
-    rows = [{"claim": c["claim"], **{k: r["verdict"] for k, r in (c.get("readings") or {}).items()},
-             "robustness": c.get("robustness"), "flipped by": ", ".join(c.get("flipped_by") or [])}
-            for c in claim_rows if c.get("readings")]
-    return pd.DataFrame(rows)
-
-
 def results_frame(df: pd.DataFrame, df_alt: pd.DataFrame | None = None) -> pd.DataFrame:
     """results.csv: the headline reading's rows and the learning-rate reading's, whose method is suffixed
     "@lr=validation-runner-up" (tidy: one row per observation, no two rows with the same keys)."""

@@ -689,17 +689,6 @@ def reading_rows(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=results.COLUMNS)
 
 
-def readings_table(claims: list[dict[str, Any]]) -> pd.DataFrame:
-    """Claims (rows) × readings (columns): the verdict under each reading, plus robustness and the readings that
-    flip the headline verdict."""
-    rows = {c["claim"]: {**{k: r["verdict"] for k, r in (c.get("readings") or {}).items()},
-                         "robustness": c.get("robustness", ""), "flipped by": ", ".join(c.get("flipped_by") or [])}
-            for c in claims}
-    tab = pd.DataFrame(rows).T
-    front = [c for c in tab.columns if c not in ("robustness", "flipped by")]
-    return tab[sorted(front) + ["robustness", "flipped by"]].fillna("—")
-
-
 def sweep_alphas(chosen: dict[str, Any], **params: Any) -> list[float]:
     """The α values of the α sweep: `sweep_alphas` plus the chosen α, ascending ([] without a sweep)."""
     p = check_params(params)
