@@ -342,7 +342,8 @@ def fit_rvsm(model: nn.Module, layer: nn.Linear, x: Tensor, y: Tensor, *, penalt
     accuracy of the sparse network (u in `layer`; metric "accuracy_sparse", split of each eval set), the sparsity of
     u ("sparsity", split "-", fraction of exact zeros), the fraction of exact zeros of w ("sparsity_w"), max|w|
     ("max_abs_w") and the sparsity of u₀ = prox(w₀) at the start ("sparsity_init": the share of the initial weights
-    under the threshold, which a layer that does not train would keep). With `epoch_end_hard`, w ← u after each epoch's evaluation of w (before the sparse rows).
+    under the threshold, which a layer that does not train would keep). With `epoch_end_hard`, w ← u after each epoch's evaluation of w (before the sparse rows). With ``eval_last_only`` (a `fit` argument) both
+    networks are evaluated after the last epoch alone.
 
     Args:
         model, layer: the network and its layer to sparsify (e.g. ``model.fc``).
@@ -390,6 +391,7 @@ def fit_rvsm(model: nn.Module, layer: nn.Linear, x: Tensor, y: Tensor, *, penalt
     eval_sets = eval_sets or {}
     cl = fit_kwargs.get("channels_last", False)
     user_end = fit_kwargs.pop("on_epoch_end", None)
+    last_only = bool(fit_kwargs.get("eval_last_only", False))
 
     def after_step(m: nn.Module) -> None:
         if normalize in RESCALING:
@@ -401,8 +403,9 @@ def fit_rvsm(model: nn.Module, layer: nn.Linear, x: Tensor, y: Tensor, *, penalt
         if epoch_end_hard:
             state.harden()
         out.update({"sparsity": state.sparsity(), "sparsity_w": sparsity(layer.weight.detach())})
+        eval_now = {} if last_only and epoch < fit_kwargs["epochs"] else eval_sets
         with state.sparse_weights():
-            for split, (xe, ye) in eval_sets.items():
+            for split, (xe, ye) in eval_now.items():
                 out[f"accuracy_sparse_{split}"] = evaluate(m, xe, ye, device=device, channels_last=cl)["accuracy"]
         if user_end is not None:
             out.update(user_end(m, epoch) or {})

@@ -71,7 +71,8 @@ def test_plans_have_the_expected_runs():
         head = [c for c in main if not c["variant"] and c["method"] == cs[0]["method"] and c["seed"] == cs[0]["seed"]
                 and c["dataset"] == "letters"][0]
         changed = {f for f in rvsm.CONFIG_KEYS if cs[0][f] != head[f]} - {"variant"}
-        assert cs[0][choice] == value and changed <= {choice, "lr", "momentum", "warmup_steps"}, (k, changed)
+        assert cs[0][choice] == value and changed <= {choice, "lr", "momentum", "warmup_steps", "curves"}, (k, changed)
+        assert head["curves"] and not cs[0]["curves"]   # Fig. 4 reads the headline's curves only
     adam = by["optimizer=adam"][0]
     assert adam["lr"] == 0.001 and adam["momentum"] is None
     assert len(rvsm.run_labels(main)) == len(main) and len(set(rvsm.run_labels(main).values())) == len(main)
@@ -142,6 +143,25 @@ def test_sgd_runs_report_the_same_network_as_sparse_and_val_split(tiny):
     assert not torch.equal(glorot.artifacts["dense_w"], r.artifacts["dense_w"])
 
 
+def test_a_run_without_curves_ends_exactly_where_the_run_with_curves_ends(tiny):
+    """Evaluating after every epoch must not change training: the last epoch's rows and the weights agree exactly;
+    without curves the two networks are evaluated at the last epoch alone."""
+    for method in ("rvsm_l1", "sgd_tl1_a100"):
+        cfg = rvsm.run_config(tiny, "shapes", method, 0, schedule={**SCHED, "epochs": 3}, eval_split="test",
+                              device="cpu", normalize="rel")
+        assert cfg["curves"]
+        full, short = rvsm.run(cfg), rvsm.run({**cfg, "curves": False})
+        assert torch.equal(full.artifacts["dense_sparse"], short.artifacts["dense_sparse"])
+        evals = short.rows[short.rows.metric.isin(["accuracy", "accuracy_sparse"])]
+        assert set(evals.epoch) == {3} and set(evals.metric) == {"accuracy", "accuracy_sparse"}
+        assert set(full.rows[full.rows.metric == "accuracy"].epoch) == {0, 1, 2, 3}
+        key = ["epoch", "split", "metric"]
+        a = frame_without_timing(full.rows).set_index(key)["value"]
+        b = frame_without_timing(short.rows).set_index(key)["value"]
+        assert set(b.index) <= set(a.index) and len(b) < len(a)
+        pd.testing.assert_series_equal(a.loc[b.index], b)
+
+
 def test_val_split_is_the_carved_partition_of_the_training_split():
     n = 20
     x = torch.arange(n, dtype=torch.uint8).view(n, 1, 1, 1).expand(n, 1, 8, 8).contiguous()
@@ -161,7 +181,7 @@ def test_val_split_is_the_carved_partition_of_the_training_split():
                                        ("momentum", None), ("epochs", 0), ("data", {"image_size": 8}),
                                        ("normalize", "l2"), ("coupling", "inside"), ("variant", "mine"),
                                        ("warmup_steps", -1), ("clip", 0), ("standardize", "yes"), ("init", "he"),
-                                       ("weight_decay", -1.0), ("variant", "lr=0.1")])
+                                       ("weight_decay", -1.0), ("variant", "lr=0.1"), ("curves", "yes")])
 def test_check_config_rejects_bad_values_naming_the_key(key, value):
     p = rvsm.Params.from_namespace(TINY)
     cfg = rvsm.run_config(p, "shapes", "rvsm_l0", 0, lam=1e-3, schedule=SCHED, eval_split="test", device="cpu",

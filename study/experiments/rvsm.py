@@ -134,6 +134,7 @@ def run(config: dict[str, Any]) -> runs.Result:
         ``curve_cnn_<S>px``, method ``config["method"]`` or ``<method>|<variant>``, seed ``config["seed"]``): per
         epoch 0..E the evaluation split's "accuracy" of the network with w (fraction in [0, 1]) and "loss" (nats);
         per epoch its "accuracy_sparse" (RVSM: dense layer = u, epochs 1..E; SGD methods: a copy of "accuracy");
+        both at epoch E alone when ``config["curves"]`` is False;
         per epoch 1..E train loss / objective, epoch_time_s (s), "sparsity" (fraction of exact zeros of u for RVSM,
         of w otherwise; split "-"), for RVSM "sparsity_w" and "max_abs_w"; at epoch E (split "-"):
         ``frac_w_below_<s>`` and ``frac_sparse_below_<s>`` for s in `SCALES`, ``sign_changes_conv<k>`` (count) and
@@ -165,7 +166,8 @@ def run(config: dict[str, Any]) -> runs.Result:
         opt = ScheduledSGD(model.parameters(), lr=c["lr"], momentum=c["momentum"], nesterov=c["nesterov"],
                            warmup_steps=c["warmup_steps"], clip=c["clip"], weight_decay=c["weight_decay"])
     kw = dict(epochs=c["epochs"], batch_size=c["batch_size"], lr=c["lr"], optimizer=opt, generator=g, device=device,
-              channels_last=c["channels_last"], eval_sets={c["eval_split"]: (x_eval, y_eval)}, progress=False)
+              channels_last=c["channels_last"], eval_sets={c["eval_split"]: (x_eval, y_eval)},
+              eval_last_only=not c["curves"], progress=False)
     if algorithm == "rvsm":
         rows, state = fit_rvsm(model, model.fc, x_train, y_train, penalty=penalty, lam=c["lam"], beta=c["beta"],
                                a=a, coupling=c["coupling"], normalize=c["normalize"], next_layer=model.out,
@@ -226,7 +228,7 @@ def method_label(method: str, variant: str) -> str:
 CONFIG_KEYS = ("dataset", "data", "eval_split", "n_val", "val_seed", "method", "algorithm", "penalty", "a", "lam",
                "beta", "variant", "optimizer", "lr", "momentum", "nesterov", "warmup_steps", "clip", "weight_decay",
                "init", "standardize", "coupling", "normalize", "epoch_end_hard", "epochs", "batch_size",
-               "channels_last", "seed", "device")
+               "channels_last", "seed", "device", "curves")
 
 
 def check_config(config: dict[str, Any]) -> dict[str, Any]:
@@ -249,7 +251,8 @@ def check_config(config: dict[str, Any]) -> dict[str, Any]:
         ``coupling`` (`study.rvsm.COUPLINGS`, "outside" only with "sgd"), ``normalize``
         (`study.rvsm.NORMALIZATIONS`) for RVSM, None for SGD methods; ``epoch_end_hard``: bool (False for SGD).
         ``epochs`` >= 1; ``batch_size`` >= 1; ``channels_last``: bool; ``seed`` >= 0 (initialisation and batch
-        order); ``device``: "cpu" or "cuda[:n]" (resolved, never "auto").
+        order); ``device``: "cpu" or "cuda[:n]" (resolved, never "auto"). ``curves``: True evaluates both networks
+        after every epoch (Fig. 4's curves, the schedule's epoch candidates), False after the last epoch alone.
 
     Raises:
         ValueError: a missing or unknown key, or a value out of range (names the key, the value and the range).
@@ -329,6 +332,7 @@ def check_config(config: dict[str, Any]) -> dict[str, Any]:
         ("epochs", is_int(c["epochs"]) and c["epochs"] >= 1, "an integer >= 1"),
         ("batch_size", is_int(c["batch_size"]) and c["batch_size"] >= 1, "an integer >= 1"),
         ("channels_last", isinstance(c["channels_last"], bool), "True or False"),
+        ("curves", isinstance(c["curves"], bool), "True or False"),
         ("seed", is_int(c["seed"]) and c["seed"] >= 0, "an integer >= 0"),
         ("device", isinstance(c["device"], str) and c["device"].split(":")[0] in ("cpu", "cuda"),
          "'cpu' or 'cuda[:n]' (resolved, never 'auto')"),
@@ -791,7 +795,7 @@ def run_config(params: Params, dataset: str, method: str, seed: int, *, schedule
          "coupling": params.coupling if rv else None, "normalize": normalize if rv else None,
          "epoch_end_hard": bool(params.epoch_end_hard) if rv else False, "epochs": int(schedule["epochs"]),
          "batch_size": int(schedule["batch_size"]), "channels_last": bool(params.channels_last), "seed": seed,
-         "device": resolve_device(device)}
+         "device": resolve_device(device), "curves": eval_split == "val" or variant == ""}
     if variant and "=" in variant:
         choice, value = parse_reading(variant)
         if choice in RVSM_ONLY_CHOICES and not rv:
