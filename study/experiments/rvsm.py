@@ -36,7 +36,7 @@ from __future__ import annotations
 import functools
 import math
 from dataclasses import asdict, dataclass, fields
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -1108,9 +1108,7 @@ def tables_1_2(df: pd.DataFrame, params: Params, readings: list[str] = ()) -> di
     last = last_rows(df)
 
     def spread(d: str, m: str, metric: str, split: str) -> str:
-        means = [values(last, d, method_label(m, k), metric, split).mean() for k in ["", *readings]]
-        means = [v * 100 for v in means if v == v]
-        return f"{min(means):.1f}–{max(means):.1f}" if len(means) > 1 else "—"
+        return reading_range(last, d, m, metric, split, readings)
     out = {}
     for d in params.datasets:
         rows = []
@@ -1206,21 +1204,38 @@ def readings_figure(df: pd.DataFrame, params: Params, schedule: Mapping[str, Any
     return fig
 
 
-def table_3(df: pd.DataFrame, params: Params) -> pd.DataFrame:
+def reading_range(last: pd.DataFrame, d: str, m: str, metric: str, split: str, readings: Iterable[str]) -> str:
+    """"lo–hi": the smallest and largest per-reading mean (percent, headline included) of one metric of method `m`
+    on data set `d` over `readings` (keys of `reading_keys`; readings without runs of `m` are skipped); "—" when
+    fewer than two readings have runs."""
+    means = [values(last, d, method_label(m, k), metric, split).mean() for k in ["", *readings]]
+    means = [v * 100 for v in means if v == v]
+    return f"{min(means):.1f}–{max(means):.1f}" if len(means) > 1 else "—"
+
+
+def table_3(df: pd.DataFrame, params: Params, readings: Iterable[str] = ()) -> pd.DataFrame:
     """Table 3: % of dense weights below each scale of max|w| (w, and u for RVSM) and test accuracy, RVSM vs
-    SGD-TL1 at the paper's a = 0.01 and 100, same λ, optimiser, schedule and seeds."""
+    SGD-TL1 at the paper's a = 0.01 and 100, same λ, optimiser, schedule and seeds. With `readings`, each cell of
+    ``tune_dataset`` also gives the range over the readings (`reading_range`)."""
     last = last_rows(df)
+    readings = list(readings)
     rows = []
     for d in params.datasets:
         for (kind, a), paper_vals in PAPER_T3.items():
             m = f"{kind}_tl1_a{fmt_a(a)}"
             for what in (["w", "sparse"] if kind == "rvsm" else ["w"]):
                 row = {"dataset": d, "a": a, "algorithm": kind.upper(), "weights": "w" if what == "w" else "u"}
+
+                def cell(metric: str, split: str) -> str:
+                    text = ci_text(values(last, d, m, metric, split))
+                    if readings and d == params.tune_dataset:
+                        text += f"; readings {reading_range(last, d, m, metric, split, readings)}"
+                    return text
                 for sc, pv in zip(SCALES, paper_vals[:5]):
                     row[f"<{sc:g} paper"] = pv
-                    row[f"<{sc:g} ours"] = ci_text(values(last, d, m, f"frac_{what}_below_{sc:g}", "-"))
+                    row[f"<{sc:g} ours"] = cell(f"frac_{what}_below_{sc:g}", "-")
                 row["acc paper"] = paper_vals[5]
-                row["acc ours"] = ci_text(values(last, d, m, "accuracy_sparse", "test"))
+                row["acc ours"] = cell("accuracy_sparse", "test")
                 rows.append(row)
     return pd.DataFrame(rows)
 
