@@ -57,6 +57,43 @@ def need(ok: bool, name: str, value: Any, accepted: str) -> None:
         raise out_of_range(name, value, accepted)
 
 
+#: Documented caps on the sizes no data set bounds (issue 19). Far above every profile (the paper profiles use at most
+#: 5 seeds, 100 epochs, 1,024 hidden units, 20,000 Monte-Carlo samples), low enough that a slip such as 10**12 is
+#: refused by name before any work instead of meeting a MemoryError after it or a run that never ends.
+CAPS = {
+    "seeds": 100,            # seeds of one row
+    "epochs": 1_000,         # epochs of one run
+    "steps": 100_000,        # warm-up or benchmark steps
+    "width": 16_384,         # hidden units or channels of one layer
+    "samples": 1_000_000,    # Monte-Carlo samples, points, images drawn or generated
+    "repeats": 1_000,        # benchmark repetitions
+    "grid": 10_000,          # candidate values of one grid (widths searched)
+    "pixels": 1_024,         # side of a generated image
+    "waves": 100,            # sine components of one generated curve
+    "threads": 1_024,        # torch threads of one process
+}
+#: notebook seeds lie in [0, SEED_LIMIT): derived run seeds (seed·1000 + s + 100 at most) stay below torch's 2**63
+SEED_LIMIT = 2**32
+
+
+def capped(p: dict[str, Any], name: str, low: int, kind: str) -> int:
+    """p[name] when it is an int in [low, `CAPS[kind]`], the cap named in the message.
+
+    Raises:
+        ValueError: otherwise (`int_in`'s message, with the cap's reason).
+    """
+    return int_in(p, name, low, CAPS[kind], f" (the study's cap on {kind}, study.checks.CAPS)")
+
+
+def seed_in(p: dict[str, Any], name: str = "seed") -> int:
+    """p[name] when it is an int in [0, `SEED_LIMIT`).
+
+    Raises:
+        ValueError: otherwise, naming the parameter, the value and the range.
+    """
+    return int_in(p, name, 0, SEED_LIMIT - 1, " (2**32 - 1: the run seeds derived from it stay below 2**63)")
+
+
 def int_in(p: dict[str, Any], name: str, low: int, high: int | None = None, why: str = "") -> int:
     """p[name] when it is an int (not a bool, not a float) in [low, high]; `why` explains the bounds.
 

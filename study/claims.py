@@ -33,7 +33,6 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 TYPES = ("point", "at_least", "at_most", "ordering", "trend")
 VERDICTS = ("reproduced", "not reproduced", "inconclusive", "not tested")
@@ -91,6 +90,7 @@ def interval(values: Iterable[float], confidence: float = CONFIDENCE) -> tuple[f
     if n < 2:
         return m, None, n
     s = 0.0 if np.ptp(v) == 0 else float(v.std(ddof=1))  # equal values: exactly zero width, no rounding residue
+    from scipy import stats  # here, not at import: scipy.stats costs ~0.6 s in every worker process
     half = float(stats.t.ppf(0.5 + confidence / 2.0, n - 1)) * s / math.sqrt(n)
     return m, (m - half, m + half), n
 

@@ -30,6 +30,7 @@ import gzip
 import hashlib
 import os
 import shutil
+import stat
 import tempfile
 import time
 import warnings
@@ -272,6 +273,9 @@ def verify(name: str, root: Path | str = DEFAULT_ROOT, *, split: str | None = No
         except FileNotFoundError:
             raise DataError(f"{path} is missing (expected MD5 {expected} of the uncompressed IDX file). "
                             + _how_to_supply(name, root)) from None
+        if not stat.S_ISREG(st.st_mode):
+            raise DataError(f"{path} is not a file (a folder or a device stands where the uncompressed IDX file "
+                            f"with MD5 {expected} belongs); remove it, then `make data`. " + _how_to_supply(name, root))
         key = (st.st_ino, st.st_size, st.st_mtime_ns)
         if trust_unchanged and _VERIFIED.get(path) == key:
             continue

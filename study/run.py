@@ -18,7 +18,7 @@ from typing import Any, Callable
 import pandas as pd
 import torch
 
-from . import results, runs
+from . import checks, results, runs
 from .train import pick_device, seed_everything, set_threads
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -157,6 +157,7 @@ class Run:
         threads = loaded.get("threads", threads)
         executor = loaded.get("executor", executor)
         executor = runs.resolve_executor(executor)
+        checks.seed_in({"seed": seed})  # run seeds derived from it (seed·1000 + s, seed + s) stay below 2**63
         gen = seed_everything(seed)
         dev = pick_device(device)
         set_threads(threads)

@@ -47,10 +47,12 @@ import inspect
 import json
 import math
 import multiprocessing
+import re
 import os
 import shutil
 import socket
 import sys
+import tempfile
 import threading
 import time
 import traceback
@@ -428,8 +430,12 @@ def store_root(root: str | Path | None = None) -> Path:
     path = (path if path.is_absolute() else REPO_ROOT / path).resolve()  # relative: from the repository root
     try:
         path.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=path, prefix=".write-probe-")  # a read-only store fails here, by name
+        os.close(fd)
+        os.unlink(probe)
     except OSError as exc:
-        raise ValueError(f"{source}={str(path)!r} cannot be used as the run store folder: {exc}") from exc
+        raise ValueError(f"{source}={str(path)!r} cannot be used as the run store folder (accepted: a folder this "
+                         f"user can create and write): {exc}") from exc
     return path
 
 
@@ -636,6 +642,11 @@ def _process_pool(workers: int) -> ProcessPoolExecutor:
     return pool
 
 
+#: a Dask scheduler address: optional tcp:// or tls://, a host name or IPv4 address (or [IPv6]), a port 1..65535
+SCHEDULER_ADDRESS = re.compile(r"(?:(?:tcp|tls)://)?(?:[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\])"
+                               r":(?:6553[0-5]|655[0-2]\d|65[0-4]\d\d|6[0-4]\d{3}|[1-5]\d{4}|[1-9]\d{0,3})")
+
+
 def dask_client(address: str | None = None, workers: int | None = None):
     """A `dask.distributed.Client`: to `address` / ``$STUDY_DASK_SCHEDULER`` if given, else to an embedded
     `LocalCluster` (processes, one thread per worker, `workers` workers). Kept for the life of this process."""
@@ -645,9 +656,9 @@ def dask_client(address: str | None = None, workers: int | None = None):
     client = _DASK.get(key)
     if client is None or client.status not in ("running", "connecting"):
         if address:
-            if "://" not in address and ":" not in address:
+            if not SCHEDULER_ADDRESS.fullmatch(address):
                 raise ValueError(f"STUDY_DASK_SCHEDULER / address={address!r} is not a scheduler address "
-                                 "(accepted: tcp://host:port, e.g. tcp://head:8786)")
+                                 "(accepted: [tcp://|tls://]host:port with a port in 1..65535, e.g. tcp://head:8786)")
             try:
                 client = Client(address, timeout="30s")
             except (OSError, TimeoutError) as exc:

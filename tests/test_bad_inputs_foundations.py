@@ -35,8 +35,9 @@ def test_every_profile_passes_and_comes_back_unchanged(profile):
 
 
 BAD = [  # (parameter, bad value, fragment of the accepted range in the message)
-    ("threads", 0, "integer >= 1"),
-    ("threads", 1.5, "integer >= 1"),
+    ("threads", 0, "integer in [1, 1024]"),
+    ("threads", 1.5, "integer in [1, 1024]"),
+    ("threads", 10**6, "integer in [1, 1024]"),
     ("test_size", 0, "[500, 10000]"),
     ("test_size", 10_001, "10000 test images"),
     ("test_size", 400, "first 500"),                           # §8 averages on the first 500 test images
@@ -47,17 +48,17 @@ BAD = [  # (parameter, bad value, fragment of the accepted range in the message)
     ("simplex_per_class", 0, "[7, 5421]"),
     ("simplex_per_class", 6, "batch of 20"),                    # 18 images cannot fill the fixed batch of 20
     ("simplex_per_class", 5422, "5421 training"),               # digit 5 is among [3, 5, 8]
-    ("simplex_epochs", 0, "integer >= 1"),
-    ("simplex_epochs", 2.0, "integer >= 1"),                    # a float where an int belongs
+    ("simplex_epochs", 0, "integer in [1, 1000]"),
+    ("simplex_epochs", 2.0, "integer in [1, 1000]"),                    # a float where an int belongs
     ("convex_per_class", 0, "[1, 5421]"),
     ("convex_per_class", 6000, "5421"),
-    ("convex_points", 0, "integer >= 1"),
+    ("convex_points", 0, "integer in [1, 1000000]"),
     ("bp_samples", 0, "integer in [1, 20000]"),
     ("bp_samples", 20_001, "first 20000"),
     ("bp_fd_samples", 5, "[1, 4]"),                             # more than bp_samples=4
-    ("bp_channels", 0, "integer >= 1"),
+    ("bp_channels", 0, "integer in [1, 16384]"),
     ("bp_kernel", 14, "[1, 13]"),
-    ("bp_random_trials", -1, "integer >= 0"),
+    ("bp_random_trials", -1, "integer in [0, 1000]"),
     ("bp_fd_h", 0.0, "(0, 1)"),
     ("bp_fd_h", float("nan"), "(0, 1)"),
     ("lr_val_per_class", 0, "[1, 5420]"),
@@ -65,10 +66,11 @@ BAD = [  # (parameter, bad value, fragment of the accepted range in the message)
     ("lr_val_per_class", 10.0, "an integer"),
     ("opt_per_class", 0, "[1, 5411]"),                          # 5421 - lr_val_per_class=10 held out
     ("opt_per_class", 5412, "held out for validation"),
-    ("opt_hidden", False, "integer >= 1"),                      # a bool where an int belongs
+    ("opt_hidden", False, "integer in [1, 16384]"),
+    ("opt_hidden", 10**12, "integer in [1, 16384]"),                      # a bool where an int belongs
     ("opt_batch", 0, "[1, 200]"),
     ("opt_batch", 201, "200 training images"),                  # 10 x opt_per_class = 200
-    ("opt_epochs", 0, "integer >= 1"),
+    ("opt_epochs", 0, "integer in [1, 1000]"),
     ("lr_grid", [], "at least 2"),
     ("lr_grid", [0.3], "at least 2"),
     ("lr_grid", [0.03, 0.0], "numbers > 0"),
@@ -88,12 +90,12 @@ BAD = [  # (parameter, bad value, fragment of the accepted range in the message)
     ("mb_batch_sizes", [1, 20, "all"], "'full'"),
     ("mb_lrs", [], "non-empty"),
     ("mb_lrs", [0.1, -1.0], "numbers > 0"),
-    ("mb_epochs", 0, "integer >= 1"),
+    ("mb_epochs", 0, "integer in [1, 1000]"),
     ("es_per_class", 0, "[1, 5420]"),
     ("es_val_per_class", 0, "[1, 5401]"),
     ("es_val_per_class", 5402, "not in the es_per_class=20"),   # training + validation > digit 5's 5421
-    ("es_hidden", 0, "integer >= 1"),
-    ("es_epochs", 0, "integer >= 1"),
+    ("es_hidden", 0, "integer in [1, 16384]"),
+    ("es_epochs", 0, "integer in [1, 1000]"),
     ("es_lr", 0, "number > 0"),
     ("es_lr", "0.02", "number > 0"),
     ("es_batch", 0, "[1, 200]"),
@@ -104,9 +106,10 @@ BAD = [  # (parameter, bad value, fragment of the accepted range in the message)
     ("es_label_noise", [0.2, 0.2], "distinct"),
     ("do_per_class", 0, "[1, 5421]"),
     ("do_hidden", [], "non-empty"),
-    ("do_hidden", [256, 0], "widths >= 1"),
+    ("do_hidden", [256, 0], "widths in [1, 16384]"),
+    ("do_hidden", [10**12], "widths in [1, 16384]"),
     ("do_hidden", 256, "list"),
-    ("do_epochs", 0, "integer >= 1"),
+    ("do_epochs", 0, "integer in [1, 1000]"),
     ("do_lr", -0.05, "number > 0"),
     ("do_batch", 0, "[1, 200]"),
     ("do_batch", 201, "200 training images"),
@@ -115,9 +118,9 @@ BAD = [  # (parameter, bad value, fragment of the accepted range in the message)
     ("do_p", 1.0, "keep probability"),
     ("do_input_p", 0.0, "(0, 1]"),
     ("do_input_p", 1.5, "(0, 1]"),
-    ("do_mc_samples", 0, "integer >= 1"),
-    ("n_seeds", 0, "integer >= 1"),
-    ("n_seeds", 1.0, "integer >= 1"),
+    ("do_mc_samples", 0, "integer in [1, 1000000]"),
+    ("n_seeds", 0, "integer in [1, 100]"),
+    ("n_seeds", 1.0, "integer in [1, 100]"),
 ]
 
 

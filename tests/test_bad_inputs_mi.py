@@ -52,12 +52,14 @@ BAD = [  # (parameter, bad value, fragment of the accepted range in the message)
     ("test_per_class", 893, "892 test images"),                # MNIST digit 5 in the test split
     ("seeds", [], "non-empty list"),                           # used to skip the shallow CNN silently
     ("seeds", [0, 0], "distinct"),
-    ("seeds", [-1], "integers >= 0"),
-    ("seeds", [True], "integers >= 0"),
+    ("seeds", [-1], "integers in [0, 2**32)"),
+    ("seeds", [2**63], "integers in [0, 2**32)"),
+    ("seeds", list(range(101)), "at most 100 distinct"),
+    ("seeds", [True], "integers in [0, 2**32)"),
     ("seeds", 0, "list"),
-    ("epochs", 0, "integer >= 1"),
-    ("epochs", 1.5, "integer >= 1"),                            # plan used to truncate it to 1 with int()
-    ("ionly_epochs", 0, "integer >= 1"),
+    ("epochs", 0, "integer in [1, 1000]"),
+    ("epochs", 1.5, "integer in [1, 1000]"),                            # plan used to truncate it to 1 with int()
+    ("ionly_epochs", 0, "integer in [1, 1000]"),
     ("ionly_epochs", "5", "an integer"),
     ("batch_size", 1, "[2, 200]"),
     ("batch_size", 201, "200 training images"),               # fit used to train on one batch of 200 instead
@@ -75,7 +77,7 @@ BAD = [  # (parameter, bad value, fragment of the accepted range in the message)
     ("yhat_layer", "probs", "('softmax', 'logits')"),
     ("width_low", 0, "number > 0"),
     ("width_high", 0.01, "> width_low=0.02"),
-    ("n_widths", 1, "integer >= 2"),
+    ("n_widths", 1, "integer in [2, 10000]"),
     ("layer_width_rel", [3.0, 0.05], "0 < a < b"),
     ("layer_width_rel", [0.05], "0 < a < b"),
     ("mi_eval_per_class", 0, "[1, 10]"),
@@ -89,9 +91,9 @@ BAD = [  # (parameter, bad value, fragment of the accepted range in the message)
     ("resnet_datasets", [], "non-empty"),
     ("resnet_datasets", ["cifar10"], "list of distinct data sets"),
     ("resnet_seeds", [], "non-empty when resnet is True"),
-    ("resnet_seeds", [0.0], "integers >= 0"),
-    ("resnet_epochs", 0, "integer >= 1"),
-    ("resnet_train_per_class", 0, "integer >= 1"),
+    ("resnet_seeds", [0.0], "integers in [0, 2**32)"),
+    ("resnet_epochs", 0, "integer in [1, 1000]"),
+    ("resnet_train_per_class", 0, "integer in [1, 1000000]"),
     ("resnet_train_per_class", 21, "at most train_per_class"),
     ("resnet_test_per_class", 11, "at most test_per_class"),
     ("resnet_eval_per_class", 3, "[1, 2]"),
@@ -103,7 +105,9 @@ BAD = [  # (parameter, bad value, fragment of the accepted range in the message)
     ("bench_sizes", [1, 100], "[2, 4096]"),
     ("bench_sizes", [100, 100], "distinct"),
     ("bench_sizes", [50, 10_000], "[2, 4096]"),
-    ("bench_repeats", 0, "integer >= 1"),
+    ("bench_repeats", 0, "integer in [1, 1000]"),
+    ("bench_repeats", 10**12, "integer in [1, 1000]"),
+    ("epochs", 10**12, "integer in [1, 1000]"),
 ]
 
 

@@ -33,6 +33,14 @@ def test_missing_file_error_names_file(tmp_path, monkeypatch):
         data.verify("fashion-mnist", tmp_path)
 
 
+def test_a_folder_where_a_data_file_belongs_is_named(tmp_path, monkeypatch):
+    monkeypatch.setenv("STUDY_DATA_MIRROR", str(tmp_path / "no-mirror"))
+    raw = data.raw_folder("mnist", tmp_path)
+    (raw / "train-images-idx3-ubyte").mkdir(parents=True)
+    with pytest.raises(data.DataError, match=r"train-images-idx3-ubyte is not a file .*MD5"):
+        data.verify("mnist", tmp_path, split="train")
+
+
 def test_mirror_fill_with_bad_gz_is_not_accepted(tmp_path, monkeypatch):
     mirror = tmp_path / "mirror" / "mnist"
     mirror.mkdir(parents=True)

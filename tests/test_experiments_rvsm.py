@@ -290,6 +290,26 @@ def verdict_of(claims, text):
     return c["verdict"]
 
 
+def test_tables_give_the_range_over_readings_on_the_tuning_data_set():
+    p = params()
+    df = pd.concat([synthetic_frame(p), synthetic_frame(p, sparsity=0.40, rvsm_small=0.5, variant="init=glorot",
+                                                         datasets=["letters"]),
+                    synthetic_frame(p, sparsity=0.70, rvsm_small=0.7, variant="epochs=20", datasets=["letters"])],
+                   ignore_index=True)
+    keys = ["init=glorot", "epochs=20"]
+    t12 = rvsm.tables_1_2(df, p, keys)
+    l0 = t12["letters"].set_index("penalty").loc["l0"]
+    assert l0["sparsity % range over readings"] == "40.0–86.0"   # the headline's 86 % and the two readings' means
+    assert "sparsity % range over readings" not in t12["shapes"]
+    t3 = rvsm.table_3(df, p, keys)
+    row = t3[(t3.dataset == "letters") & (t3.algorithm == "RVSM") & (t3.a == 0.01) & (t3.weights == "w")].iloc[0]
+    assert row["<0.1 ours"].endswith("; readings 50.0–90.0")
+    sgd = t3[(t3.dataset == "letters") & (t3.algorithm == "SGD") & (t3.a == 0.01)].iloc[0]
+    assert sgd["<0.1 ours"].endswith("; readings 5.0–5.0")       # SGD-TL1 is the same under every reading here
+    assert "readings" not in t3[t3.dataset == "shapes"].iloc[0]["<0.1 ours"]
+    assert "readings" not in rvsm.table_3(df, p).iloc[0]["<0.1 ours"]
+
+
 def test_claims_follow_the_frame_and_carry_every_field():
     p = params()
     good = judged(p, synthetic_frame(p))

@@ -512,9 +512,21 @@ def test_run_store_and_scheduler_variables_are_checked_by_name(tmp_path, monkeyp
     monkeypatch.setenv("STUDY_RUNS", str(blocker))
     with pytest.raises(ValueError, match="environment variable STUDY_RUNS=.*a_file.*cannot be used"):
         runs.store_root()
-    monkeypatch.setenv("STUDY_DASK_SCHEDULER", "head-node")
-    with pytest.raises(ValueError, match="STUDY_DASK_SCHEDULER / address='head-node'"):
-        runs.dask_client()
+    # a store this user cannot write (as root nothing is read-only, so the probe's refusal stands in for it)
+    monkeypatch.setenv("STUDY_RUNS", str(tmp_path / "store"))
+
+    def refuse(*a, **k):
+        raise PermissionError(13, "Permission denied")
+    with monkeypatch.context() as m:
+        m.setattr(runs.tempfile, "mkstemp", refuse)
+        with pytest.raises(ValueError, match="STUDY_RUNS=.*store.*can create and write.*Permission denied"):
+            runs.store_root()
+    assert runs.store_root() == (tmp_path / "store").resolve() and not list((tmp_path / "store").iterdir())
+    for bad in ("head-node", "tcp://", "tcp://head:port", "head:99999", "tcp://head:0", "http://head:8786"):
+        monkeypatch.setenv("STUDY_DASK_SCHEDULER", bad)
+        with pytest.raises(ValueError, match=f"STUDY_DASK_SCHEDULER / address={bad!r}.*port in 1..65535"):
+            runs.dask_client()
+    assert all(runs.SCHEDULER_ADDRESS.fullmatch(a) for a in ("tcp://head:8786", "10.0.0.2:8786", "tls://h.x:1"))
 
 
 @pytest.mark.parametrize("rows,chance,diverged", [
@@ -537,10 +549,14 @@ def test_a_grid_whose_every_candidate_diverged_stops_naming_the_grid(tmp_path, m
     nb.sweep(_diverging_run, [{"seed": 0, "lr": 0.1}, {"seed": 0, "lr": 3000.0}], divergence_expected=True)
 
 
-def test_bounds_and_names_of_seed_device_and_environment(monkeypatch, toy):
+def test_bounds_and_names_of_seed_device_and_environment(monkeypatch, toy, tmp_path):
     from study import train
+    from study.run import Run
     with pytest.raises(ValueError, match=r"seed=9223372036854775808 must be an integer in \[0, 2\*\*63\)"):
         train.seed_everything(2**63)
+    # a notebook seed whose derived run seeds (seed·1000 + s) would pass 2**63 is refused before any work
+    with pytest.raises(ValueError, match=r"seed=4294967296 is out of range; accepted: an integer in \[0, 4294967295\]"):
+        Run.start("99_toy", profile="smoke", seed=2**32, out_dir=tmp_path / "out-seed")
     with pytest.raises(ValueError, match="device=None must be"):
         train.pick_device(None)
     monkeypatch.setenv("STUDY_THREADS", "²")

@@ -572,8 +572,9 @@ def check_params(params: dict[str, Any]) -> dict[str, Any]:
     """
     p = checks.parameter_names(params, PARAMETERS)
     rarest = min(MNIST_TRAIN_PER_CLASS)
-    _need(p["threads"] is None or checks.is_int(p["threads"], 1), "threads", p["threads"],
-          "None ($STUDY_THREADS, else every core) or an integer >= 1")
+    _need(p["threads"] is None or (checks.is_int(p["threads"], 1) and p["threads"] <= checks.CAPS["threads"]),
+          "threads", p["threads"], f"None ($STUDY_THREADS, else every core) or an integer in [1, "
+                                   f"{checks.CAPS['threads']}]")
     _int_in(p, "test_size", DROPOUT_TEST_IMAGES, MNIST_TEST_SIZE,
             f" (MNIST has {MNIST_TEST_SIZE} test images; §8 uses the first {DROPOUT_TEST_IMAGES})")
     # §1-§2: three digits
@@ -585,15 +586,15 @@ def check_params(params: dict[str, Any]) -> dict[str, Any]:
     _int_in(p, "simplex_per_class", math.ceil(SIMPLEX_BATCH / 3), most,
             f" (3 x simplex_per_class images fill at least one batch of {SIMPLEX_BATCH}; MNIST has {most} training "
             f"images of the rarest digit of {list(cls)})")
-    _int_in(p, "simplex_epochs", 1)
+    checks.capped(p, "simplex_epochs", 1, "epochs")
     _int_in(p, "convex_per_class", 1, most, f" (MNIST has {most} training images of the rarest digit of {list(cls)})")
-    _int_in(p, "convex_points", 1)
+    checks.capped(p, "convex_points", 1, "samples")
     # §3: back-propagation
     _int_in(p, "bp_samples", 1, BP_POOL, f" (drawn from the first {BP_POOL} training images)")
     _int_in(p, "bp_fd_samples", 1, p["bp_samples"], " (the first bp_fd_samples of the bp_samples)")
-    _int_in(p, "bp_channels", 1)
+    checks.capped(p, "bp_channels", 1, "width")
     _int_in(p, "bp_kernel", 1, BP_SIDE - 1, f" (a valid convolution of {BP_SIDE}x{BP_SIDE} inputs, then 2x2 pooling)")
-    _int_in(p, "bp_random_trials", 0)
+    checks.capped(p, "bp_random_trials", 0, "repeats")
     p["bp_fd_h"] = _num_in(p, "bp_fd_h", 0, 1, why=" (central-difference step)")
     # §5-§6: the validation images that choose the learning rate, then momentum and learning rate
     _int_in(p, "lr_val_per_class", 1, rarest - 1, f" (validation images per digit held out of the training split, "
@@ -601,10 +602,10 @@ def check_params(params: dict[str, Any]) -> dict[str, Any]:
     left = rarest - p["lr_val_per_class"]
     _int_in(p, "opt_per_class", 1, left, f" (MNIST digit 5 has {rarest} training images, lr_val_per_class="
                                          f"{p['lr_val_per_class']} of them held out for validation)")
-    _int_in(p, "opt_hidden", 1)
+    checks.capped(p, "opt_hidden", 1, "width")
     n = N_CLASSES * p["opt_per_class"]
     _int_in(p, "opt_batch", 1, n, f" (at most the {n} training images, 10 x opt_per_class)")
-    _int_in(p, "opt_epochs", 1)
+    checks.capped(p, "opt_epochs", 1, "epochs")
     p["lr_grid"] = [float(v) for v in _distinct_list(
         p, "lr_grid", lambda v: checks.is_num(v) and v > 0, "numbers > 0 (the claim compares the smallest and the "
         "largest)", min_len=2)]
@@ -621,15 +622,15 @@ def check_params(params: dict[str, Any]) -> dict[str, Any]:
           "(N = 10 x mb_per_class)")
     p["mb_batch_sizes"] = list(bs)
     p["mb_lrs"] = [float(v) for v in _distinct_list(p, "mb_lrs", lambda v: checks.is_num(v) and v > 0, "numbers > 0")]
-    _int_in(p, "mb_epochs", 1)
+    checks.capped(p, "mb_epochs", 1, "epochs")
     # §7: early termination
     _int_in(p, "es_per_class", 1, rarest - 1, f" (with es_val_per_class >= 1 disjoint images; MNIST digit 5 has "
                                              f"{rarest} training images)")
     _int_in(p, "es_val_per_class", 1, rarest - p["es_per_class"],
             f" (drawn from the training images not in the es_per_class={p['es_per_class']} subset; MNIST digit 5 has "
             f"{rarest})")
-    _int_in(p, "es_hidden", 1)
-    _int_in(p, "es_epochs", 1)
+    checks.capped(p, "es_hidden", 1, "width")
+    checks.capped(p, "es_epochs", 1, "epochs")
     p["es_lr"] = _num_in(p, "es_lr", 0, None)
     n = N_CLASSES * p["es_per_class"]
     _int_in(p, "es_batch", 1, n, f" (at most the {n} training images, 10 x es_per_class)")
@@ -638,9 +639,9 @@ def check_params(params: dict[str, Any]) -> dict[str, Any]:
         p, "es_label_noise", lambda v: checks.is_num(v) and 0 <= v < 1, "fractions in [0, 1)")]
     # §8: dropout
     _int_in(p, "do_per_class", 1, rarest, f" (MNIST digit 5 has {rarest} training images)")
-    p["do_hidden"] = _distinct_list(p, "do_hidden", lambda v: checks.is_int(v, 1), "hidden widths >= 1 (integers)",
-                                    distinct=False)
-    _int_in(p, "do_epochs", 1)
+    p["do_hidden"] = _distinct_list(p, "do_hidden", lambda v: checks.is_int(v, 1) and v <= checks.CAPS["width"],
+                                    f"hidden widths in [1, {checks.CAPS['width']}] (integers)", distinct=False)
+    checks.capped(p, "do_epochs", 1, "epochs")
     p["do_lr"] = _num_in(p, "do_lr", 0, None)
     n = N_CLASSES * p["do_per_class"]
     _int_in(p, "do_batch", 1, n, f" (at most the {n} training images, 10 x do_per_class)")
@@ -651,8 +652,8 @@ def check_params(params: dict[str, Any]) -> dict[str, Any]:
         _need(checks.is_num(p["do_input_p"]) and 0 < p["do_input_p"] <= 1, "do_input_p", p["do_input_p"],
               "None (no input dropout) or a keep probability in (0, 1]")
         p["do_input_p"] = float(p["do_input_p"])
-    _int_in(p, "do_mc_samples", 1)
-    _int_in(p, "n_seeds", 1)
+    checks.capped(p, "do_mc_samples", 1, "samples")
+    checks.capped(p, "n_seeds", 1, "seeds")
     return p
 
 

@@ -504,9 +504,10 @@ def _names(p: dict[str, Any], name: str, non_empty: bool) -> list[str]:
 
 def _seeds(p: dict[str, Any], name: str, non_empty: bool, why: str = "") -> list[int]:
     v = p[name]
-    _need(isinstance(v, (list, tuple)) and (len(v) > 0 or not non_empty) and all(checks.is_int(s, 0) for s in v)
-          and len(set(v)) == len(v), name, v, f"a {'non-empty ' if non_empty else ''}list of distinct integers >= 0"
-                                              + why)
+    cap = checks.CAPS["seeds"]
+    _need(isinstance(v, (list, tuple)) and (len(v) > 0 or not non_empty) and len(v) <= cap
+          and all(checks.is_int(s, 0) and s < checks.SEED_LIMIT for s in v) and len(set(v)) == len(v), name, v,
+          f"a {'non-empty ' if non_empty else ''}list of at most {cap} distinct integers in [0, 2**32)" + why)
     return list(v)
 
 
@@ -560,8 +561,9 @@ def check_params(params: dict[str, Any]) -> dict[str, Any]:
     _int_in(p, "test_per_class", 1, te, where)
     # shallow CNN
     p["seeds"] = _seeds(p, "seeds", non_empty=True, why=" (run seed = notebook seed + s)")
-    _int_in(p, "epochs", 1)
-    _int_in(p, "ionly_epochs", 1, None, " (epochs of the runs trained on I(Y;Ŷ) alone)")
+    checks.capped(p, "epochs", 1, "epochs")
+    _int_in(p, "ionly_epochs", 1, checks.CAPS["epochs"], " (epochs of the runs trained on I(Y;Ŷ) alone; the study's "
+                                                         "cap on epochs, study.checks.CAPS)")
     n_train = 10 * p["train_per_class"]
     _int_in(p, "batch_size", 2, n_train, f" (the N of the MI term; at most the {n_train} training images)")
     _need(n_train % p["batch_size"] != 1, "batch_size", p["batch_size"],
@@ -580,7 +582,7 @@ def check_params(params: dict[str, Any]) -> dict[str, Any]:
     _need(checks.is_num(p["width_high"]) and p["width_high"] > p["width_low"], "width_high", p["width_high"],
           f"a finite number > width_low={p['width_low']}")
     p["width_high"] = float(p["width_high"])
-    _int_in(p, "n_widths", 2)
+    _int_in(p, "n_widths", 2, checks.CAPS["grid"], " (widths searched; the study's cap on a grid, study.checks.CAPS)")
     rel = p["layer_width_rel"]
     _need(isinstance(rel, (list, tuple)) and len(rel) == 2 and all(checks.is_num(v) and v > 0 for v in rel)
           and rel[0] < rel[1], "layer_width_rel", rel, "[a, b] with 0 < a < b (multiples of the median distance)")
@@ -598,13 +600,13 @@ def check_params(params: dict[str, Any]) -> dict[str, Any]:
         _need(isinstance(p[key], bool), key, p[key], "True or False")
     # ResNet18
     _need(p["resnet_stem"] in STEMS, "resnet_stem", p["resnet_stem"], str(STEMS))
-    _int_in(p, "resnet_epochs", 1)
+    checks.capped(p, "resnet_epochs", 1, "epochs")
     p["resnet_lr"] = _positive(p, "resnet_lr")
     p["resnet_lr_alt"] = _positive(p, "resnet_lr_alt")
     _need(p["resnet_lr_alt"] != p["resnet_lr"], "resnet_lr_alt", p["resnet_lr_alt"],
           f"a rate other than resnet_lr={p['resnet_lr']} (ResNet18's learning-rate reading)")
     for key in ("resnet_train_per_class", "resnet_test_per_class", "resnet_eval_per_class"):
-        _int_in(p, key, 1)
+        checks.capped(p, key, 1, "samples")
     p["resnet_datasets"] = _names(p, "resnet_datasets", non_empty=p["resnet"])
     p["resnet_seeds"] = _seeds(p, "resnet_seeds", non_empty=p["resnet"],
                                why=" (non-empty when resnet is True; run seed = notebook seed + s)")
@@ -630,7 +632,7 @@ def check_params(params: dict[str, Any]) -> dict[str, Any]:
           and len(set(p["bench_sizes"])) == len(p["bench_sizes"]), "bench_sizes", p["bench_sizes"],
           f"a non-empty list of distinct integers in [2, {BENCH_MAX}] (batch sizes N of the MI term)")
     p["bench_sizes"] = list(p["bench_sizes"])
-    _int_in(p, "bench_repeats", 1)
+    checks.capped(p, "bench_repeats", 1, "repeats")
     return p
 
 

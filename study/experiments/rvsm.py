@@ -36,7 +36,7 @@ from __future__ import annotations
 import functools
 import math
 from dataclasses import asdict, dataclass, fields
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -541,13 +541,13 @@ def check_params(params: dict[str, Any]) -> dict[str, Any]:
             raise bad(name, f"one of {allowed}", "name")
         return p[name]
 
-    out: dict[str, Any] = {"seed": checks.int_in(p, "seed", 0)}
-    out["image_size"] = checks.int_in(p, "image_size", 8)
+    out: dict[str, Any] = {"seed": checks.seed_in(p)}
+    out["image_size"] = checks.capped(p, "image_size", 8, "pixels")
     if out["image_size"] % 8:
         raise bad("image_size", "a multiple of 8 (>= 8; the curve CNN pools three times)")
     for name in ("n_train", "n_test"):
-        if checks.int_in(p, name, 2) % 2:
-            raise bad(name, "an even integer >= 2 (balanced classes)")
+        if checks.capped(p, name, 4, "samples") % 2:
+            raise bad(name, f"an even integer in [4, {checks.CAPS['samples']}] (balanced classes)")
         out[name] = p[name]
     for name in ("letters_amplitude", "letters_wavelength", "shapes_amplitude", "shapes_wavelength"):
         v = p[name]
@@ -555,7 +555,7 @@ def check_params(params: dict[str, Any]) -> dict[str, Any]:
                 and v[0] <= v[1]):
             raise bad(name, "[min, max] with 0 < min <= max", "list")
         out[name] = [float(x) for x in v]
-    out["n_waves"] = checks.int_in(p, "n_waves", 1)
+    out["n_waves"] = checks.capped(p, "n_waves", 1, "waves")
     out["elastic_alpha"] = number("elastic_alpha", lambda x: x >= 0, "a number >= 0 (pixels)")
     out["elastic_sigma"] = number("elastic_sigma", lambda x: x > 0, "a number > 0 (pixels)")
     d = p["datasets"]
@@ -564,17 +564,19 @@ def check_params(params: dict[str, Any]) -> dict[str, Any]:
         raise bad("datasets", f"a non-empty list of distinct names from {list(curves.DATASETS)}{problem}", "names")
     out["datasets"] = list(d)
     out["tune_dataset"] = choice("tune_dataset", tuple(out["datasets"]))
-    out["n_val"] = checks.int_in(p, "n_val", 1, out["n_train"] - 1, " (validation images carved out of n_train)")
+    out["n_val"] = checks.int_in(p, "n_val", 1, out["n_train"] // 2 - 1,
+                                 " (carved out of n_train: the rest then holds more images than one class has, so "
+                                 "both classes train)")
     n_fit = out["n_train"] - out["n_val"]
     out["lr_grid"] = number_list("lr_grid", lambda x: x > 0, "a list of numbers > 0", empty_ok=False)
     out["batch_grid"] = number_list("batch_grid", lambda x: 1 <= x <= n_fit,
                                     f"a list of integers in [1, n_train - n_val = {n_fit}]", ints=True,
                                     empty_ok=False)
-    out["epochs_grid"] = number_list("epochs_grid", lambda x: x >= 1, "a list of integers >= 1", ints=True,
-                                     empty_ok=False)
+    out["epochs_grid"] = number_list("epochs_grid", lambda x: 1 <= x <= checks.CAPS["epochs"],
+                                     f"a list of integers in [1, {checks.CAPS['epochs']}]", ints=True, empty_ok=False)
     out["momentum"] = number("momentum", lambda x: 0 <= x < 1, "a number in [0, 1)")
     out["nesterov"] = flag("nesterov")
-    out["warmup_steps"] = checks.int_in(p, "warmup_steps", 0)
+    out["warmup_steps"] = checks.capped(p, "warmup_steps", 0, "steps")
     if p["clip"] is None:
         out["clip"] = None
     else:
@@ -595,13 +597,13 @@ def check_params(params: dict[str, Any]) -> dict[str, Any]:
         raise bad("tl1_a", f"distinct numbers > 0 (distinct as method names), smallest {TABLE3_A[0]:g} and largest "
                            f"{TABLE3_A[1]:g}: Table 3 compares RVSM and SGD-TL1 at these", "list")
     out["tl1_a"] = a
-    out["n_seeds"] = checks.int_in(p, "n_seeds", 1)
+    out["n_seeds"] = checks.capped(p, "n_seeds", 1, "seeds")
     problem = _names_problem(p["ablations"], list(VARIANTS), empty_ok=True)
     if problem is not None:
         raise bad("ablations", f"a list of distinct names from {list(VARIANTS)}{problem}", "names")
     out["ablations"] = list(p["ablations"])
     out["channels_last"] = flag("channels_last")
-    out["bench_steps"] = checks.int_in(p, "bench_steps", 1)
+    out["bench_steps"] = checks.capped(p, "bench_steps", 1, "steps")
     out["bench_batch"] = checks.int_in(p, "bench_batch", 1, out["n_train"],
                                        " (at most n_train: the benchmark times the first bench_batch training images)")
     out["si_sparsities"] = number_list("si_sparsities", lambda x: 0 <= x <= 1, "a list of fractions in [0, 1]",
@@ -634,10 +636,11 @@ def check_readings(readings: Any) -> dict[str, list]:
         elif ok and choice == "weight_decay":
             ok = all(checks.is_num(v) and v >= 0 for v in values)
         elif ok and choice == "epochs":
-            ok = all(checks.is_int(v) and v >= 1 for v in values)
+            ok = all(checks.is_int(v) and 1 <= v <= checks.CAPS["epochs"] for v in values)
         if not ok:
             accepted = (f"distinct names of {allowed}" if allowed is not None else
-                        "distinct numbers >= 0" if choice == "weight_decay" else "distinct integers >= 1")
+                        "distinct numbers >= 0" if choice == "weight_decay" else
+                        f"distinct integers in [1, {checks.CAPS['epochs']}]")
             raise checks.out_of_range(f"readings[{choice!r}]", values, accepted)
         out[choice] = ([float(v) for v in values] if choice == "weight_decay" else
                        [int(v) for v in values] if choice == "epochs" else list(values))
@@ -1109,9 +1112,7 @@ def tables_1_2(df: pd.DataFrame, params: Params, readings: list[str] = ()) -> di
     last = last_rows(df)
 
     def spread(d: str, m: str, metric: str, split: str) -> str:
-        means = [values(last, d, method_label(m, k), metric, split).mean() for k in ["", *readings]]
-        means = [v * 100 for v in means if v == v]
-        return f"{min(means):.1f}–{max(means):.1f}" if len(means) > 1 else "—"
+        return reading_range(last, d, m, metric, split, readings)
     out = {}
     for d in params.datasets:
         rows = []
@@ -1207,21 +1208,38 @@ def readings_figure(df: pd.DataFrame, params: Params, schedule: Mapping[str, Any
     return fig
 
 
-def table_3(df: pd.DataFrame, params: Params) -> pd.DataFrame:
+def reading_range(last: pd.DataFrame, d: str, m: str, metric: str, split: str, readings: Iterable[str]) -> str:
+    """"lo–hi": the smallest and largest per-reading mean (percent, headline included) of one metric of method `m`
+    on data set `d` over `readings` (keys of `reading_keys`; readings without runs of `m` are skipped); "—" when
+    fewer than two readings have runs."""
+    means = [values(last, d, method_label(m, k), metric, split).mean() for k in ["", *readings]]
+    means = [v * 100 for v in means if v == v]
+    return f"{min(means):.1f}–{max(means):.1f}" if len(means) > 1 else "—"
+
+
+def table_3(df: pd.DataFrame, params: Params, readings: Iterable[str] = ()) -> pd.DataFrame:
     """Table 3: % of dense weights below each scale of max|w| (w, and u for RVSM) and test accuracy, RVSM vs
-    SGD-TL1 at the paper's a = 0.01 and 100, same λ, optimiser, schedule and seeds."""
+    SGD-TL1 at the paper's a = 0.01 and 100, same λ, optimiser, schedule and seeds. With `readings`, each cell of
+    ``tune_dataset`` also gives the range over the readings (`reading_range`)."""
     last = last_rows(df)
+    readings = list(readings)
     rows = []
     for d in params.datasets:
         for (kind, a), paper_vals in PAPER_T3.items():
             m = f"{kind}_tl1_a{fmt_a(a)}"
             for what in (["w", "sparse"] if kind == "rvsm" else ["w"]):
                 row = {"dataset": d, "a": a, "algorithm": kind.upper(), "weights": "w" if what == "w" else "u"}
+
+                def cell(metric: str, split: str) -> str:
+                    text = ci_text(values(last, d, m, metric, split))
+                    if readings and d == params.tune_dataset:
+                        text += f"; readings {reading_range(last, d, m, metric, split, readings)}"
+                    return text
                 for sc, pv in zip(SCALES, paper_vals[:5]):
                     row[f"<{sc:g} paper"] = pv
-                    row[f"<{sc:g} ours"] = ci_text(values(last, d, m, f"frac_{what}_below_{sc:g}", "-"))
+                    row[f"<{sc:g} ours"] = cell(f"frac_{what}_below_{sc:g}", "-")
                 row["acc paper"] = paper_vals[5]
-                row["acc ours"] = ci_text(values(last, d, m, "accuracy_sparse", "test"))
+                row["acc ours"] = cell("accuracy_sparse", "test")
                 rows.append(row)
     return pd.DataFrame(rows)
 

@@ -427,8 +427,8 @@ def check_params(params: dict[str, Any]) -> dict[str, Any]:
 
     out: dict[str, Any] = {}
     for name in ("n_seeds", "epochs", "tune_seeds", "tune_epochs", "sweep_seeds", "sweep_epochs"):
-        out[name] = checks.int_in(p, name, 1)
-    out["momentum_ramp_epochs"] = checks.int_in(p, "momentum_ramp_epochs", 0)
+        out[name] = checks.capped(p, name, 1, "seeds" if name.endswith("seeds") else "epochs")
+    out["momentum_ramp_epochs"] = checks.capped(p, "momentum_ramp_epochs", 0, "epochs")
     out["momentum"] = number("momentum", lambda v: 0 <= v < 1, "a number in [0, 1)")
     out["prune_threshold"] = number("prune_threshold", lambda v: v >= 0, "a number >= 0")
     if not (isinstance(p["loss"], str) and p["loss"] in LOSSES):
@@ -489,8 +489,7 @@ def _config(p: dict[str, Any], *, method: str, lam: float | None, alpha: float |
 
 def _start(params: dict[str, Any], seed: int, device: str) -> tuple[dict[str, Any], str]:
     p = check_params(params)
-    if not checks.is_int(seed, 0):
-        raise checks.out_of_range("seed", seed, "an integer >= 0")
+    checks.seed_in({"seed": seed})
     return p, train.pick_device(device).type
 
 

@@ -21,8 +21,6 @@ from __future__ import annotations
 
 import torch
 import torch.nn as nn
-from torchvision.models import resnet18
-from torchvision.transforms.v2 import functional as TF
 
 STEMS = ("small", "paper")
 
@@ -79,6 +77,7 @@ class ResNet18MI(nn.Module):
         if stem == "paper" and image_size < 32:
             raise ValueError(f"image_size={image_size} must be >= 32 for the paper stem")
         self.stem, self.image_size = stem, image_size
+        from torchvision.models import resnet18  # here, not at import: torchvision costs ~1 s in every worker process
         self.net = resnet18(weights=None, num_classes=num_classes)
         if stem == "small":
             self.net.conv1 = nn.Conv2d(1, 64, kernel_size=3, stride=1, padding=1, bias=False)
@@ -86,6 +85,7 @@ class ResNet18MI(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.stem == "paper":
+            from torchvision.transforms.v2 import functional as TF
             x = TF.resize(x, [self.image_size, self.image_size], antialias=True)
             if x.shape[1] == 1:
                 x = x.expand(-1, 3, -1, -1)
