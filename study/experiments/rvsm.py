@@ -766,7 +766,7 @@ def resolve_device(device: str | torch.device) -> str:
 
 def run_config(params: Params, dataset: str, method: str, seed: int, *, schedule: Mapping[str, Any],
                eval_split: str, device: str | torch.device, normalize: str, lam: float | None = None,
-               variant: str = "") -> dict[str, Any]:
+               variant: str = "", curves: bool | None = None) -> dict[str, Any]:
     """The config of one run (`check_config`): `method` on `dataset` with training seed `seed`.
 
     Args:
@@ -777,6 +777,7 @@ def run_config(params: Params, dataset: str, method: str, seed: int, *, schedule
         variant: "" (headline settings), a reading ``"<choice>=<value>"`` of `OPEN_CHOICES` (that one choice
             changed: "normalize" for RVSM methods only; "optimizer=adam" also sets lr ``adam_lr``), a key of
             `VARIANTS` (its overrides, RVSM only), or "lam_val".
+        curves: evaluate after every epoch; default: the headline RVSM runs on test only (Fig. 4 draws them).
 
     Raises:
         ValueError: a bad method, split, variant, reading or device.
@@ -798,7 +799,8 @@ def run_config(params: Params, dataset: str, method: str, seed: int, *, schedule
          "coupling": params.coupling if rv else None, "normalize": normalize if rv else None,
          "epoch_end_hard": bool(params.epoch_end_hard) if rv else False, "epochs": int(schedule["epochs"]),
          "batch_size": int(schedule["batch_size"]), "channels_last": bool(params.channels_last), "seed": seed,
-         "device": resolve_device(device), "curves": eval_split == "val" or variant == ""}
+         "device": resolve_device(device),
+         "curves": (variant == "" and eval_split == "test" and rv) if curves is None else bool(curves)}
     if variant and "=" in variant:
         choice, value = parse_reading(variant)
         if choice in RVSM_ONLY_CHOICES and not rv:
@@ -863,7 +865,7 @@ def schedule_plan(params: Params, device: str | torch.device) -> list[dict[str, 
     e = max(params.epochs_grid)
     norm = params.readings["normalize"][0]  # unused by the dense baseline; any RVSM tune method would use it
     return [run_config(params, params.tune_dataset, m, params.seed, eval_split="val", device=device, normalize=norm,
-                       schedule={"lr": lr, "batch_size": b, "epochs": e})
+                       schedule={"lr": lr, "batch_size": b, "epochs": e}, curves=len(params.epochs_grid) > 1)
             for lr in sorted(params.lr_grid) for b in sorted(params.batch_grid, reverse=True) for m in TUNE_METHODS]
 
 
@@ -1398,10 +1400,11 @@ def claims(df: pd.DataFrame, params: Params, labels: Labels, datasets: list[str]
                                          f"{', '.join(datasets)}",
                                     depends_on=sorted(v for (dd, _, _), v in labels.items() if dd in datasets)))
     claim4 = "Fig. 4: sparse test accuracy reaches 0.99 within 20 epochs (l0)"
-    if E < 20:
-        out.append(claims_mod.not_tested(f"{PAPER}, Fig. 4", claim4, "at_least",
-                                         f"the runs have {E} epochs (< 20): the profile cannot see epoch 20",
-                                         paper_value=0.99, quantity="accuracy", depends_on=dep(None, "rvsm_l0")))
+    if E < 20:  # one row per data set, named as when judged: the 20-epoch reading's verdict lands beside it
+        out += [claims_mod.not_tested(f"{PAPER}, Fig. 4", f"{claim4} ({d})", "at_least",
+                                      f"the runs have {E} epochs (< 20): they cannot show epoch 20",
+                                      paper_value=0.99, quantity="accuracy", depends_on=dep(d, "rvsm_l0"))
+                for d in datasets]
     else:
         for d in datasets:
             at20 = h[(h.dataset == d) & (h.method == "rvsm_l0") & (h.metric == "accuracy_sparse")
