@@ -342,6 +342,13 @@ def check_claim(c: dict[str, Any]) -> None:
         raise ValueError(f"claim {name!r}: verdict {c['verdict']!r} not in {VERDICTS}")
     if c["verdict"] in ("reproduced", "not reproduced") and (c["ci95"] is None or (c["n"] or 0) < MIN_SEEDS):
         raise ValueError(f"claim {name!r}: verdict {c['verdict']!r} without a 95 % interval over >= {MIN_SEEDS} seeds")
+    if c["verdict"] in ("reproduced", "not reproduced"):
+        ci = c["ci95"]
+        finite = [isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+                  for v in (c["mean"], *(ci if isinstance(ci, (list, tuple)) else [None, None]))]
+        if not all(finite) or len(ci) != 2 or ci[0] > ci[1]:
+            raise ValueError(f"claim {name!r}: verdict {c['verdict']!r} needs a finite mean and a finite interval "
+                             f"[low, high]; got mean {c['mean']!r}, ci95 {ci!r}")
     deps = c.get("depends_on")
     if not isinstance(deps, list) or not all(isinstance(d, str) and d for d in deps):
         raise ValueError(f"claim {name!r}: depends_on must be a list of run labels, got {deps!r}")

@@ -47,9 +47,15 @@ def _check_alpha(alpha: float) -> float:
         a = float(alpha)
     except (TypeError, ValueError):
         raise ValueError(f"alpha={alpha!r} must be a real number > 0 (α = 1: the von Neumann limit)") from None
-    if not (math.isfinite(a) and a > 0):
-        raise ValueError(f"alpha={alpha!r} must be a finite real number > 0 (α = 1: the von Neumann limit)")
+    if not (math.isfinite(a) and 0 < a <= ALPHA_MAX):
+        raise ValueError(f"alpha={alpha!r} must be a real number in (0, {ALPHA_MAX:g}] (α = 1: the von Neumann limit; "
+                         f"beyond {ALPHA_MAX:g}, λ^α of the eigenvalues of an N-sample Gram matrix, λ ≥ 1/N, can "
+                         "underflow float64)")
     return a
+
+
+#: the largest Rényi order accepted (`_check_alpha`); the papers use α = 1.01
+ALPHA_MAX = 10.0
 
 
 def _check_width(width: float | Tensor, name: str = "width") -> Tensor:
@@ -177,6 +183,9 @@ def _power_sum_entropy(lam: Tensor, alpha: float) -> Tensor:
         return h - torch.where(tiny > 0, tiny_pos * torch.log2(tiny_pos), torch.zeros_like(tiny)).sum(-1)
     s = torch.where(keep, safe.pow(alpha), torch.zeros_like(lam)).sum(-1)
     s = s + torch.where(tiny > 0, tiny_pos.pow(alpha), torch.zeros_like(tiny)).sum(-1)
+    if not bool(torch.isfinite(s).all() and (s > 0).all()):
+        raise FloatingPointError(f"Σλ^α = {s.detach().flatten()[:3].tolist()} at alpha={alpha!r}: the power sum "
+                                 "under- or overflowed float64 (a smaller alpha, or fewer samples per Gram matrix)")
     return torch.log2(s) / (1.0 - alpha)
 
 

@@ -600,7 +600,7 @@ def load_headline(path: Path | str) -> tuple[dict[str, Any], list[str]]:
     Raises:
         HeadlineError: the file cannot be read, is not valid JSON, or is not a JSON object.
     """
-    from .claims import CLAIM_FIELDS, DEVIATION_FIELDS, VERDICTS
+    from .claims import CLAIM_FIELDS, DEVIATION_FIELDS, VERDICTS, check_claim
     path = Path(path)
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
@@ -634,6 +634,11 @@ def load_headline(path: Path | str) -> tuple[dict[str, Any], list[str]]:
             problems.append(f"{path}: claim {i} ({str(c.get('claim'))[:60]!r}) lacks field(s) {', '.join(missing)}")
         if c.get("verdict") not in VERDICTS:
             problems.append(f"{path}: claim {i} has verdict {c.get('verdict')!r}, not one of {', '.join(VERDICTS)}")
+        elif not missing:
+            try:  # the one shared rule's own checks: a judged claim has a finite mean, n >= MIN_SEEDS, depends_on
+                check_claim(c)
+            except (ValueError, TypeError) as e:
+                problems.append(f"{path}: claim {i} ({str(c.get('claim'))[:60]!r}) does not hold its verdict: {e}")
         claims.append(c)
     devs = []
     for i, d in enumerate(listed("deviations"), 1):
@@ -1076,8 +1081,10 @@ def notebook_state(reports: Path | str, name: str, *, root: Path | str, profile:
     if (folder / FAILED).is_file():
         try:
             out["failed"] = json.loads((folder / FAILED).read_text(encoding="utf-8"))
-        except ValueError as e:
+        except (OSError, ValueError) as e:
             out["failed"] = {"reason": f"{folder / FAILED} unreadable ({e})"}
+        if not isinstance(out["failed"], dict):
+            out["failed"] = {"reason": f"{folder / FAILED} is not a JSON object ({str(out['failed'])[:60]})"}
         return {**out, "state": "failed"}
     if not (folder / "headline.json").is_file():
         return {**out, "state": "not run"}
@@ -1085,8 +1092,12 @@ def notebook_state(reports: Path | str, name: str, *, root: Path | str, profile:
         return {**out, "state": "unchecked", "reasons": [f"no {INPUTS}: the inputs it ran with are not recorded"]}
     try:
         out["inputs"] = json.loads((folder / INPUTS).read_text(encoding="utf-8"))
-    except ValueError as e:
+    except (OSError, ValueError) as e:
         return {**out, "state": "outdated", "reasons": [f"{folder / INPUTS} unreadable ({e})"]}
+    if not isinstance(out["inputs"], dict) or not isinstance(out["inputs"].get("overrides", {}), dict):
+        bad, out["inputs"] = out["inputs"], None
+        return {**out, "state": "outdated", "reasons": [f"{folder / INPUTS} is not an inputs record (a JSON object "
+                                                        f"whose 'overrides' is an object): {str(bad)[:80]}"]}
     reasons = own_record_reasons(folder / "headline.json", out["inputs"]) + outdated_reasons(out["inputs"], root, profile)
     return {**out, "state": "outdated" if reasons else "current", "reasons": reasons}
 

@@ -42,6 +42,7 @@ Environment: ``STUDY_RUNS`` (store folder), ``STUDY_EXECUTOR`` (overrides the no
 from __future__ import annotations
 
 import atexit
+import contextlib
 import hashlib
 import inspect
 import json
@@ -426,15 +427,19 @@ def store_root(root: str | Path | None = None) -> Path:
         ValueError: the folder (named with where it came from) is a file or cannot be created.
     """
     source = "store" if root else ("environment variable STUDY_RUNS" if os.environ.get("STUDY_RUNS") else "store")
-    path = Path(root or os.environ.get("STUDY_RUNS") or REPO_ROOT / "runs").expanduser()
-    path = (path if path.is_absolute() else REPO_ROOT / path).resolve()  # relative: from the repository root
+    raw = root or os.environ.get("STUDY_RUNS") or REPO_ROOT / "runs"
+    if isinstance(raw, str) and raw != raw.strip():
+        raise ValueError(f"{source}={raw!r} begins or ends with white space (accepted: a folder path; write it "
+                         "without the spaces)")
     try:
+        path = Path(raw).expanduser()
+        path = (path if path.is_absolute() else REPO_ROOT / path).resolve()  # relative: from the repository root
         path.mkdir(parents=True, exist_ok=True)
         fd, probe = tempfile.mkstemp(dir=path, prefix=".write-probe-")  # a read-only store fails here, by name
         os.close(fd)
         os.unlink(probe)
-    except OSError as exc:
-        raise ValueError(f"{source}={str(path)!r} cannot be used as the run store folder (accepted: a folder this "
+    except (OSError, RuntimeError) as exc:  # RuntimeError: "~user" of no known user
+        raise ValueError(f"{source}={str(raw)!r} cannot be used as the run store folder (accepted: a folder this "
                          f"user can create and write): {exc}") from exc
     return path
 
@@ -507,16 +512,27 @@ def _execute(experiment_name: str, config_json: str, version: str, run_fn: Calla
     t0 = time.perf_counter()
     out = run_fn(config)
     wall = time.perf_counter() - t0
+    check_result(experiment_name, out)
+    out.meta = _run_record(config, version, wall)
+    return out
+
+
+def check_result(experiment_name: str, out: Any) -> None:
+    """What a run function returns, and what the store gives back, must be a `Result` whose rows have the columns
+    `results.COLUMNS` and finite values.
+
+    Raises:
+        TypeError: not a `Result`. ValueError: other columns. FloatingPointError: a non-finite value (the first named).
+    """
     if not isinstance(out, Result):
         raise TypeError(f"{experiment_name}: the run function returned {type(out).__name__}, not runs.Result")
-    if list(out.rows.columns) != results.COLUMNS:
-        raise ValueError(f"{experiment_name}: rows have columns {list(out.rows.columns)}, not {results.COLUMNS}")
-    bad = out.rows[~out.rows["value"].astype(float).map(math.isfinite)]
+    if not isinstance(out.rows, pd.DataFrame) or list(out.rows.columns) != results.COLUMNS:
+        cols = list(out.rows.columns) if isinstance(out.rows, pd.DataFrame) else type(out.rows).__name__
+        raise ValueError(f"{experiment_name}: rows have columns {cols}, not {results.COLUMNS}")
+    bad = out.rows[~pd.to_numeric(out.rows["value"], errors="coerce").map(math.isfinite)]
     if len(bad):
         raise FloatingPointError(f"{experiment_name}: {len(bad)} non-finite values, first: "
                                  f"{bad.iloc[0].to_dict()}")
-    out.meta = _run_record(config, version, wall)
-    return out
 
 
 def _task(root: str, experiment_name: str, config_json: str, version: str, run_fn: Callable,
@@ -539,7 +555,11 @@ def _task(root: str, experiment_name: str, config_json: str, version: str, run_f
 
 
 def _drop(entry: Path) -> None:
-    shutil.rmtree(entry, ignore_errors=True)
+    if entry.is_dir() and not entry.is_symlink():
+        shutil.rmtree(entry, ignore_errors=True)
+    else:
+        with contextlib.suppress(OSError):
+            entry.unlink()
 
 
 def _load_cached(root: Path, experiment_name: str, config_json: str, version: str,
@@ -549,7 +569,13 @@ def _load_cached(root: Path, experiment_name: str, config_json: str, version: st
     numpy or python version than `now` (`results.library_versions`; `RERUN_ON`; removed, warning). Another CPU
     capability is kept (see the module docstring) and marked in ``meta["other_cpu_capability"]``."""
     entry = entry_dir(root, experiment_name, entry_key(experiment_name, config_json, version))
-    if not (entry / RESULT_FILE).is_file():
+    if not os.path.lexists(entry):
+        return None
+    if not entry.is_dir() or not (entry / RESULT_FILE).is_file():
+        what = "is not a folder" if not entry.is_dir() else f"has no {RESULT_FILE} file"
+        warnings.warn(f"corrupt run entry {entry} (config {config_json}): it {what}; it is removed and re-run",
+                      stacklevel=3)
+        _drop(entry)
         return None
     try:
         record = json.loads((entry / RECORD_FILE).read_text(encoding="utf-8"))
@@ -564,6 +590,11 @@ def _load_cached(root: Path, experiment_name: str, config_json: str, version: st
                       "re-run", stacklevel=3)
         _drop(entry)
         return None
+    if record.get("code_version") != version:
+        warnings.warn(f"run entry {entry} was computed by code version {record.get('code_version')!r}, not the "
+                      f"running {version!r}; it is removed and re-run", stacklevel=3)
+        _drop(entry)
+        return None
     changed = [f"{k} {record.get(k)} -> {now[k]}" for k in RERUN_ON if record.get(k) != now[k]]
     if changed:
         warnings.warn(f"run entry {entry} was computed with other library versions ({', '.join(changed)}); it is "
@@ -576,6 +607,10 @@ def _load_cached(root: Path, experiment_name: str, config_json: str, version: st
             raise TypeError(f"stored object is {type(out).__name__}, not Result")
         if canonical(out.meta.get("config")) != config_json:
             raise ValueError("its result's record names another config")
+        if out.meta.get("code_version") != version:
+            raise ValueError(f"its result's record names code version {out.meta.get('code_version')!r}, not the "
+                             f"running {version!r}")
+        check_result(experiment_name, out)  # a stored NaN is never served as a result
     except Exception as exc:  # noqa: BLE001
         warnings.warn(f"corrupt run entry {entry} "
                       f"(config {config_json}): {type(exc).__name__}: {exc}; it is removed and re-run", stacklevel=3)
@@ -587,7 +622,7 @@ def _load_cached(root: Path, experiment_name: str, config_json: str, version: st
 
 
 # ------------------------------------------------------------------------------------------------------- executors
-def _env_int(name: str, low: int) -> int | None:
+def _env_int(name: str, low: int, high: int = 1_024) -> int | None:
     raw = os.environ.get(name)
     if raw in (None, ""):
         return None
@@ -595,8 +630,8 @@ def _env_int(name: str, low: int) -> int | None:
         v = int(raw) if raw.strip().isascii() else None
     except ValueError:
         v = None
-    if v is None or v < low:
-        raise ValueError(f"environment variable {name}={raw!r} must be an integer >= {low}")
+    if v is None or not low <= v <= high:
+        raise ValueError(f"environment variable {name}={raw!r} must be an integer in [{low}, {high}]")
     return v
 
 
@@ -749,6 +784,9 @@ def sweep(run_fn: Callable[[dict], Result], configs: Iterable[dict[str, Any]], *
     configs = list(configs)
     texts = [canonical(c) for c in configs]
     root = store_root(store)
+    if os.path.lexists(root / name) and not (root / name).is_dir():
+        raise ValueError(f"{root / name} is not a folder: the run store keeps experiment {name!r}'s runs there "
+                         "(move the file away, or set STUDY_RUNS to another store)")
     version = code_version(run_fn)
 
     done: dict[str, Result] = {}

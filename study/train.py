@@ -65,20 +65,25 @@ def pick_device(device: str = "auto") -> torch.device:
     return dev
 
 
+#: the most torch threads one process is given (study.checks.CAPS["threads"])
+MAX_THREADS = 1_024
+
+
 def set_threads(n: int | None = None) -> int:
     """Set torch's intra-op threads (default: `STUDY_THREADS`, else all cores); returns the count in use.
 
     Raises:
-        ValueError: `n` or ``$STUDY_THREADS`` not an integer >= 1.
+        ValueError: `n` or ``$STUDY_THREADS`` not an integer in [1, `MAX_THREADS`].
     """
     if n is None:
         raw = os.environ.get("STUDY_THREADS", "")
         if raw.strip():
-            if not (raw.strip().isascii() and raw.strip().isdigit()) or int(raw) < 1:
-                raise ValueError(f"environment variable STUDY_THREADS={raw!r} must be an integer >= 1")
+            if not (raw.strip().isascii() and raw.strip().isdigit()) or not 1 <= int(raw) <= MAX_THREADS:
+                raise ValueError(f"environment variable STUDY_THREADS={raw!r} must be an integer in [1, {MAX_THREADS}]")
             n = int(raw)
-    elif not isinstance(n, int) or isinstance(n, bool) or n < 1:
-        raise ValueError(f"threads={n!r} must be an integer >= 1 (or None: STUDY_THREADS, else all cores)")
+    elif not isinstance(n, int) or isinstance(n, bool) or not 1 <= n <= MAX_THREADS:
+        raise ValueError(f"threads={n!r} must be an integer in [1, {MAX_THREADS}] (or None: STUDY_THREADS, else all "
+                         "cores)")
     n = n or os.cpu_count() or 1
     torch.set_num_threads(n)
     return torch.get_num_threads()

@@ -122,6 +122,11 @@ def test_run_configs_are_validated():
         fx.momentum_run({**c, "device": "auto"})
     with pytest.raises(ValueError, match="momentum"):
         fx.momentum_run({**c, "momentum": "nesterov"})
+    s = tiny_plans()["simplex"][1][0]
+    for key, bad in (("classes", [3, 5, 42]), ("classes", [3, 3, 3]), ("hidden", 1.5), ("lr", float("inf")),
+                     ("hidden", 10**9), ("epochs", 10**12)):
+        with pytest.raises(ValueError, match=rf"config\['{key}'\]=.* is out of range"):
+            fx.simplex_run({**s, key: bad})
     d = tiny_plans()["dropout"][1][0]                 # a "none" run
     with pytest.raises(ValueError, match="mc_samples"):
         fx.dropout_run({**d, "mc_samples": 10})

@@ -101,7 +101,9 @@ def test_plan_rejects_bad_parameters():
 @pytest.mark.parametrize("key, value", [("epochs", 0), ("batch_size", 1), ("lr", -0.1), ("momentum", 1.0),
                                         ("yhat_layer", "probs"), ("layer_width_rel", [3.0, 0.05]),
                                         ("width_high", 0.01), ("s_star", 0.5), ("model", "vgg"),
-                                        ("dataset", "cifar10"), ("resnet_stem", "small")])
+                                        ("dataset", "cifar10"), ("resnet_stem", "small"), ("epochs", 10**12),
+                                        ("n_widths", 10**12), ("batch_size", 10**12), ("train_per_class", 10**12),
+                                        ("subset_datasets", [[1]]), ("alpha", 1e4)])
 def test_check_config_names_the_bad_key(key, value):
     cfg = mi.plan(PARAMS, method="ce", seed=0, device="cpu", lr=LR)[0]
     with pytest.raises(ValueError, match=key):

@@ -90,7 +90,9 @@ def test_stages_reject_bad_parameters_naming_them(over, name):
                                        ({"batch_size": 0}, "batch_size"), ({"seed": -1}, "seed"),
                                        ({"epochs": 1.5}, "epochs"), ({"split": "train"}, "split"),
                                        ({"train_subset": 50_001}, "train_subset"),
-                                       ({"eval_subset": 10_001}, "eval_subset")])
+                                       ({"eval_subset": 10_001}, "eval_subset"),
+                                       ({"epochs": 10**12}, "epochs"),
+                                       ({"batch_size": 10**12}, r"batch_size'\]=1000000000000 .*training images")])
 def test_check_config_rejects_bad_values_naming_the_key(over, name):
     with pytest.raises(ValueError, match=name):
         sl1.check_config(tiny(**over))

@@ -235,7 +235,7 @@ def test_silverman_width():
 
 
 # --------------------------------------------------------------------------------------------------- errors
-@pytest.mark.parametrize("alpha", [0.0, -1.0, float("nan"), float("inf"), "two"])
+@pytest.mark.parametrize("alpha", [0.0, -1.0, float("nan"), float("inf"), "two", 1e6, 10.5])
 def test_bad_alpha_raises(alpha):
     a = A_of(torch.randn(5, 2, generator=gen(17)), 1.0)
     with pytest.raises(ValueError, match="alpha"):

@@ -304,6 +304,36 @@ def test_a_foreign_or_empty_headline_is_never_shown_as_current(tmp_path):
         report.load_headline(folder / "headline.json")
 
 
+def test_damaged_records_are_named_and_never_shown_as_current(tmp_path):
+    """inputs.json or FAILED.json that are not records, and claims whose verdicts their numbers cannot hold."""
+    root = tmp_path / "repo"
+    executed_notebook(root / "notebooks" / "01_b.ipynb", "Title 01_b")
+    p = root / "notebooks" / "params" / "smoke" / "01_b.yaml"
+    p.parent.mkdir(parents=True, exist_ok=True)
+    p.write_text("epochs: 1\n")
+    folder = root / "reports" / "01_b"
+    fixture_headline(folder, "01_b")
+    rec = report.inputs_record("01_b", "smoke", root)
+    for bad in ([1, 2], None, {**rec, "overrides": [1]}):
+        (folder / report.INPUTS).write_text(json.dumps(bad))
+        st = report.notebook_state(root / "reports", "01_b", root=root, profile="smoke")
+        assert st["state"] == "outdated" and "is not an inputs record" in st["reasons"][0], bad
+    (folder / report.INPUTS).write_text(json.dumps(rec))
+    assert report.notebook_state(root / "reports", "01_b", root=root, profile="smoke")["state"] == "current"
+    (folder / report.FAILED).write_text("[1]")
+    st = report.notebook_state(root / "reports", "01_b", root=root, profile="smoke")
+    assert st["state"] == "failed" and "FAILED.json is not a JSON object" in st["failed"]["reason"]
+    (folder / report.FAILED).unlink()
+    doc = json.loads((folder / "headline.json").read_text())
+    good = next(c for c in doc["claims"] if c["verdict"] == "reproduced")
+    doc["claims"] = [{**good, "claim": "nan mean", "mean": float("nan")},
+                     {**good, "claim": "one seed", "n": 1}]
+    (folder / "headline.json").write_text(json.dumps(doc))
+    _, problems = report.load_headline(folder / "headline.json")
+    assert any("'nan mean'" in q and "finite mean" in q for q in problems), problems
+    assert any("'one seed'" in q and ">= 3 seeds" in q for q in problems), problems
+
+
 def test_a_figure_path_outside_the_notebooks_folder_is_not_embedded(tmp_path):
     folder = tmp_path / "reports" / "01_b"
     folder.mkdir(parents=True)

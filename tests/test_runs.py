@@ -563,8 +563,77 @@ def test_bounds_and_names_of_seed_device_and_environment(monkeypatch, toy, tmp_p
     with pytest.raises(ValueError, match="STUDY_THREADS='²' must be an integer"):
         train.set_threads()
     monkeypatch.setenv("STUDY_WORKERS", "0")
-    with pytest.raises(ValueError, match="STUDY_WORKERS='0' must be an integer >= 1"):
+    with pytest.raises(ValueError, match=r"STUDY_WORKERS='0' must be an integer in \[1, 1024\]"):
         runs.sweep(toy.module.run, configs(1), executor="serial")
+    monkeypatch.setenv("STUDY_WORKERS", str(10**20))
+    with pytest.raises(ValueError, match=r"STUDY_WORKERS='100000000000000000000' must be an integer in \[1, 1024\]"):
+        runs.default_workers()
+    monkeypatch.setenv("STUDY_THREADS", str(10**12))
+    with pytest.raises(ValueError, match=r"STUDY_THREADS='1000000000000' must be an integer in \[1, 1024\]"):
+        train.set_threads()
+    monkeypatch.delenv("STUDY_THREADS")
+    for bad in (" /tmp/x", "/tmp/x "):
+        monkeypatch.setenv("STUDY_RUNS", bad)
+        with pytest.raises(ValueError, match="STUDY_RUNS=.*white space"):
+            runs.store_root()
+    monkeypatch.setenv("STUDY_RUNS", "~no_such_user_here/runs")
+    with pytest.raises(ValueError, match="STUDY_RUNS='~no_such_user_here/runs' cannot be used"):
+        runs.store_root()
+
+
+def test_a_damaged_store_entry_is_re_run_never_served(toy, tmp_path):
+    """What the store gives back is what was asked for, computed by the running code, finite; a damaged entry is
+    removed and re-run with a warning naming it (issue 19)."""
+    import joblib
+    store = tmp_path / "store"
+    cfg = configs(1)
+    first = runs.sweep(toy.module.run, cfg, executor="serial", store=store)
+    version = runs.code_version(toy.module.run)
+    text = runs.canonical(cfg[0])
+    entry = runs.entry_dir(store, "toy", runs.entry_key("toy", text, version))
+    assert (entry / runs.RESULT_FILE).is_file()
+
+    def again():
+        return runs.sweep(toy.module.run, cfg, executor="serial", store=store)
+
+    def damage(kind):
+        if kind == "code_version in record":
+            rec = json.loads((entry / runs.RECORD_FILE).read_text())
+            (entry / runs.RECORD_FILE).write_text(json.dumps({**rec, "code_version": "0" * 16}))
+        elif kind == "code_version in result":
+            res = joblib.load(entry / runs.RESULT_FILE)
+            res.meta["code_version"] = "0" * 16
+            res.rows["value"] = 12345.0
+            joblib.dump(res, entry / runs.RESULT_FILE)
+        elif kind == "NaN row":
+            res = joblib.load(entry / runs.RESULT_FILE)
+            res.rows.loc[0, "value"] = float("nan")
+            joblib.dump(res, entry / runs.RESULT_FILE)
+        elif kind == "file for the entry":
+            import shutil
+            shutil.rmtree(entry)
+            entry.write_text("not a folder")
+        elif kind == "folder for the result":
+            (entry / runs.RESULT_FILE).unlink()
+            (entry / runs.RESULT_FILE).mkdir()
+            (entry / runs.RESULT_FILE / "x").write_text("x")
+
+    for kind, says in [("code_version in record", "code version '0000000000000000'"),
+                       ("code_version in result", "code version '0000000000000000'"),
+                       ("NaN row", "non-finite"), ("file for the entry", "is not a folder"),
+                       ("folder for the result", f"has no {runs.RESULT_FILE} file")]:
+        damage(kind)
+        with pytest.warns(UserWarning, match=says):
+            res = again()
+        assert res.counts["ran"] == 1 and res.counts["failed"] == 0, kind
+        pd.testing.assert_frame_equal(res.frame, first.frame)
+        assert again().counts["cached"] == 1, kind   # the re-run was stored whole
+    # a file where the experiment's folder belongs is refused before any run
+    import shutil
+    shutil.rmtree(store / "toy")
+    (store / "toy").write_text("x")
+    with pytest.raises(ValueError, match="toy is not a folder"):
+        again()
 
 
 def test_a_relative_store_is_taken_from_the_repository_root(monkeypatch, tmp_path):

@@ -143,13 +143,23 @@ def _check(config: dict[str, Any], need: set[str], kind: str) -> dict[str, Any]:
     if not (isinstance(config["device"], str) and config["device"].split(":")[0] in ("cpu", "cuda")):
         raise ValueError(f"config['device']={config['device']!r} is out of range; accepted: 'cpu' or 'cuda[:n]' "
                          "(resolved, never 'auto')")
-    for key in ("per_class", "val_per_class", "hidden", "batch_size", "test_size", "epochs", "evals_per_epoch"):
+    sizes = {"per_class": "samples", "val_per_class": "samples", "hidden": "width", "batch_size": "samples",
+             "test_size": "samples", "evals_per_epoch": "samples"}
+    for key, kind in sizes.items():  # integers (a non-empty list of them for "hidden"), capped
         vals = config.get(key, 1) if isinstance(config.get(key), list) else [config.get(key, 1)]
-        if not vals or not all(isinstance(x, (int, float)) and not isinstance(x, bool) and x > 0 for x in vals):
-            raise ValueError(f"config[{key!r}]={config[key]!r} is out of range; accepted: a number > 0 (a non-empty "
-                             "list of them for 'hidden')")
-    if "lr" in config and not (isinstance(config["lr"], (int, float)) and config["lr"] > 0):
-        raise ValueError(f"config['lr']={config['lr']!r} is out of range; accepted: a number > 0")
+        if not vals or not all(checks.is_int(x, 1) and x <= checks.CAPS[kind] for x in vals):
+            raise ValueError(f"config[{key!r}]={config[key]!r} is out of range; accepted: an integer in [1, "
+                             f"{checks.CAPS[kind]}] (a non-empty list of them for 'hidden')")
+    if "epochs" in config and not (checks.is_num(config["epochs"]) and 0 < config["epochs"] <= checks.CAPS["epochs"]):
+        raise ValueError(f"config['epochs']={config['epochs']!r} is out of range; accepted: a number in (0, "
+                         f"{checks.CAPS['epochs']}] (fractions of an epoch allowed)")
+    if "lr" in config and not (checks.is_num(config["lr"]) and config["lr"] > 0):
+        raise ValueError(f"config['lr']={config['lr']!r} is out of range; accepted: a finite number > 0")
+    if "classes" in config:
+        cls = config["classes"]
+        if not (isinstance(cls, list) and len(cls) == 3 and all(checks.is_int(d, 0) and d <= 9 for d in cls)
+                and len(set(cls)) == 3):
+            raise ValueError(f"config['classes']={cls!r} is out of range; accepted: three distinct digits in 0..9")
     return config
 
 

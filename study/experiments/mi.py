@@ -443,7 +443,8 @@ def check_config(config: dict[str, Any]) -> dict[str, Any]:
         return checks.is_num(v) and v > 0
 
     need("subset_datasets", isinstance(c["subset_datasets"], list) and len(c["subset_datasets"]) > 0
-         and all(d in data.MD5 for d in c["subset_datasets"]), f"a non-empty list of {sorted(data.MD5)}")
+         and all(isinstance(d, str) and d in data.MD5 for d in c["subset_datasets"]),
+         f"a non-empty list of {sorted(data.MD5)}")
     need("dataset", c["dataset"] in c["subset_datasets"], f"one of subset_datasets {c['subset_datasets']}")
     need("model", c["model"] in MODELS, str(MODELS))
     need("method", c["method"] in METHODS, str(METHODS))
@@ -451,14 +452,18 @@ def check_config(config: dict[str, Any]) -> dict[str, Any]:
         need(key, is_int(c[key], 0), "an integer >= 0")
     need("device", isinstance(c["device"], str) and c["device"].split(":")[0] in ("cpu", "cuda"),
          "'cpu' or 'cuda[:n]' (resolved, never 'auto')")
-    for key in ("epochs", "train_per_class", "val_per_class", "test_per_class", "mi_eval_per_class",
-                "grad_batches", "n_widths"):
-        need(key, is_int(c[key], 1), "an integer >= 1")
-    need("batch_size", is_int(c["batch_size"], 2), "an integer >= 2 (the N of the MI term)")
+    caps = checks.CAPS
+    for key, kind in (("epochs", "epochs"), ("train_per_class", "samples"), ("val_per_class", "samples"),
+                      ("test_per_class", "samples"), ("mi_eval_per_class", "samples"), ("grad_batches", "samples"),
+                      ("n_widths", "grid")):
+        need(key, is_int(c[key], 1) and c[key] <= caps[kind], f"an integer in [1, {caps[kind]}] (study.checks.CAPS)")
+    need("batch_size", is_int(c["batch_size"], 2) and c["batch_size"] <= caps["samples"],
+         f"an integer in [2, {caps['samples']}] (the N of the MI term)")
     need("n_widths", c["n_widths"] >= 2, "an integer >= 2")
     need("lr", is_pos(c["lr"]), "a finite number > 0")
     need("momentum", isinstance(c["momentum"], (int, float)) and 0 <= c["momentum"] < 1, "[0, 1)")
-    need("alpha", is_pos(c["alpha"]), "a finite number > 0")
+    need("alpha", is_pos(c["alpha"]) and c["alpha"] <= inf.ALPHA_MAX,
+         f"a number in (0, {inf.ALPHA_MAX:g}]")
     need("yhat_layer", c["yhat_layer"] in YHAT_LAYERS, str(YHAT_LAYERS))
     need("width_low", is_pos(c["width_low"]), "a finite number > 0")
     need("width_high", is_pos(c["width_high"]) and c["width_high"] > c["width_low"], "a finite number > width_low")
@@ -496,8 +501,8 @@ def _positive(p: dict[str, Any], name: str) -> float:
 
 def _names(p: dict[str, Any], name: str, non_empty: bool) -> list[str]:
     v = p[name]
-    _need(isinstance(v, (list, tuple)) and (len(v) > 0 or not non_empty) and all(d in data.MD5 for d in v)
-          and len(set(v)) == len(v), name, v, f"a {'non-empty ' if non_empty else ''}list of distinct data sets "
+    _need(isinstance(v, (list, tuple)) and (len(v) > 0 or not non_empty)
+          and all(isinstance(d, str) and d in data.MD5 for d in v) and len(set(v)) == len(v), name, v, f"a {'non-empty ' if non_empty else ''}list of distinct data sets "
                                               f"from {sorted(data.MD5)}")
     return list(v)
 
@@ -577,6 +582,9 @@ def check_params(params: dict[str, Any]) -> dict[str, Any]:
     p["momentum"] = float(p["momentum"])
     # estimator
     p["alpha"] = _positive(p, "alpha")
+    _need(p["alpha"] <= inf.ALPHA_MAX, "alpha", p["alpha"], f"a number in (0, {inf.ALPHA_MAX:g}] "
+          "(the Rényi order; the paper uses 1.01; beyond it the Gram matrices' eigenvalues underflow, "
+          "study.inf.ALPHA_MAX)")
     _need(p["yhat_layer"] in YHAT_LAYERS, "yhat_layer", p["yhat_layer"], str(YHAT_LAYERS))
     p["width_low"] = _positive(p, "width_low")
     _need(checks.is_num(p["width_high"]) and p["width_high"] > p["width_low"], "width_high", p["width_high"],

@@ -291,12 +291,15 @@ def check_config(config: dict[str, Any]) -> dict[str, Any]:
             raise bad("lam", "None for method 'sgd_plain'")
     elif not (is_num(c["lam"]) and c["lam"] >= 0):
         raise bad("lam", "a number >= 0")
-    if not (c["variant"] == "" or c["variant"] in VARIANTS or c["variant"] == "lam_val"
-            or (isinstance(c["variant"], str) and c["variant"].split("=", 1)[0] in OPEN_CHOICES and "=" in c["variant"])):
+    v = c["variant"]
+    if not (isinstance(v, str) and (v in ("", "lam_val") or v in VARIANTS
+                                    or (v.split("=", 1)[0] in OPEN_CHOICES and "=" in v))):
         raise bad("variant", f"'' or one of {sorted(VARIANTS) + ['lam_val']} or '<choice>=<reading>' with a choice "
                              f"of {list(OPEN_CHOICES)}")
     if c["optimizer"] not in OPTIMIZERS:
         raise bad("optimizer", f"one of {OPTIMIZERS}")
+    n_train = c["data"]["n_train"]
+    n_images = (n_train - (c["n_val"] or 0)) if is_int(n_train) else checks.CAPS["samples"]
     if spec[0] == "rvsm":
         if not (is_num(c["beta"]) and c["beta"] > 0):
             raise bad("beta", "a number > 0 for RVSM")
@@ -329,8 +332,10 @@ def check_config(config: dict[str, Any]) -> dict[str, Any]:
         ("weight_decay", is_num(c["weight_decay"]) and c["weight_decay"] >= 0, "a number >= 0"),
         ("init", c["init"] in INITS, f"one of {INITS}"),
         ("standardize", isinstance(c["standardize"], bool), "True or False"),
-        ("epochs", is_int(c["epochs"]) and c["epochs"] >= 1, "an integer >= 1"),
-        ("batch_size", is_int(c["batch_size"]) and c["batch_size"] >= 1, "an integer >= 1"),
+        ("epochs", is_int(c["epochs"]) and 1 <= c["epochs"] <= checks.CAPS["epochs"],
+         f"an integer in [1, {checks.CAPS['epochs']}]"),
+        ("batch_size", is_int(c["batch_size"]) and 1 <= c["batch_size"] <= n_images,
+         f"an integer in [1, {n_images}] (the training images: a larger batch would silently be the whole set)"),
         ("channels_last", isinstance(c["channels_last"], bool), "True or False"),
         ("curves", isinstance(c["curves"], bool), "True or False"),
         ("seed", is_int(c["seed"]) and c["seed"] >= 0, "an integer >= 0"),

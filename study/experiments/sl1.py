@@ -239,15 +239,18 @@ def check_config(config: dict[str, Any]) -> dict[str, Any]:
     if c["split"] not in SPLITS:
         raise bad("split", "'val' (candidate / analysis runs) or 'test' (final runs)")
     n_pool, n_eval = (N_FIT, N_VAL) if c["split"] == "val" else (MNIST_TRAIN, MNIST_TEST)
+    n_images = c["train_subset"] if is_int(c["train_subset"], 1) and c["train_subset"] <= n_pool else n_pool
     for key, ok, accepted in [
         ("activation", c["activation"] in ACTIVATIONS, "'relu', 'sigmoid'"),
         ("loss", c["loss"] in LOSSES, "'entropy_error', 'cross_entropy'"),
-        ("epochs", is_int(c["epochs"]) and c["epochs"] >= 1, "an integer >= 1"),
-        ("batch_size", is_int(c["batch_size"]) and c["batch_size"] >= 1, "an integer >= 1"),
+        ("epochs", is_int(c["epochs"]) and 1 <= c["epochs"] <= checks.CAPS["epochs"],
+         f"an integer in [1, {checks.CAPS['epochs']}]"),
+        ("batch_size", is_int(c["batch_size"]) and 1 <= c["batch_size"] <= n_images,
+         f"an integer in [1, {n_images:,}] (the training images: a larger batch would silently be the whole set)"),
         ("lr", is_num(c["lr"]) and c["lr"] > 0, "a number > 0"),
         ("momentum", is_num(c["momentum"]) and 0 <= c["momentum"] < 1, "a number in [0, 1)"),
-        ("momentum_ramp_epochs", is_int(c["momentum_ramp_epochs"]) and c["momentum_ramp_epochs"] >= 0,
-         "an integer >= 0"),
+        ("momentum_ramp_epochs", is_int(c["momentum_ramp_epochs"])
+         and 0 <= c["momentum_ramp_epochs"] <= checks.CAPS["epochs"], f"an integer in [0, {checks.CAPS['epochs']}]"),
         ("prune_threshold", is_num(c["prune_threshold"]) and c["prune_threshold"] >= 0, "a number >= 0"),
         ("train_subset", c["train_subset"] is None or (is_int(c["train_subset"], 1) and c["train_subset"] <= n_pool),
          f"None or an integer in [1, {n_pool:,}] for split {c['split']!r}"),
