@@ -27,10 +27,11 @@ matter only on sets of measure zero.
 Note on Algorithm 1 as printed: its backward loop runs k = K..2, which would leave out ∂ℓ_n/∂w^(1); the parameter
 gradient is needed for k = K..1 and only the recursion (3) stops at k = 2. `backprop` does the former.
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import torch
 import torch.nn.functional as F
@@ -49,6 +50,7 @@ class ConvReLUMaxPool:
         weight: (C_out, C_in, r, r) kernels; bias: (C_out,).
         in_shape: (C_in, H, W) of the input; pool: the pooling window (and stride) r_p >= 1.
     """
+
     weight: Tensor
     bias: Tensor
     in_shape: tuple[int, int, int]
@@ -79,8 +81,9 @@ class ConvReLUMaxPool:
         jp = torch.arange(self.Wp).view(1, 1, -1, 1, 1)
         du = torch.arange(self.pool).view(1, 1, 1, -1, 1)
         dv = torch.arange(self.pool).view(1, 1, 1, 1, -1)
-        self.win = (o * self.Ho * self.Wo + (ip * self.pool + du) * self.Wo + (jp * self.pool + dv)
-                    ).reshape(c_out * self.Hp * self.Wp, self.pool * self.pool)
+        self.win = (o * self.Ho * self.Wo + (ip * self.pool + du) * self.Wo + (jp * self.pool + dv)).reshape(
+            c_out * self.Hp * self.Wp, self.pool * self.pool
+        )
 
     @property
     def d_in(self) -> int:
@@ -93,11 +96,11 @@ class ConvReLUMaxPool:
     def forward(self, x: Tensor) -> Tensor:
         """x (d_in,) -> pooled output (d_out,); stores the patches, a and the argmax q̂ of every window."""
         c_out = self.weight.shape[0]
-        patches = x[self.idx]                                                   # (Ho·Wo, C r r)
+        patches = x[self.idx]  # (Ho·Wo, C r r)
         a = (self.weight.reshape(c_out, -1) @ patches.T + self.bias[:, None]).reshape(-1)  # (C_out·Ho·Wo,)
-        h = torch.clamp(a, min=0)                                               # ReLU
-        hw = h[self.win]                                                        # (d_out, r_p²)
-        q_hat = self.win.gather(1, hw.argmax(1, keepdim=True)).squeeze(1)       # first maximum of each window
+        h = torch.clamp(a, min=0)  # ReLU
+        hw = h[self.win]  # (d_out, r_p²)
+        q_hat = self.win.gather(1, hw.argmax(1, keepdim=True)).squeeze(1)  # first maximum of each window
         self.cache = {"x": x, "patches": patches, "a": a, "q_hat": q_hat}
         return h[q_hat]
 
@@ -111,12 +114,12 @@ class ConvReLUMaxPool:
     def da_dw(self) -> Tensor:
         """∂a/∂w, (C_out·Ho·Wo, C_out·C_in·r·r + C_out): the patch of position p in kernel o's block, 1 in bias o."""
         c_out = self.weight.shape[0]
-        P = self.cache["patches"]                                               # (n_pos, k)
+        P = self.cache["patches"]  # (n_pos, k)
         n_pos, k = P.shape
         J = torch.zeros(c_out, n_pos, c_out, k, dtype=P.dtype)
         for o in range(c_out):
             J[o, :, o, :] = P
-        Jb = torch.eye(c_out, dtype=P.dtype).repeat_interleave(n_pos, dim=0)   # (c_out·n_pos, c_out)
+        Jb = torch.eye(c_out, dtype=P.dtype).repeat_interleave(n_pos, dim=0)  # (c_out·n_pos, c_out)
         return torch.cat([J.reshape(c_out * n_pos, c_out * k), Jb], dim=1)
 
     def da_dx(self) -> Tensor:
@@ -125,7 +128,7 @@ class ConvReLUMaxPool:
         n_pos, k = self.idx.shape
         J = torch.zeros(c_out, n_pos, self.d_in, dtype=self.weight.dtype)
         Wf = self.weight.reshape(c_out, 1, k).expand(c_out, n_pos, k)
-        J.scatter_(2, self.idx.unsqueeze(0).expand(c_out, n_pos, k), Wf)     # each row hits distinct columns
+        J.scatter_(2, self.idx.unsqueeze(0).expand(c_out, n_pos, k), Wf)  # each row hits distinct columns
         return J.reshape(c_out * n_pos, self.d_in)
 
     def jac_w(self) -> Tensor:
@@ -140,6 +143,7 @@ class ConvReLUMaxPool:
 @dataclass
 class DenseSoftmax:
     """Layer K: p = softmax(W x_prev + b). Input (d_in,), output p (d_out,)."""
+
     weight: Tensor
     bias: Tensor
     cache: dict = field(default_factory=dict, repr=False)
@@ -169,9 +173,16 @@ class DenseSoftmax:
 
 
 # ------------------------------------------------------------------------------------------------------- the network
-def init_params(in_shape: tuple[int, int, int] = (1, 14, 14), channels: int = 4, kernel: int = 3, pool: int = 2,
-                classes: int = 10, *, generator: torch.Generator | None = None,
-                dtype: torch.dtype = torch.float64) -> dict[str, Tensor]:
+def init_params(
+    in_shape: tuple[int, int, int] = (1, 14, 14),
+    channels: int = 4,
+    kernel: int = 3,
+    pool: int = 2,
+    classes: int = 10,
+    *,
+    generator: torch.Generator | None = None,
+    dtype: torch.dtype = torch.float64,
+) -> dict[str, Tensor]:
     """Random parameters of the small CNN (He-style scale; biases uniform in ±0.1 so that no bias is exactly 0).
 
     Returns:
@@ -191,7 +202,8 @@ def init_params(in_shape: tuple[int, int, int] = (1, 14, 14), channels: int = 4,
     d1 = channels * Hp * Wp
     g = generator
     return {
-        "conv.weight": torch.randn(channels, C, kernel, kernel, generator=g, dtype=dtype) * (2.0 / (C * kernel ** 2)) ** 0.5,
+        "conv.weight": torch.randn(channels, C, kernel, kernel, generator=g, dtype=dtype)
+        * (2.0 / (C * kernel**2)) ** 0.5,
         "conv.bias": (torch.rand(channels, generator=g, dtype=dtype) - 0.5) * 0.2,
         "fc.weight": torch.randn(classes, d1, generator=g, dtype=dtype) * (1.0 / d1) ** 0.5,
         "fc.bias": (torch.rand(classes, generator=g, dtype=dtype) - 0.5) * 0.2,
@@ -213,12 +225,13 @@ def _check(params: dict[str, Tensor], X: Tensor, y: Tensor) -> None:
 
 def layers(params: dict[str, Tensor], in_shape: tuple[int, int, int], pool: int = 2) -> list:
     """The K = 2 layers [ConvReLUMaxPool, DenseSoftmax] sharing the tensors of `params`."""
-    return [ConvReLUMaxPool(params["conv.weight"], params["conv.bias"], tuple(in_shape), pool),
-            DenseSoftmax(params["fc.weight"], params["fc.bias"])]
+    return [
+        ConvReLUMaxPool(params["conv.weight"], params["conv.bias"], tuple(in_shape), pool),
+        DenseSoftmax(params["fc.weight"], params["fc.bias"]),
+    ]
 
 
-def backprop(params: dict[str, Tensor], X: Tensor, y: Tensor, *, pool: int = 2
-             ) -> tuple[float, dict[str, Tensor]]:
+def backprop(params: dict[str, Tensor], X: Tensor, y: Tensor, *, pool: int = 2) -> tuple[float, dict[str, Tensor]]:
     """Algorithm 1: the risk L_T = (1/N) Σ -ln p_{y_n} and its gradient by explicit Jacobian products, per sample.
 
     Args:
@@ -235,25 +248,27 @@ def backprop(params: dict[str, Tensor], X: Tensor, y: Tensor, *, pool: int = 2
     _check(params, X, y)
     net = layers(params, tuple(X.shape[1:]), pool)
     dtype = params["fc.weight"].dtype
-    sizes = [params["conv.weight"].numel() + params["conv.bias"].numel(),
-             params["fc.weight"].numel() + params["fc.bias"].numel()]
-    grad = torch.zeros(sum(sizes), dtype=dtype)                               # ∇L_T = zeros(size(w))
+    sizes = [
+        params["conv.weight"].numel() + params["conv.bias"].numel(),
+        params["fc.weight"].numel() + params["fc.bias"].numel(),
+    ]
+    grad = torch.zeros(sum(sizes), dtype=dtype)  # ∇L_T = zeros(size(w))
     risk = 0.0
     for n in range(len(X)):
-        x = X[n].reshape(-1).to(dtype)                                          # x^(0) = x_n
-        for layer in net:                                                       # forward propagation (stored)
+        x = X[n].reshape(-1).to(dtype)  # x^(0) = x_n
+        for layer in net:  # forward propagation (stored)
             x = layer.forward(x)
         p = x
         q = torch.zeros_like(p)
-        q[y[n]] = 1.0                                                           # one-hot q
+        q[y[n]] = 1.0  # one-hot q
         loss_n = -torch.log(p[y[n]])
-        g = (-q / p)[None, :]                                                   # g = ∂ℓ/∂p  (eq. 4), a row
+        g = (-q / p)[None, :]  # g = ∂ℓ/∂p  (eq. 4), a row
         grad_n = []
-        for k in range(len(net) - 1, -1, -1):                                   # back-propagation, k = K..1
-            grad_n.insert(0, (g @ net[k].jac_w()).squeeze(0))                   # eq. (2)
+        for k in range(len(net) - 1, -1, -1):  # back-propagation, k = K..1
+            grad_n.insert(0, (g @ net[k].jac_w()).squeeze(0))  # eq. (2)
             if k > 0:
-                g = g @ net[k].jac_x()                                          # eq. (3)
-        grad = (n * grad + torch.cat(grad_n)) / (n + 1)                          # accumulate the average
+                g = g @ net[k].jac_x()  # eq. (3)
+        grad = (n * grad + torch.cat(grad_n)) / (n + 1)  # accumulate the average
         risk += (float(loss_n) - risk) / (n + 1)
     return risk, unflatten(grad, params)
 
@@ -263,7 +278,7 @@ def unflatten(vec: Tensor, params: dict[str, Tensor]) -> dict[str, Tensor]:
     out, i = {}, 0
     for name in PARAM_NAMES:
         m = params[name].numel()
-        out[name] = vec[i:i + m].reshape(params[name].shape)
+        out[name] = vec[i : i + m].reshape(params[name].shape)
         i += m
     if i != vec.numel():
         raise ValueError(f"vector has {vec.numel()} entries, the parameters {i}")
@@ -283,8 +298,9 @@ def risk_torch(params: dict[str, Tensor], X: Tensor, y: Tensor, *, pool: int = 2
     return F.cross_entropy(logits, y)
 
 
-def autograd_gradients(params: dict[str, Tensor], X: Tensor, y: Tensor, *, pool: int = 2
-                       ) -> tuple[float, dict[str, Tensor]]:
+def autograd_gradients(
+    params: dict[str, Tensor], X: Tensor, y: Tensor, *, pool: int = 2
+) -> tuple[float, dict[str, Tensor]]:
     """Risk and its gradient by `torch.autograd` on `risk_torch`."""
     _check(params, X, y)
     leaves = {k: v.detach().clone().requires_grad_(True) for k, v in params.items()}
@@ -294,8 +310,9 @@ def autograd_gradients(params: dict[str, Tensor], X: Tensor, y: Tensor, *, pool:
 
 
 @torch.no_grad()
-def finite_differences(params: dict[str, Tensor], X: Tensor, y: Tensor, *, h: float = 1e-6, pool: int = 2,
-                       risk: Callable | None = None) -> dict[str, Tensor]:
+def finite_differences(
+    params: dict[str, Tensor], X: Tensor, y: Tensor, *, h: float = 1e-6, pool: int = 2, risk: Callable | None = None
+) -> dict[str, Tensor]:
     """Central differences (L(w + h e_i) - L(w - h e_i)) / 2h for every parameter entry.
 
     Error O(h²) from truncation plus O(ε L / h) from rounding; h = 1e-6 in float64 balances them (~1e-10).

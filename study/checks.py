@@ -2,10 +2,12 @@
 
 Every refusal names the parameter, the value and what is accepted, before any work starts (CONTRIBUTING.md).
 """
+
 from __future__ import annotations
 
 import math
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 
 def out_of_range(name: str, value: Any, accepted: str) -> ValueError:
@@ -61,16 +63,16 @@ def need(ok: bool, name: str, value: Any, accepted: str) -> None:
 #: 5 seeds, 100 epochs, 1,024 hidden units, 20,000 Monte-Carlo samples), low enough that a slip such as 10**12 is
 #: refused by name before any work instead of meeting a MemoryError after it or a run that never ends.
 CAPS = {
-    "seeds": 100,            # seeds of one row
-    "epochs": 1_000,         # epochs of one run
-    "steps": 100_000,        # warm-up or benchmark steps
-    "width": 16_384,         # hidden units or channels of one layer
-    "samples": 1_000_000,    # Monte-Carlo samples, points, images drawn or generated
-    "repeats": 1_000,        # benchmark repetitions
-    "grid": 10_000,          # candidate values of one grid (widths searched)
-    "pixels": 1_024,         # side of a generated image
-    "waves": 100,            # sine components of one generated curve
-    "threads": 1_024,        # torch threads of one process
+    "seeds": 100,  # seeds of one row
+    "epochs": 1_000,  # epochs of one run
+    "steps": 100_000,  # warm-up or benchmark steps
+    "width": 16_384,  # hidden units or channels of one layer
+    "samples": 1_000_000,  # Monte-Carlo samples, points, images drawn or generated
+    "repeats": 1_000,  # benchmark repetitions
+    "grid": 10_000,  # candidate values of one grid (widths searched)
+    "pixels": 1_024,  # side of a generated image
+    "waves": 100,  # sine components of one generated curve
+    "threads": 1_024,  # torch threads of one process
 }
 #: notebook seeds lie in [0, SEED_LIMIT): derived run seeds (seed·1000 + s + 100 at most) stay below torch's 2**63
 SEED_LIMIT = 2**32
@@ -107,9 +109,11 @@ def int_in(p: dict[str, Any], name: str, low: int, high: int | None = None, why:
 
 
 #: what text is usually a slip for, added to the message when a number, flag or list arrives as a string
-TEXT_HINTS = {"number": "; got text: YAML reads 1e-3 as a string (write 1.0e-3)",
-              "flag": "; got text: write True / False (YAML: true / false)",
-              "list": "; got text: papermill -p passes a list as text (use -y, or the profile's YAML file)"}
+TEXT_HINTS = {
+    "number": "; got text: YAML reads 1e-3 as a string (write 1.0e-3)",
+    "flag": "; got text: write True / False (YAML: true / false)",
+    "list": "; got text: papermill -p passes a list as text (use -y, or the profile's YAML file)",
+}
 
 
 def text_hint(value: Any, kind: str) -> str:

@@ -26,10 +26,12 @@ error, never a verdict.
 ordering and trend claims have none (the sign decides). Each claim row (`judge`) has the fields of
 ``headline.json``: ``paper, claim, type, paper_value, unit, tolerance, n, mean, ci95, verdict, note``.
 """
+
 from __future__ import annotations
 
 import math
-from typing import Any, Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -43,8 +45,11 @@ CONFIDENCE = 0.95
 #: Tolerance per quantity, in the quantity's unit: how far from the paper's number still counts as the same result.
 #: ``(tolerance, unit, why)``. Chosen before looking at our results (issue 11).
 TOLERANCES: dict[str, tuple[float, str, str]] = {
-    "accuracy": (0.01, "fraction", "1 percentage point: the spread of test accuracy over seeds and data-loading "
-                                   "orders in the papers' own tables"),
+    "accuracy": (
+        0.01,
+        "fraction",
+        "1 percentage point: the spread of test accuracy over seeds and data-loading orders in the papers' own tables",
+    ),
     "error": (0.01, "fraction", "1 percentage point, as for accuracy"),
     "sparsity": (0.02, "fraction", "2 percentage points of zero weights"),
     "nodes": (2.0, "nodes", "2 nodes of the layer"),
@@ -53,8 +58,11 @@ TOLERANCES: dict[str, tuple[float, str, str]] = {
     "ratio": (0.1, "ratio", "10 % of a ratio"),
     "fraction": (0.02, "fraction", "2 percentage points of a fraction"),
     "identity": (1e-9, "absolute error", "an exact identity computed in float64 (rounding errors are ~1e-12)"),
-    "rel_error": (1e-6, "relative error", "a gradient check in float64: central finite differences are accurate to "
-                                          "about 1e-6 relative"),
+    "rel_error": (
+        1e-6,
+        "relative error",
+        "a gradient check in float64: central finite differences are accurate to about 1e-6 relative",
+    ),
 }
 
 
@@ -91,6 +99,7 @@ def interval(values: Iterable[float], confidence: float = CONFIDENCE) -> tuple[f
         return m, None, n
     s = 0.0 if np.ptp(v) == 0 else float(v.std(ddof=1))  # equal values: exactly zero width, no rounding residue
     from scipy import stats  # here, not at import: scipy.stats costs ~0.6 s in every worker process
+
     half = float(stats.t.ppf(0.5 + confidence / 2.0, n - 1)) * s / math.sqrt(n)
     return m, (m - half, m + half), n
 
@@ -111,12 +120,16 @@ def region(type: str, paper_value: float | None = None, tolerance: float = 0.0) 
     if paper_value is None or not math.isfinite(float(paper_value)):
         raise ValueError(f"a {type} claim needs a finite numeric paper_value, got {paper_value!r}")
     p = float(paper_value)
-    return {"point": (p - tolerance, p + tolerance), "at_least": (p - tolerance, math.inf),
-            "at_most": (-math.inf, p + tolerance)}[type]
+    return {
+        "point": (p - tolerance, p + tolerance),
+        "at_least": (p - tolerance, math.inf),
+        "at_most": (-math.inf, p + tolerance),
+    }[type]
 
 
-def verdict(type: str, values: Iterable[float], paper_value: float | None = None,
-            tolerance: float = 0.0) -> tuple[str, str]:
+def verdict(
+    type: str, values: Iterable[float], paper_value: float | None = None, tolerance: float = 0.0
+) -> tuple[str, str]:
     """The study's verdict rule (module docstring) on per-seed `values`: ``(verdict, reason)``.
 
     Raises:
@@ -150,9 +163,18 @@ def tolerance_of(quantity: str | None) -> tuple[float, str]:
     return tol, unit
 
 
-def judge(paper: str, claim: str, type: str, values: Iterable[float], *, paper_value: Any = None,
-          quantity: str | None = None, unit: str | None = None, note: str = "",
-          depends_on: Iterable[str] = ()) -> dict[str, Any]:
+def judge(
+    paper: str,
+    claim: str,
+    type: str,
+    values: Iterable[float],
+    *,
+    paper_value: Any = None,
+    quantity: str | None = None,
+    unit: str | None = None,
+    note: str = "",
+    depends_on: Iterable[str] = (),
+) -> dict[str, Any]:
     """One claim row for ``headline.json``, judged by `verdict`.
 
     Args:
@@ -181,15 +203,33 @@ def judge(paper: str, claim: str, type: str, values: Iterable[float], *, paper_v
         pv = None
     v, reason = verdict(type, values, pv, tol)
     m, ci, n = interval(values)
-    return {"paper": paper, "claim": claim, "type": type, "paper_value": paper_value,
-            "unit": unit if unit is not None else qunit, "tolerance": tol if type in TYPES[:3] else None,
-            "n": n, "mean": m, "ci95": list(ci) if ci is not None else None, "verdict": v,
-            "note": "; ".join(x for x in (note, reason) if x), "depends_on": sorted(set(depends_on))}
+    return {
+        "paper": paper,
+        "claim": claim,
+        "type": type,
+        "paper_value": paper_value,
+        "unit": unit if unit is not None else qunit,
+        "tolerance": tol if type in TYPES[:3] else None,
+        "n": n,
+        "mean": m,
+        "ci95": list(ci) if ci is not None else None,
+        "verdict": v,
+        "note": "; ".join(x for x in (note, reason) if x),
+        "depends_on": sorted(set(depends_on)),
+    }
 
 
-def not_tested(paper: str, claim: str, type: str, reason: str, *, paper_value: Any = None,
-               quantity: str | None = None, unit: str | None = None, depends_on: Iterable[str] = ()
-               ) -> dict[str, Any]:
+def not_tested(
+    paper: str,
+    claim: str,
+    type: str,
+    reason: str,
+    *,
+    paper_value: Any = None,
+    quantity: str | None = None,
+    unit: str | None = None,
+    depends_on: Iterable[str] = (),
+) -> dict[str, Any]:
     """A claim row the profile cannot answer: verdict "not tested", `reason` in the note, no mean or interval.
 
     Raises:
@@ -200,10 +240,20 @@ def not_tested(paper: str, claim: str, type: str, reason: str, *, paper_value: A
     if not reason:
         raise ValueError("a 'not tested' claim needs a reason")
     tol, qunit = tolerance_of(quantity) if quantity else (None, "")
-    return {"paper": paper, "claim": claim, "type": type, "paper_value": paper_value,
-            "unit": unit if unit is not None else qunit, "tolerance": tol if type in TYPES[:3] else None,
-            "n": 0, "mean": None, "ci95": None, "verdict": "not tested", "note": reason,
-            "depends_on": sorted(set(depends_on))}
+    return {
+        "paper": paper,
+        "claim": claim,
+        "type": type,
+        "paper_value": paper_value,
+        "unit": unit if unit is not None else qunit,
+        "tolerance": tol if type in TYPES[:3] else None,
+        "n": 0,
+        "mean": None,
+        "ci95": None,
+        "verdict": "not tested",
+        "note": reason,
+        "depends_on": sorted(set(depends_on)),
+    }
 
 
 # ------------------------------------------------------------------------------------------ per-seed value helpers
@@ -245,8 +295,9 @@ def differences(a: pd.Series, b: pd.Series, *, better: str = "higher") -> pd.Ser
     return d if better == "higher" else -d
 
 
-def slopes(df: pd.DataFrame, x: str, *, value: str = "value", seed: str = "seed", direction: str = "increasing"
-           ) -> pd.Series:
+def slopes(
+    df: pd.DataFrame, x: str, *, value: str = "value", seed: str = "seed", direction: str = "increasing"
+) -> pd.Series:
     """Per-seed least-squares slope of `value` against column `x` (for a trend claim), oriented so that > 0
     supports a trend in `direction` ("increasing" or "decreasing"). `df` holds the rows of one quantity.
 
@@ -267,7 +318,7 @@ def slopes(df: pd.DataFrame, x: str, *, value: str = "value", seed: str = "seed"
 
 # ------------------------------------------------------------------------------------------------------ display
 def fmt_ci(c: dict[str, Any], scale: float = 1.0, digits: int = 3) -> str:
-    """"m [lo, hi] (n=k)" of a claim row (values times `scale`), "—" when not tested."""
+    """ "m [lo, hi] (n=k)" of a claim row (values times `scale`), "—" when not tested."""
     if c.get("mean") is None:
         return "—"
     m = c["mean"] * scale
@@ -280,25 +331,45 @@ def fmt_ci(c: dict[str, Any], scale: float = 1.0, digits: int = 3) -> str:
 def claims_table(claims: Sequence[dict[str, Any]]) -> pd.DataFrame:
     """The claims as a display frame: claim, type, paper value, ours (mean [95 % CI] (n)), tolerance, verdict,
     robustness (with the readings that flip the verdict), note."""
+
     def robustness(c: dict[str, Any]) -> str:
         r = c.get("robustness") or ("not judged" if c["verdict"] == "not tested" else "no open choice")
         flips = c.get("flipped_by") or []
         return r + (f" ({', '.join(flips)})" if flips else "")
-    rows = [{"paper": c["paper"], "claim": c["claim"], "type": c["type"], "paper value": c.get("paper_value"),
-             "ours": fmt_ci(c), "unit": c.get("unit", ""),
-             "tolerance": "" if c.get("tolerance") is None else f"±{c['tolerance']:g}",
-             "verdict": c["verdict"], "robustness": robustness(c), "note": c.get("note", "")} for c in claims]
-    return pd.DataFrame(rows, columns=["paper", "claim", "type", "paper value", "ours", "unit", "tolerance",
-                                       "verdict", "robustness", "note"])
+
+    rows = [
+        {
+            "paper": c["paper"],
+            "claim": c["claim"],
+            "type": c["type"],
+            "paper value": c.get("paper_value"),
+            "ours": fmt_ci(c),
+            "unit": c.get("unit", ""),
+            "tolerance": "" if c.get("tolerance") is None else f"±{c['tolerance']:g}",
+            "verdict": c["verdict"],
+            "robustness": robustness(c),
+            "note": c.get("note", ""),
+        }
+        for c in claims
+    ]
+    return pd.DataFrame(
+        rows,
+        columns=["paper", "claim", "type", "paper value", "ours", "unit", "tolerance", "verdict", "robustness", "note"],
+    )
 
 
 def readings_table(claims: Sequence[dict[str, Any]]) -> pd.DataFrame:
     """Claims (rows, by claim text) × readings (columns "<choice>=<reading>", sorted): the verdict under each
     reading, then robustness and the readings that flip the headline verdict; "—" where a claim has no such
     reading."""
-    rows = {c["claim"]: {**{k: r["verdict"] for k, r in (c.get("readings") or {}).items()},
-                         "robustness": c.get("robustness", ""), "flipped by": ", ".join(c.get("flipped_by") or [])}
-            for c in claims}
+    rows = {
+        c["claim"]: {
+            **{k: r["verdict"] for k, r in (c.get("readings") or {}).items()},
+            "robustness": c.get("robustness", ""),
+            "flipped by": ", ".join(c.get("flipped_by") or []),
+        }
+        for c in claims
+    }
     tab = pd.DataFrame(rows).T
     front = [c for c in tab.columns if c not in ("robustness", "flipped by")]
     return tab[sorted(front) + ["robustness", "flipped by"]].fillna("—")
@@ -309,8 +380,20 @@ def tolerances_table() -> pd.DataFrame:
     return pd.DataFrame([{"quantity": q, "tolerance": t, "unit": u, "why": w} for q, (t, u, w) in TOLERANCES.items()])
 
 
-CLAIM_FIELDS = ("paper", "claim", "type", "paper_value", "unit", "tolerance", "n", "mean", "ci95", "verdict", "note",
-                "depends_on")
+CLAIM_FIELDS = (
+    "paper",
+    "claim",
+    "type",
+    "paper_value",
+    "unit",
+    "tolerance",
+    "n",
+    "mean",
+    "ci95",
+    "verdict",
+    "note",
+    "depends_on",
+)
 DEVIATION_FIELDS = ("setting", "paper", "ours", "why", "effect")
 
 
@@ -344,11 +427,15 @@ def check_claim(c: dict[str, Any]) -> None:
         raise ValueError(f"claim {name!r}: verdict {c['verdict']!r} without a 95 % interval over >= {MIN_SEEDS} seeds")
     if c["verdict"] in ("reproduced", "not reproduced"):
         ci = c["ci95"]
-        finite = [isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
-                  for v in (c["mean"], *(ci if isinstance(ci, (list, tuple)) else [None, None]))]
+        finite = [
+            isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+            for v in (c["mean"], *(ci if isinstance(ci, (list, tuple)) else [None, None]))
+        ]
         if not all(finite) or len(ci) != 2 or ci[0] > ci[1]:
-            raise ValueError(f"claim {name!r}: verdict {c['verdict']!r} needs a finite mean and a finite interval "
-                             f"[low, high]; got mean {c['mean']!r}, ci95 {ci!r}")
+            raise ValueError(
+                f"claim {name!r}: verdict {c['verdict']!r} needs a finite mean and a finite interval "
+                f"[low, high]; got mean {c['mean']!r}, ci95 {ci!r}"
+            )
     deps = c.get("depends_on")
     if not isinstance(deps, list) or not all(isinstance(d, str) and d for d in deps):
         raise ValueError(f"claim {name!r}: depends_on must be a list of run labels, got {deps!r}")
@@ -417,8 +504,9 @@ def with_readings(claim: dict[str, Any], readings: dict[str, dict[str, Any] | No
     return out
 
 
-def across_readings(headline: list[dict[str, Any]], by_reading: dict[str, list[dict[str, Any]]],
-                    headline_keys: Iterable[str] = ()) -> list[dict[str, Any]]:
+def across_readings(
+    headline: list[dict[str, Any]], by_reading: dict[str, list[dict[str, Any]]], headline_keys: Iterable[str] = ()
+) -> list[dict[str, Any]]:
     """Attach readings to every headline claim, matching claims by their ``claim`` text.
 
     Args:
@@ -462,8 +550,9 @@ def counts(claims: Sequence[dict[str, Any]]) -> dict[str, int]:
 TRAINS_FRACTION = 0.5
 
 
-def training_check(reading: str, layer: str, moved: Iterable[float], baseline: Iterable[float],
-                   *, headline: bool = False) -> dict[str, Any]:
+def training_check(
+    reading: str, layer: str, moved: Iterable[float], baseline: Iterable[float], *, headline: bool = False
+) -> dict[str, Any]:
     """Does a reading train the layer a paper studies? One row of ``headline.json``'s ``training_checks``.
 
     Args:
@@ -485,5 +574,12 @@ def training_check(reading: str, layer: str, moved: Iterable[float], baseline: I
     if not b > 0:
         raise ValueError(f"training_check {reading!r}/{layer!r}: the baseline's 1 - cos is {b}; it did not train")
     ratio = m / b
-    return {"reading": reading, "layer": layer, "moved": m, "baseline": b, "ratio": ratio,
-            "trains": ratio >= TRAINS_FRACTION, "headline": bool(headline)}
+    return {
+        "reading": reading,
+        "layer": layer,
+        "moved": m,
+        "baseline": b,
+        "ratio": ratio,
+        "trains": ratio >= TRAINS_FRACTION,
+        "headline": bool(headline),
+    }

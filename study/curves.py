@@ -21,6 +21,7 @@ manifest (``.json``) of all generator parameters and the seed: a rerun with the 
 Both files are written whole (unique temporary name, then rename), so several processes may call `generate`
 with the same parameters at once: each may generate, none ever reads a partial file.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -29,10 +30,11 @@ import json
 import os
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -71,6 +73,7 @@ class CurveParams:
             perimeter), so that both classes carry the same ink on average (a shaky curve is longer: without this,
             mean ink alone separates the classes).
     """
+
     dataset: str = "letters"
     image_size: int = 48
     n_train: int = 5000
@@ -90,7 +93,7 @@ class CurveParams:
     match_ink: bool = True
     version: int = GENERATOR_VERSION
 
-    def validate(self) -> "CurveParams":
+    def validate(self) -> CurveParams:
         """Raise ValueError naming the first bad field."""
         if self.dataset not in DATASETS:
             raise ValueError(f"dataset={self.dataset!r} is not one of {DATASETS}")
@@ -117,6 +120,7 @@ class CurveParams:
 class CurveSet:
     """A generated data set: images uint8 {0, 1} of shape (N, 1, S, S), labels int64 (N,) with 0 = regular,
     1 = shaky, and `meta` (glyph/shape id per image) for both splits."""
+
     x_train: Tensor
     y_train: Tensor
     x_test: Tensor
@@ -139,6 +143,7 @@ class CurveSet:
 def font_files() -> list[Path]:
     """The DejaVu TrueType faces shipped with matplotlib (regular, bold, oblique; Sans, Serif, Mono), sorted."""
     import matplotlib
+
     d = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
     files = sorted(p for p in d.glob("DejaVu*.ttf") if "Display" not in p.name)
     if not files:
@@ -146,7 +151,7 @@ def font_files() -> list[Path]:
     return files
 
 
-@lru_cache(maxsize=None)
+@cache
 def glyph_contours(char: str, font_file: str) -> tuple[np.ndarray, ...]:
     """Closed outline contours of one glyph, as (M_i, 2) float arrays, centred, scaled so that the larger side of
     the glyph's bounding box is 1 (every glyph fills the frame alike, lower and upper case).
@@ -154,6 +159,7 @@ def glyph_contours(char: str, font_file: str) -> tuple[np.ndarray, ...]:
     Uses matplotlib's `TextPath` (Bézier curves flattened to polygons)."""
     from matplotlib.font_manager import FontProperties
     from matplotlib.textpath import TextPath
+
     path = TextPath((0, 0), char, size=1.0, prop=FontProperties(fname=font_file))
     polys = [np.asarray(p, dtype=np.float64) for p in path.to_polygons(closed_only=True) if len(p) >= 3]
     if not polys:
@@ -164,7 +170,7 @@ def glyph_contours(char: str, font_file: str) -> tuple[np.ndarray, ...]:
     return tuple((p - centre) / size for p in polys)
 
 
-@lru_cache(maxsize=None)
+@cache
 def glyph_outline(char: str, font_file: str, spacing: float) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
     """`glyph_contours` resampled at uniform arc length: ((points, normals), ...) per contour (cached)."""
     return tuple(resample_closed(c, spacing) for c in glyph_contours(char, font_file))
@@ -187,8 +193,15 @@ def resample_closed(poly: np.ndarray, spacing: float) -> tuple[np.ndarray, np.nd
     return pts, normals
 
 
-def tremor(pts: np.ndarray, normals: np.ndarray, rng: np.random.Generator, amplitude: tuple[float, float],
-           wavelength: tuple[float, float], n_waves: int, spacing: float) -> np.ndarray:
+def tremor(
+    pts: np.ndarray,
+    normals: np.ndarray,
+    rng: np.random.Generator,
+    amplitude: tuple[float, float],
+    wavelength: tuple[float, float],
+    n_waves: int,
+    spacing: float,
+) -> np.ndarray:
     """Move each point along its normal by d(s) = Σ_k A_k sin(2π s/L_k + φ_k) (A_k ~ U(amplitude), L_k ~
     U(wavelength), φ_k ~ U(0, 2π)); s is the arc length. Returns the perturbed points (K, 2)."""
     s = np.arange(len(pts)) * spacing
@@ -294,6 +307,7 @@ def augment(images: Tensor, p: CurveParams, seed: int) -> Tensor:
     8σ+1, at most S−1, σ = elastic_sigma) and scaled by alpha/S (torchvision's ElasticTransform). Both maps are composed into
     one sampling grid (`torch.nn.functional.grid_sample`, bilinear, zeros outside)."""
     from torchvision.transforms.v2 import functional as TF
+
     n, _, S, _ = images.shape
     g = torch.Generator().manual_seed(seed)
     u = lambda lo, hi: lo + (hi - lo) * torch.rand(n, generator=g, dtype=torch.float64)  # noqa: E731
@@ -303,10 +317,16 @@ def augment(images: Tensor, p: CurveParams, seed: int) -> Tensor:
     sc = u(*p.scale)
     tx, ty = u(-p.translate, p.translate) * 2, u(-p.translate, p.translate) * 2  # in [-1, 1] grid units
     # forward map A = R(rot) · Shear(shx, shy) · scale; grid_sample needs the inverse (output -> input)
-    R = torch.stack([torch.stack([torch.cos(rot), -torch.sin(rot)], -1),
-                     torch.stack([torch.sin(rot), torch.cos(rot)], -1)], -2)
-    Sh = torch.stack([torch.stack([torch.ones(n, dtype=torch.float64), torch.tan(shx)], -1),
-                      torch.stack([torch.tan(shy), torch.ones(n, dtype=torch.float64)], -1)], -2)
+    R = torch.stack(
+        [torch.stack([torch.cos(rot), -torch.sin(rot)], -1), torch.stack([torch.sin(rot), torch.cos(rot)], -1)], -2
+    )
+    Sh = torch.stack(
+        [
+            torch.stack([torch.ones(n, dtype=torch.float64), torch.tan(shx)], -1),
+            torch.stack([torch.tan(shy), torch.ones(n, dtype=torch.float64)], -1),
+        ],
+        -2,
+    )
     A = R @ Sh * sc[:, None, None]
     Ainv = torch.linalg.inv(A)
     t = torch.stack([tx, ty], -1).unsqueeze(-1)
@@ -324,11 +344,17 @@ def augment_v2(images: Tensor, p: CurveParams, seed: int) -> Tensor:
     """Reference implementation of `augment` with `torchvision.transforms.v2.RandomAffine` then
     `v2.ElasticTransform`, one call per image (slow: used to check `augment` and to show the library's version)."""
     from torchvision.transforms import v2
-    affine = v2.RandomAffine(degrees=p.degrees, translate=(p.translate, p.translate), scale=p.scale,
-                             shear=(-p.shear, p.shear, -p.shear, p.shear),
-                             interpolation=v2.InterpolationMode.BILINEAR)
-    elastic = v2.ElasticTransform(alpha=p.elastic_alpha, sigma=p.elastic_sigma,
-                                  interpolation=v2.InterpolationMode.BILINEAR)
+
+    affine = v2.RandomAffine(
+        degrees=p.degrees,
+        translate=(p.translate, p.translate),
+        scale=p.scale,
+        shear=(-p.shear, p.shear, -p.shear, p.shear),
+        interpolation=v2.InterpolationMode.BILINEAR,
+    )
+    elastic = v2.ElasticTransform(
+        alpha=p.elastic_alpha, sigma=p.elastic_sigma, interpolation=v2.InterpolationMode.BILINEAR
+    )
     out = torch.empty(images.shape, dtype=torch.uint8)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
@@ -343,7 +369,7 @@ def _generate_split(p: CurveParams, n: int, seed: int, split_id: int) -> tuple[T
     rng.shuffle(labels)
     n_items = len(LETTERS) * len(font_files()) if p.dataset == "letters" else 1
     items = rng.integers(0, n_items, size=n)
-    clean = np.stack([draw_one(p, int(l), int(it), rng) for l, it in zip(labels, items)])
+    clean = np.stack([draw_one(p, int(l), int(it), rng) for l, it in zip(labels, items)])  # noqa: E741
     x = augment(torch.from_numpy(clean).unsqueeze(1), p, seed * 7919 + split_id)
     return x, torch.from_numpy(labels).long(), items
 
@@ -354,8 +380,9 @@ def cache_key(p: CurveParams, seed: int) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()[:12]
 
 
-def generate(p: CurveParams, seed: int = 0, *, cache_dir: Path | str | None = CACHE_DIR,
-             progress: bool = True) -> CurveSet:
+def generate(
+    p: CurveParams, seed: int = 0, *, cache_dir: Path | str | None = CACHE_DIR, progress: bool = True
+) -> CurveSet:
     """Generate (or load from the cache) a balanced train/test set of regular vs shaky curves.
 
     Args:
@@ -379,8 +406,17 @@ def generate(p: CurveParams, seed: int = 0, *, cache_dir: Path | str | None = CA
         f = Path(cache_dir) / f"{p.dataset}-{key}.pt"
         if f.exists():
             d = torch.load(f, weights_only=False)
-            return CurveSet(d["x_train"], d["y_train"], d["x_test"], d["y_test"], p, seed, d["meta"],
-                            time.perf_counter() - t0, cached=True)
+            return CurveSet(
+                d["x_train"],
+                d["y_train"],
+                d["x_test"],
+                d["y_test"],
+                p,
+                seed,
+                d["meta"],
+                time.perf_counter() - t0,
+                cached=True,
+            )
     x_tr, y_tr, it_tr = _generate_split(p, p.n_train, seed, 0)
     x_te, y_te, it_te = _generate_split(p, p.n_test, seed, 1)
     meta = {"item_train": it_tr.tolist(), "item_test": it_te.tolist()}
@@ -388,14 +424,20 @@ def generate(p: CurveParams, seed: int = 0, *, cache_dir: Path | str | None = CA
     if cache_dir is not None:
         d = Path(cache_dir)
         d.mkdir(parents=True, exist_ok=True)
-        manifest = {"params": asdict(p), "seed": seed, "file": f"{p.dataset}-{key}.pt",
-                    "generation_seconds": round(cs.seconds, 2),
-                    "fonts": [f.name for f in font_files()] if p.dataset == "letters" else None,
-                    "shape": list(x_tr.shape)}
+        manifest = {
+            "params": asdict(p),
+            "seed": seed,
+            "file": f"{p.dataset}-{key}.pt",
+            "generation_seconds": round(cs.seconds, 2),
+            "fonts": [f.name for f in font_files()] if p.dataset == "letters" else None,
+            "shape": list(x_tr.shape),
+        }
         # manifest first, data file last: whoever sees the .pt also finds its manifest
         _write_whole(d / f"{p.dataset}-{key}.json", lambda f: f.write(json.dumps(manifest, indent=2).encode()))
-        _write_whole(d / f"{p.dataset}-{key}.pt", lambda f: torch.save(
-            {"x_train": x_tr, "y_train": y_tr, "x_test": x_te, "y_test": y_te, "meta": meta}, f))
+        _write_whole(
+            d / f"{p.dataset}-{key}.pt",
+            lambda f: torch.save({"x_train": x_tr, "y_train": y_tr, "x_test": x_te, "y_test": y_te, "meta": meta}, f),
+        )
     return cs
 
 
@@ -431,5 +473,8 @@ def ink_giveaway(cs: CurveSet) -> dict[str, float]:
             if acc > best:
                 best, best_t, best_dir = acc.item(), t.item(), direction
     pred = (ink_te > best_t).long() if best_dir == 1 else (ink_te <= best_t).long()
-    return {"ink_regular": ink_te[cs.y_test == 0].mean().item(), "ink_shaky": ink_te[cs.y_test == 1].mean().item(),
-            "ink_threshold_accuracy": (pred == cs.y_test).float().mean().item()}
+    return {
+        "ink_regular": ink_te[cs.y_test == 0].mean().item(),
+        "ink_shaky": ink_te[cs.y_test == 1].mean().item(),
+        "ink_threshold_accuracy": (pred == cs.y_test).float().mean().item(),
+    }

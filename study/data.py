@@ -24,6 +24,7 @@ under the final name.
 is a `DataError` that says to run ``make data``). Each split is decoded once into a uint8 tensor and kept in memory;
 batches are sliced from tensors, never decoded per sample.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -72,8 +73,18 @@ TV_FOLDER = {"mnist": "MNIST", "fashion-mnist": "FashionMNIST"}
 SPLIT_PREFIX = {"train": "train", "test": "t10k"}
 CLASSES = {
     "mnist": [str(i) for i in range(10)],
-    "fashion-mnist": ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-                      "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"],
+    "fashion-mnist": [
+        "T-shirt/top",
+        "Trouser",
+        "Pullover",
+        "Dress",
+        "Coat",
+        "Sandal",
+        "Shirt",
+        "Sneaker",
+        "Bag",
+        "Ankle boot",
+    ],
 }
 
 
@@ -126,6 +137,7 @@ class Source:
     module docstring. When the whole source is unusable, ``folder`` is None and ``problem`` says why; ``warn``
     marks a problem the user should hear about (a misconfigured ``$STUDY_DATA_MIRROR``), as opposed to a source
     that is simply not installed here."""
+
     label: str
     folder: Path | None
     problem: str | None = None
@@ -170,13 +182,18 @@ def folder_sources(name: str) -> list[Source]:
 
 
 def _how_to_supply(name: str, root: Path) -> str:
-    return (f"To supply it, run `make data` (`python -m study.data [root]`), which takes it from, in order: a mirror "
-            f"folder named by {MIRROR_ENV} holding '{name}/<file>.gz' (default: the repository's sibling "
-            f"../shared/data); "
-            + ("Debian's package dataset-fashion-mnist (`apt-get install dataset-fashion-mnist`); "
-               if name == "fashion-mnist" else "")
-            + f"torchvision's download when the network is reachable. Or copy the uncompressed file into "
-            f"{raw_folder(name, root)}/.")
+    return (
+        f"To supply it, run `make data` (`python -m study.data [root]`), which takes it from, in order: a mirror "
+        f"folder named by {MIRROR_ENV} holding '{name}/<file>.gz' (default: the repository's sibling "
+        f"../shared/data); "
+        + (
+            "Debian's package dataset-fashion-mnist (`apt-get install dataset-fashion-mnist`); "
+            if name == "fashion-mnist"
+            else ""
+        )
+        + f"torchvision's download when the network is reachable. Or copy the uncompressed file into "
+        f"{raw_folder(name, root)}/."
+    )
 
 
 def _one_line(exc: BaseException, limit: int = 300) -> str:
@@ -238,6 +255,7 @@ def _torchvision_download(name: str, dest: Path) -> Path:
     Needs the network. Raises whatever torchvision raises (RuntimeError, URLError, OSError, ...).
     """
     from torchvision import datasets
+
     cls = datasets.MNIST if name == "mnist" else datasets.FashionMNIST
     cls(root=str(dest), train=True, download=True)  # fetches all four files
     return raw_folder(name, dest)
@@ -246,8 +264,9 @@ def _torchvision_download(name: str, dest: Path) -> Path:
 _VERIFIED: dict[Path, tuple[int, int, int]] = {}
 
 
-def verify(name: str, root: Path | str = DEFAULT_ROOT, *, split: str | None = None,
-           trust_unchanged: bool = False) -> None:
+def verify(
+    name: str, root: Path | str = DEFAULT_ROOT, *, split: str | None = None, trust_unchanged: bool = False
+) -> None:
     """Check the uncompressed IDX files of `name` under `root` against their canonical MD5 sums; copies nothing.
 
     Args:
@@ -271,19 +290,25 @@ def verify(name: str, root: Path | str = DEFAULT_ROOT, *, split: str | None = No
         try:
             st = path.stat()
         except FileNotFoundError:
-            raise DataError(f"{path} is missing (expected MD5 {expected} of the uncompressed IDX file). "
-                            + _how_to_supply(name, root)) from None
+            raise DataError(
+                f"{path} is missing (expected MD5 {expected} of the uncompressed IDX file). "
+                + _how_to_supply(name, root)
+            ) from None
         if not stat.S_ISREG(st.st_mode):
-            raise DataError(f"{path} is not a file (a folder or a device stands where the uncompressed IDX file "
-                            f"with MD5 {expected} belongs); remove it, then `make data`. " + _how_to_supply(name, root))
+            raise DataError(
+                f"{path} is not a file (a folder or a device stands where the uncompressed IDX file "
+                f"with MD5 {expected} belongs); remove it, then `make data`. " + _how_to_supply(name, root)
+            )
         key = (st.st_ino, st.st_size, st.st_mtime_ns)
         if trust_unchanged and _VERIFIED.get(path) == key:
             continue
         got = md5sum(path)
         if got != expected:
             _VERIFIED.pop(path, None)
-            raise DataError(f"{path} is corrupt: MD5 {got}, expected {expected}; `make data` replaces it. "
-                            + _how_to_supply(name, root))
+            raise DataError(
+                f"{path} is corrupt: MD5 {got}, expected {expected}; `make data` replaces it. "
+                + _how_to_supply(name, root)
+            )
         _VERIFIED[path] = key
 
 
@@ -349,8 +374,10 @@ def ensure(name: str, root: Path | str = DEFAULT_ROOT, *, download: bool = True,
                 tried[fname].append(f"{source.label}: {source.problem}")
             continue
         for src, problem in take(source):
-            _warn(f"{src}: {problem} (expected MD5 {expected[src.name.removesuffix('.gz')]} "
-                  f"of the uncompressed file); trying the next source")
+            _warn(
+                f"{src}: {problem} (expected MD5 {expected[src.name.removesuffix('.gz')]} "
+                f"of the uncompressed file); trying the next source"
+            )
     if tried and not download:
         for fname in tried:
             tried[fname].append("torchvision download: not tried (download=False)")
@@ -381,6 +408,7 @@ def ensure(name: str, root: Path | str = DEFAULT_ROOT, *, download: bool = True,
 @dataclass
 class Split:
     """One split held in memory. ``images``: uint8, shape (N, 1, 28, 28); ``labels``: int64, shape (N,)."""
+
     images: torch.Tensor
     labels: torch.Tensor
     classes: list[str]
@@ -395,7 +423,7 @@ class Split:
             x = x.sub_(mean).div_(std)
         return x
 
-    def subset(self, idx: torch.Tensor) -> "Split":
+    def subset(self, idx: torch.Tensor) -> Split:
         return Split(self.images[idx], self.labels[idx], self.classes)
 
 
@@ -422,14 +450,16 @@ def load(name: str, split: str = "train", root: Path | str = DEFAULT_ROOT) -> Sp
     root = Path(root)
     verify(name, root, split=split, trust_unchanged=True)
     from torchvision.datasets.mnist import read_image_file, read_label_file
+
     raw, prefix = raw_folder(name, root), SPLIT_PREFIX[split]
     images = read_image_file(str(raw / f"{prefix}-images-idx3-ubyte"))
     labels = read_label_file(str(raw / f"{prefix}-labels-idx1-ubyte"))
     return Split(images.unsqueeze(1).contiguous(), labels.long(), CLASSES[name])
 
 
-def balanced_indices(labels: torch.Tensor, per_class: int, *, generator: torch.Generator,
-                     exclude: torch.Tensor | None = None) -> torch.Tensor:
+def balanced_indices(
+    labels: torch.Tensor, per_class: int, *, generator: torch.Generator, exclude: torch.Tensor | None = None
+) -> torch.Tensor:
     """Indices of a class-balanced random subset: `per_class` examples of every class, shuffled.
 
     Args:
@@ -442,6 +472,7 @@ def balanced_indices(labels: torch.Tensor, per_class: int, *, generator: torch.G
         ValueError: a class has fewer than `per_class` available examples.
     """
     import torch
+
     avail = torch.ones(len(labels), dtype=torch.bool)
     if exclude is not None:
         avail[exclude] = False
@@ -465,6 +496,7 @@ def main(argv: list[str] | None = None) -> int:
         0 when both sets are verified, else 1 after printing each set's `DataError` on stderr.
     """
     import sys
+
     args = sys.argv[1:] if argv is None else argv
     root = Path(args[0]) if args else DEFAULT_ROOT
     status = 0

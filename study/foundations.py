@@ -5,11 +5,13 @@ the momentum method with the Sutskever et al. schedule (§4, Fig. 4), and dropou
 Logarithms: ``base=2`` gives bits (the notes' Appendix A), ``base=math.e`` nats (what `torch.nn.functional.
 cross_entropy` returns); the two differ by the factor ln 2.
 """
+
 from __future__ import annotations
 
 import math
 import time
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 import torch
 import torch.nn as nn
@@ -186,8 +188,9 @@ class Dropout(nn.Module):
         return f"p={self.p} (keep), mode={self.mode}"
 
 
-def mlp(sizes: list[int], *, dropout: float | None = None, mode: str = "scale_at_test",
-        input_dropout: float | None = None) -> nn.Sequential:
+def mlp(
+    sizes: list[int], *, dropout: float | None = None, mode: str = "scale_at_test", input_dropout: float | None = None
+) -> nn.Sequential:
     """A fully connected ReLU network with `sizes` = [d_in, hidden..., classes]; optional `Dropout(p)` after each
     hidden ReLU (keep probability `dropout`) and on the input (keep probability `input_dropout`). Input (N, ...) is
     flattened; output (N, classes) logits. ``mode="torch"`` uses `torch.nn.Dropout(1 - p)` (inverted dropout).
@@ -225,6 +228,7 @@ def scale_weights(model: nn.Sequential) -> nn.Sequential:
         ValueError: a dropout layer not followed by an `nn.Linear` (directly or after a Flatten).
     """
     import copy
+
     mods = list(copy.deepcopy(model))
     out: list[nn.Module] = []
     pending: float | None = None
@@ -254,9 +258,9 @@ def risk_and_error(model: nn.Module, x: Tensor, y: Tensor, batch_size: int = 409
     model.eval()
     loss, wrong = 0.0, 0
     for i in range(0, len(x), batch_size):
-        logits = model(x[i:i + batch_size])
-        loss += float(F.cross_entropy(logits, y[i:i + batch_size], reduction="sum"))
-        wrong += int((logits.argmax(1) != y[i:i + batch_size]).sum())
+        logits = model(x[i : i + batch_size])
+        loss += float(F.cross_entropy(logits, y[i : i + batch_size], reduction="sum"))
+        wrong += int((logits.argmax(1) != y[i : i + batch_size]).sum())
     model.train(was)
     return loss / len(x), wrong / len(x)
 
@@ -264,12 +268,22 @@ def risk_and_error(model: nn.Module, x: Tensor, y: Tensor, batch_size: int = 409
 NON_FINITE_ACTIONS = ("raise", "record")
 
 
-def train_momentum(model: nn.Module, x: Tensor, y: Tensor, *, lr: float, batch_size: int, epochs: float,
-                   mu: float | Callable[[int], float] = 0.0, generator: torch.Generator | None = None,
-                   eval_sets: dict[str, tuple[Tensor, Tensor]] | None = None, evals_per_epoch: int = 1,
-                   progress: Any = None, on_non_finite: str = "raise",
-                   callback: Callable[[nn.Module, float, list[dict[str, Any]]], None] | None = None
-                   ) -> list[dict[str, Any]]:
+def train_momentum(
+    model: nn.Module,
+    x: Tensor,
+    y: Tensor,
+    *,
+    lr: float,
+    batch_size: int,
+    epochs: float,
+    mu: float | Callable[[int], float] = 0.0,
+    generator: torch.Generator | None = None,
+    eval_sets: dict[str, tuple[Tensor, Tensor]] | None = None,
+    evals_per_epoch: int = 1,
+    progress: Any = None,
+    on_non_finite: str = "raise",
+    callback: Callable[[nn.Module, float, list[dict[str, Any]]], None] | None = None,
+) -> list[dict[str, Any]]:
     """Mini-batch SGD with the momentum method of §4 (`momentum_step`), evaluated on `eval_sets` along the way.
 
     Args:
@@ -341,7 +355,8 @@ def train_momentum(model: nn.Module, x: Tensor, y: Tensor, *, lr: float, batch_s
                 raise FloatingPointError(
                     f"non-finite training loss ({float(loss.detach())}) at step {step + 1} of {total} "
                     f"(epoch {seen / n:.4g}, batch {step % steps_per_epoch}), lr={lr}: lower the learning rate or "
-                    "check the inputs (on_non_finite='record' records the divergence instead)")
+                    "check the inputs (on_non_finite='record' records the divergence instead)"
+                )
             rows.append({"epoch": seen / n, "split": "train", "metric": "diverged", "value": 1.0})
             break
         for p in params:

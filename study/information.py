@@ -24,11 +24,12 @@ only the eigenvectors' outer products (no 1/(λ_i − λ_j) terms), so repeated 
 gradients. Gram matrices are built in float64 from float32 activations (the cast is differentiable); entropies are
 returned in float64. Cost: O(N²·D) for a Gram matrix, O(N³) per eigendecomposition.
 """
+
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 import torch
 import torch.nn.functional as F
@@ -48,9 +49,11 @@ def _check_alpha(alpha: float) -> float:
     except (TypeError, ValueError):
         raise ValueError(f"alpha={alpha!r} must be a real number > 0 (α = 1: the von Neumann limit)") from None
     if not (math.isfinite(a) and 0 < a <= ALPHA_MAX):
-        raise ValueError(f"alpha={alpha!r} must be a real number in (0, {ALPHA_MAX:g}] (α = 1: the von Neumann limit; "
-                         f"beyond {ALPHA_MAX:g}, λ^α of the eigenvalues of an N-sample Gram matrix, λ ≥ 1/N, can "
-                         "underflow float64)")
+        raise ValueError(
+            f"alpha={alpha!r} must be a real number in (0, {ALPHA_MAX:g}] (α = 1: the von Neumann limit; "
+            f"beyond {ALPHA_MAX:g}, λ^α of the eigenvalues of an N-sample Gram matrix, λ ≥ 1/N, can "
+            "underflow float64)"
+        )
     return a
 
 
@@ -184,8 +187,10 @@ def _power_sum_entropy(lam: Tensor, alpha: float) -> Tensor:
     s = torch.where(keep, safe.pow(alpha), torch.zeros_like(lam)).sum(-1)
     s = s + torch.where(tiny > 0, tiny_pos.pow(alpha), torch.zeros_like(tiny)).sum(-1)
     if not bool(torch.isfinite(s).all() and (s > 0).all()):
-        raise FloatingPointError(f"Σλ^α = {s.detach().flatten()[:3].tolist()} at alpha={alpha!r}: the power sum "
-                                 "under- or overflowed float64 (a smaller alpha, or fewer samples per Gram matrix)")
+        raise FloatingPointError(
+            f"Σλ^α = {s.detach().flatten()[:3].tolist()} at alpha={alpha!r}: the power sum "
+            "under- or overflowed float64 (a smaller alpha, or fewer samples per Gram matrix)"
+        )
     return torch.log2(s) / (1.0 - alpha)
 
 
@@ -277,8 +282,7 @@ def mi_with_labels(t: Tensor, y: Tensor, width: float | Tensor, alpha: float = A
     t = _rows(t)
     if t.shape[-2] != y.shape[-1]:
         raise ValueError(f"t has N={t.shape[-2]} rows but y has N={y.shape[-1]} labels")
-    return mutual_information(normalize_gram(label_gram(y).to(t.device)), normalize_gram(gram_matrix(t, width)),
-                              alpha)
+    return mutual_information(normalize_gram(label_gram(y).to(t.device)), normalize_gram(gram_matrix(t, width)), alpha)
 
 
 # ------------------------------------------------------------------------------------------------- kernel width
@@ -328,6 +332,7 @@ def alignment_curve(t: Tensor, y: Tensor, widths: Tensor) -> Tensor:
 @dataclass
 class WidthSearch:
     """Result of `width_search`: the candidates (S,), the batch-mean alignment per candidate (S,) and the maximiser."""
+
     widths: Tensor
     alignment: Tensor
     best: float
@@ -401,8 +406,9 @@ def prediction_rows(logits: Tensor, layer: str = "softmax") -> Tensor:
     raise ValueError(f"layer={layer!r} must be 'softmax' or 'logits'")
 
 
-def mi_regularized_loss(logits: Tensor, y: Tensor, *, f: float, width: float, alpha: float = ALPHA,
-                        layer: str = "softmax") -> tuple[Tensor, Tensor, Tensor]:
+def mi_regularized_loss(
+    logits: Tensor, y: Tensor, *, f: float, width: float, alpha: float = ALPHA, layer: str = "softmax"
+) -> tuple[Tensor, Tensor, Tensor]:
     """Zaugg et al. eq. 7 on one batch: L = f · CE − (1 − f) · I_α(Y; Ŷ).
 
     Args:

@@ -4,9 +4,10 @@
   C sigmoid outputs against the one-hot target, summed over the C outputs (nats per example).
 * `cross_entropy` -- soft-max cross-entropy -log p_y (nats per example); Tomasi §2.
 """
+
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
@@ -31,8 +32,7 @@ def cross_entropy(logits: Tensor, y: Tensor) -> Tensor:
     return F.cross_entropy(logits, y)
 
 
-LOSSES: dict[str, Callable[[Tensor, Tensor], Tensor]] = {"entropy_error": entropy_error,
-                                                         "cross_entropy": cross_entropy}
+LOSSES: dict[str, Callable[[Tensor, Tensor], Tensor]] = {"entropy_error": entropy_error, "cross_entropy": cross_entropy}
 
 
 def get(name: str) -> Callable[[Tensor, Tensor], Tensor]:

@@ -15,6 +15,7 @@ every verdict of the notebook. This check (outside `make reproduce`, `make machi
 
 The original store and outputs are never modified (except for the written ``machine_check.json``).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -75,16 +76,33 @@ def compare(original: dict[str, Any], other: dict[str, Any], *, to: str, sample_
     rows = {}
     for c in original.get("claims") or []:
         o = new.get(c["claim"])
-        rows[c["claim"]] = {"from": frm, "to": to, "sample": sample_text,
-                            "verdict": o["verdict"] if o else "missing", "mean": o.get("mean") if o else None,
-                            "sensitive": (o is None) or o["verdict"] != c["verdict"]}
-    return {"from": frm, "to": to, "sample": sample_text, "git": (original.get("env") or {}).get("git"),
-            "claims": rows, "sensitive": sorted(k for k, r in rows.items() if r["sensitive"])}
+        rows[c["claim"]] = {
+            "from": frm,
+            "to": to,
+            "sample": sample_text,
+            "verdict": o["verdict"] if o else "missing",
+            "mean": o.get("mean") if o else None,
+            "sensitive": (o is None) or o["verdict"] != c["verdict"],
+        }
+    return {
+        "from": frm,
+        "to": to,
+        "sample": sample_text,
+        "git": (original.get("env") or {}).get("git"),
+        "claims": rows,
+        "sensitive": sorted(k for k, r in rows.items() if r["sensitive"]),
+    }
 
 
-def check(notebook: str, capability: str = "default", *, profile: str | None = None,
-          reports: Path | str = REPO_ROOT / "reports", store: Path | str | None = None,
-          work: Path | str = REPO_ROOT / "build" / "machine") -> dict[str, Any]:
+def check(
+    notebook: str,
+    capability: str = "default",
+    *,
+    profile: str | None = None,
+    reports: Path | str = REPO_ROOT / "reports",
+    store: Path | str | None = None,
+    work: Path | str = REPO_ROOT / "build" / "machine",
+) -> dict[str, Any]:
     """Run the check on one notebook (module docstring) and write ``reports/<notebook>/machine_check.json``.
 
     Raises:
@@ -114,20 +132,37 @@ def check(notebook: str, capability: str = "default", *, profile: str | None = N
     out.mkdir(parents=True)
     env = {**os.environ, "ATEN_CPU_CAPABILITY": capability, "STUDY_RUNS": str(copy)}
     papermill = Path(sys.executable).parent / "papermill"
-    cmd = [str(papermill), "--no-progress-bar", "-k", "study", "--cwd", ".", f"{notebook}.ipynb",
-           str(out / f"{notebook}.ipynb"), "-f", f"params/{profile}/{notebook}.yaml", "-p", "profile", profile,
-           "-p", "out_dir", str(out)]
+    cmd = [
+        str(papermill),
+        "--no-progress-bar",
+        "-k",
+        "study",
+        "--cwd",
+        ".",
+        f"{notebook}.ipynb",
+        str(out / f"{notebook}.ipynb"),
+        "-f",
+        f"params/{profile}/{notebook}.yaml",
+        "-p",
+        "profile",
+        profile,
+        "-p",
+        "out_dir",
+        str(out),
+    ]
     t0 = time.perf_counter()
     with open(base / "papermill.log", "w") as log:
         rc = subprocess.run(cmd, cwd=REPO_ROOT / "notebooks", env=env, stdout=log, stderr=subprocess.STDOUT).returncode
     if rc != 0 or not (out / "headline.json").is_file():
-        raise RuntimeError(f"{notebook} failed under ATEN_CPU_CAPABILITY={capability} (exit {rc}); log: "
-                           f"{base / 'papermill.log'}")
+        raise RuntimeError(
+            f"{notebook} failed under ATEN_CPU_CAPABILITY={capability} (exit {rc}); log: {base / 'papermill.log'}"
+        )
     other = json.loads((out / "headline.json").read_text(encoding="utf-8"))
     n = reran(copy, capability)
     sample_text = f"{n} runs re-run (the lowest seed of each run family), the others read from the store"
-    result = compare(original, other, to=str((other.get("env") or {}).get("cpu_capability", capability)),
-                     sample_text=sample_text)
+    result = compare(
+        original, other, to=str((other.get("env") or {}).get("cpu_capability", capability)), sample_text=sample_text
+    )
     result["wall_s"] = round(time.perf_counter() - t0, 1)
     result["reran"] = n
     results.atomic_write_text(reports / notebook / RESULT, json.dumps(result, indent=2))
@@ -137,8 +172,12 @@ def check(notebook: str, capability: str = "default", *, profile: str | None = N
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m study.machine_check", description=__doc__.splitlines()[0])
     ap.add_argument("notebook", help="e.g. 02_rvsm_curves (its reports/<notebook>/headline.json must exist)")
-    ap.add_argument("--capability", default="default", choices=CAPABILITIES,
-                    help="the other CPU kernels (ATEN_CPU_CAPABILITY), default: scalar")
+    ap.add_argument(
+        "--capability",
+        default="default",
+        choices=CAPABILITIES,
+        help="the other CPU kernels (ATEN_CPU_CAPABILITY), default: scalar",
+    )
     ap.add_argument("--profile", default=None, help="parameter profile (default: the headline's)")
     ap.add_argument("--reports", default=str(REPO_ROOT / "reports"))
     a = ap.parse_args(argv)
@@ -147,8 +186,10 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, RuntimeError) as e:
         print(f"machine check: {e}", file=sys.stderr)
         return 1
-    print(f"{a.notebook}: {r['from']} -> {r['to']}, {r['sample']}, {r['wall_s']} s; "
-          f"{len(r['sensitive'])} of {len(r['claims'])} verdicts machine-sensitive")
+    print(
+        f"{a.notebook}: {r['from']} -> {r['to']}, {r['sample']}, {r['wall_s']} s; "
+        f"{len(r['sensitive'])} of {len(r['claims'])} verdicts machine-sensitive"
+    )
     for k in r["sensitive"]:
         c = r["claims"][k]
         print(f"  machine-sensitive: {k}: -> {c['verdict']}")

@@ -8,6 +8,7 @@ Every weight and shape parameter (λ ``lam`` and SL1's α ``alpha`` >= 0; β ``b
 real number: anything else (negative, NaN, ±inf, a string, a bool) raises ValueError naming the parameter, the value and
 the accepted range, before any tensor work.
 """
+
 from __future__ import annotations
 
 import math
@@ -33,8 +34,9 @@ def _check_number(name: str, value: float, *, positive: bool, meaning: str) -> f
 
 
 def _check_alpha(alpha: float) -> float:
-    return _check_number("alpha", alpha, positive=False,
-                         meaning="the smoothing radius of SL1; 0 is the non-smooth limit, group L1")
+    return _check_number(
+        "alpha", alpha, positive=False, meaning="the smoothing radius of SL1; 0 is the non-smooth limit, group L1"
+    )
 
 
 def _check_lam(lam: float) -> float:
@@ -93,8 +95,9 @@ def sl1_grad(weight: Tensor, alpha: float) -> Tensor:
     alpha = _check_alpha(alpha)
     norms = group_norms(weight)
     if alpha == 0.0:
-        scale = torch.where(norms > 0, 1.0 / torch.where(norms > 0, norms, torch.ones_like(norms)),
-                            torch.zeros_like(norms))
+        scale = torch.where(
+            norms > 0, 1.0 / torch.where(norms > 0, norms, torch.ones_like(norms)), torch.zeros_like(norms)
+        )
         return weight * scale.unsqueeze(0)
     scale = torch.where(norms >= alpha, 1.0 / torch.clamp(norms, min=alpha), torch.full_like(norms, 1.0 / alpha))
     return weight * scale.unsqueeze(0)
@@ -132,6 +135,7 @@ def l2(weight: Tensor, lam: float) -> Tensor:
 #     prox_{λP/β}(w) = argmin_u  λ·P(u) + (β/2)·(u − w)²        (elementwise, μ = λ/β),
 #
 # each operator below takes the dense layer's weights w (any shape) and returns u of the same shape and dtype.
+
 
 def _check_beta(beta: float) -> float:
     return _check_number("beta", beta, positive=True, meaning="the RVSM coupling weight β")

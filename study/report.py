@@ -39,6 +39,7 @@ Usage (``make report``, ``make report-check`` and the notebook rule of the Makef
 Exit status of the index command: 0 when every ``headline.json`` present could be read (failed, interrupted or not
 run notebooks included: they are shown as such), 1 when one could not (the index is written all the same).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -56,9 +57,9 @@ from typing import Any
 # `study.results` (torch, pandas: ~2 s to import) is imported where it is used, so that the commands the Makefile
 # runs around every notebook execution (`inputs`, `install`) start quickly.
 
-INPUTS = "inputs.json"      # what an execution ran with, in the notebook's output folder
-FAILED = "FAILED.json"      # marks reports/<nb>/ stale: its last execution failed
-FAILED_DIR = "failed"       # reports/<nb>/failed/: the failed execution (log, partial notebook)
+INPUTS = "inputs.json"  # what an execution ran with, in the notebook's output folder
+FAILED = "FAILED.json"  # marks reports/<nb>/ stale: its last execution failed
+FAILED_DIR = "failed"  # reports/<nb>/failed/: the failed execution (log, partial notebook)
 LOG = "papermill.log"
 TAIL_LINES = 40
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -66,15 +67,34 @@ TEMPLATES = Path(__file__).resolve().parent / "templates"
 #: The markdown cell of a notebook that holds its reproducibility summary starts with this line.
 SUMMARY_HEADING = "## Reproducibility summary"
 #: Its subsections (``### <title>``), in order: (key, title).
-MLRC_SECTIONS = (("scope", "Scope"), ("methodology", "Methodology"), ("results", "Results"),
-                 ("easy", "What was easy"), ("difficult", "What was difficult"))
+MLRC_SECTIONS = (
+    ("scope", "Scope"),
+    ("methodology", "Methodology"),
+    ("results", "Results"),
+    ("easy", "What was easy"),
+    ("difficult", "What was difficult"),
+)
 NOT_WRITTEN = "not written"
 #: What an empty value is shown as in a table.
 EMPTY = "—"
 #: Parameters whose name has one of these words (split at "_") are shown as "how hyper-parameters were chosen".
-SELECTION_KEYS = ("select", "selected", "selection", "chosen", "choice", "rule", "grid", "tune", "tuning", "tuned",
-                  "val", "validation")
+SELECTION_KEYS = (
+    "select",
+    "selected",
+    "selection",
+    "chosen",
+    "choice",
+    "rule",
+    "grid",
+    "tune",
+    "tuning",
+    "tuned",
+    "val",
+    "validation",
+)
 SEED_KEYS = ("seed", "seeds", "n_seeds")
+
+
 # ------------------------------------------------------------------------------- what an execution ran with (inputs)
 def _sha256(path: Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
@@ -98,14 +118,14 @@ def params_sha256(params_file: Path | str, overrides: dict[str, Any]) -> str:
         ValueError: the file is not a YAML mapping (the message names it).
     """
     import yaml
+
     params_file = Path(params_file)
     try:
         params = yaml.safe_load(params_file.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as e:
         raise ValueError(f"{params_file}: not valid YAML ({e})") from e
     if not isinstance(params, dict):
-        raise ValueError(f"{params_file}: expected a mapping of parameter names to values, got "
-                         f"{type(params).__name__}")
+        raise ValueError(f"{params_file}: expected a mapping of parameter names to values, got {type(params).__name__}")
     doc = json.dumps({**params, **overrides}, sort_keys=True, default=str)
     return hashlib.sha256(doc.encode()).hexdigest()
 
@@ -125,17 +145,24 @@ def inputs_record(name: str, profile: str, root: Path | str = ".") -> dict[str, 
     """
     root = Path(root)
     from .results import git_commit
+
     nb_file, params_file = _input_paths(root, name, profile)
     for f in (nb_file, params_file):
         if not f.is_file():
             raise FileNotFoundError(f"{f}: no such file (inputs of notebook {name!r}, profile {profile!r})")
     overrides = {"profile": profile}
-    return {"notebook": name, "profile": profile,
-            "notebook_file": nb_file.relative_to(root).as_posix(), "notebook_sha256": _sha256(nb_file),
-            "params_file": params_file.relative_to(root).as_posix(),
-            "params_sha256": params_sha256(params_file, overrides), "overrides": overrides,
-            "study_sha256": study_sha256(root), "git": git_commit(root),  # this checkout, not the package's
-            "started": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")}
+    return {
+        "notebook": name,
+        "profile": profile,
+        "notebook_file": nb_file.relative_to(root).as_posix(),
+        "notebook_sha256": _sha256(nb_file),
+        "params_file": params_file.relative_to(root).as_posix(),
+        "params_sha256": params_sha256(params_file, overrides),
+        "overrides": overrides,
+        "study_sha256": study_sha256(root),
+        "git": git_commit(root),  # this checkout, not the package's
+        "started": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC"),
+    }
 
 
 def outdated_reasons(recorded: dict[str, Any], root: Path | str, profile: str | None = None) -> list[str]:
@@ -223,19 +250,28 @@ def mark_failed(tmp: Path | str, dest: Path | str, *, exit_code: int | None = No
             pass
     head = dest / "headline.json"
     executed = failed / f"{dest.name}.ipynb"
-    doc = {"notebook": dest.name, "time": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC"),
-           "exit_code": exit_code, "reason": reason or (f"papermill exited with status {exit_code}"
-                                                        if exit_code is not None else "the execution failed"),
-           "log": f"{FAILED_DIR}/{LOG}", "executed": f"{FAILED_DIR}/{executed.name}" if executed.exists() else None,
-           "log_tail": _tail(failed / LOG), "inputs": inputs,
-           "previous": {"headline": head.is_file(),
-                        "time": (datetime.fromtimestamp(head.stat().st_mtime, timezone.utc)
-                                 .strftime("%Y-%m-%d %H:%M:%S UTC") if head.is_file() else None)}}
+    doc = {
+        "notebook": dest.name,
+        "time": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC"),
+        "exit_code": exit_code,
+        "reason": reason
+        or (f"papermill exited with status {exit_code}" if exit_code is not None else "the execution failed"),
+        "log": f"{FAILED_DIR}/{LOG}",
+        "executed": f"{FAILED_DIR}/{executed.name}" if executed.exists() else None,
+        "log_tail": _tail(failed / LOG),
+        "inputs": inputs,
+        "previous": {
+            "headline": head.is_file(),
+            "time": (
+                datetime.fromtimestamp(head.stat().st_mtime, timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+                if head.is_file()
+                else None
+            ),
+        },
+    }
     # written in failed/ first, then renamed: the marker appears whole or not at all
     (failed / FAILED).write_text(json.dumps(doc, indent=2), encoding="utf-8")
     return (failed / FAILED).replace(dest / FAILED)
-
-
 
 
 # ------------------------------------------------------------------------------------------------ reading a notebook
@@ -273,6 +309,7 @@ def render_notebook(executed: Path, dest: Path) -> Path:
     from nbconvert import HTMLExporter
 
     from .results import atomic_write_text
+
     nb = nbformat.read(executed, as_version=4)
     rendered = {}
     for i, cell in enumerate(nb.cells):  # each markdown cell: a token now, our rendering after the export
@@ -280,15 +317,20 @@ def render_notebook(executed: Path, dest: Path) -> Path:
             token = f"STUDYMARKDOWNCELL{i:05d}"
             rendered[f"<p>{token}</p>"] = _markdown(cell.source)
             cell.source = token
-    exporter = HTMLExporter(template_name="lab", mathjax_url="", require_js_url="", mermaid_js_url="",
-                            mermaid_layout_elk_js_url="", jquery_url="")
+    exporter = HTMLExporter(
+        template_name="lab",
+        mathjax_url="",
+        require_js_url="",
+        mermaid_js_url="",
+        mermaid_layout_elk_js_url="",
+        jquery_url="",
+    )
     body, _ = exporter.from_notebook_node(nb)
     for token, html_ in rendered.items():
         body = body.replace(token, html_, 1)
     body = re.sub(r'<script[^>]*\bsrc=(""|\'\')[^>]*>\s*</script>', "", body)
     body = re.sub(r'<script type="text/x-mathjax-config">.*?</script>', "", body, flags=re.S)
-    body = re.sub(r'<script type="module">(?:(?!</script>).)*mermaid(?:(?!</script>).)*</script>', "", body,
-                  flags=re.S)
+    body = re.sub(r'<script type="module">(?:(?!</script>).)*mermaid(?:(?!</script>).)*</script>', "", body, flags=re.S)
     remote = re.findall(r'<script[^>]*\bsrc="(?:https?:)?//[^"]*"|import[^;]*["\']https?://[^"\']*', body)
     if remote:
         raise ValueError(f"{executed}: the rendered page would load scripts from the network: {remote[:3]}")
@@ -299,8 +341,10 @@ def _mathml(latex: str, display: str) -> str:
     """LaTeX to MathML (latex2mathml; browsers render MathML natively, so the page needs no script or network);
     the escaped source in a <code> element when it cannot be converted."""
     import html
+
     try:
         from latex2mathml.converter import convert
+
         return convert(latex, display=display)
     except Exception:  # noqa: BLE001 -- a formula the converter does not know stays readable as source
         return f"<code>{html.escape(latex)}</code>"
@@ -310,6 +354,7 @@ def _markdown(text: str) -> str:
     """Markdown to HTML with mistune (nbconvert's own markdown library) and its math plugin, the formulas
     ($…$, $$…$$) as MathML (`_mathml`); raw HTML in the text is escaped."""
     import mistune
+
     md = mistune.create_markdown(escape=True, plugins=["table", "strikethrough", "math"])
     md.renderer.register("block_math", lambda r, text: f'<div class="math">{_mathml(text, "block")}</div>\n')
     md.renderer.register("inline_math", lambda r, text: f'<span class="math">{_mathml(text, "inline")}</span>')
@@ -322,9 +367,11 @@ def _markdown(text: str) -> str:
 #: robustness (of the claim whose text is the argument), metric (mean [95 % CI] of a headline metric).
 PLACEHOLDER = re.compile(r"\{\{\s*(count|verdict|ours|robustness|metric)\s*:\s*(.+?)\s*\}\}")
 #: A count stated in words next to a verdict ("12 reproduced", "3 claims are not reproduced").
-COUNT_STATEMENT = re.compile(r"\b(\d+)\s+(?:of\s+\d+\s+)?(?:claims?\s+)?(?:(?:are|were|is|was)\s+)?"
-                             r"(not reproduced|reproduced|inconclusive|not tested|robust|reading-dependent)\b",
-                             re.IGNORECASE)
+COUNT_STATEMENT = re.compile(
+    r"\b(\d+)\s+(?:of\s+\d+\s+)?(?:claims?\s+)?(?:(?:are|were|is|was)\s+)?"
+    r"(not reproduced|reproduced|inconclusive|not tested|robust|reading-dependent)\b",
+    re.IGNORECASE,
+)
 
 
 def _claim_by_text(head: dict[str, Any], text: str) -> dict[str, Any] | None:
@@ -335,6 +382,7 @@ def fill_placeholders(text: str, head: dict[str, Any]) -> tuple[str, list[str]]:
     """`text` with every `PLACEHOLDER` replaced by the fact from `head` (a headline.json), and the problems: a
     placeholder naming a claim or metric that `head` does not have (shown as "⟨unknown …⟩" in the text)."""
     from .claims import counts as claim_counts
+
     problems: list[str] = []
     tally = claim_counts(head.get("claims") or [])
 
@@ -361,6 +409,7 @@ def fill_placeholders(text: str, head: dict[str, Any]) -> tuple[str, list[str]]:
         if kind == "robustness":
             return str(c.get("robustness") or EMPTY)
         return fmt_ours(c)
+
     return PLACEHOLDER.sub(one, text), problems
 
 
@@ -370,6 +419,7 @@ def summary_contradictions(text: str, head: dict[str, Any]) -> list[str]:
     quoted by its exact text whose verdict in the next 80 characters differs from its verdict in `head`.
     Placeholders are not checked here (they are filled from `head`); numbers should only come through them."""
     from .claims import counts as claim_counts
+
     tally = claim_counts(head.get("claims") or [])
     raw = PLACEHOLDER.sub("", text)
     out = []
@@ -384,7 +434,7 @@ def summary_contradictions(text: str, head: dict[str, Any]) -> list[str]:
         if len(name) < 12:
             continue
         for at in [m.end() for m in re.finditer(re.escape(name), raw)]:
-            v = verdict_re.search(raw[at:at + 80])
+            v = verdict_re.search(raw[at : at + 80])
             if v and v.group(1).lower() != str(c.get("verdict")).lower():
                 out.append(f"says claim {name!r} is '{v.group(1)}' but headline.json has '{c.get('verdict')}'")
     return out
@@ -395,24 +445,32 @@ def summary_facts(head: dict[str, Any]) -> str:
     verdict, robustness and machine sensitivity, the claims not reproduced and the reading-dependent ones with
     their values."""
     from .claims import counts as claim_counts
+
     claims = head.get("claims") or []
     t = claim_counts(claims)
-    lines = [f"Of {len(claims)} claims, {t['reproduced']} reproduced, {t['not reproduced']} not reproduced, "
-             f"{t['inconclusive']} inconclusive and {t['not tested']} not tested "
-             f"({head.get('profile', EMPTY)} profile). Robustness over the paper's open choices: "
-             f"{t['robustness:robust']} robust, {t['robustness:reading-dependent']} reading-dependent, "
-             f"{t['robustness:no open choice']} with no open choice; {t['machine-sensitive']} machine-sensitive."]
+    lines = [
+        f"Of {len(claims)} claims, {t['reproduced']} reproduced, {t['not reproduced']} not reproduced, "
+        f"{t['inconclusive']} inconclusive and {t['not tested']} not tested "
+        f"({head.get('profile', EMPTY)} profile). Robustness over the paper's open choices: "
+        f"{t['robustness:robust']} robust, {t['robustness:reading-dependent']} reading-dependent, "
+        f"{t['robustness:no open choice']} with no open choice; {t['machine-sensitive']} machine-sensitive."
+    ]
     bad = [c for c in claims if c.get("verdict") == "not reproduced"]
     if bad:
         lines.append("\nNot reproduced:\n")
-        lines += [f"- {c.get('claim')}: ours {fmt_ours(c)}, paper {fmt_value(c.get('paper_value'), c.get('unit'))}"
-                  for c in bad]
+        lines += [
+            f"- {c.get('claim')}: ours {fmt_ours(c)}, paper {fmt_value(c.get('paper_value'), c.get('unit'))}"
+            for c in bad
+        ]
     dep = [c for c in claims if c.get("robustness") == "reading-dependent"]
     if dep:
         lines.append("\nReading-dependent (the readings that change the verdict):\n")
         for c in dep:
-            flips = ", ".join(f"{k} → {c['readings'][k]['verdict']}" for k in c.get("flipped_by") or []
-                              if k in (c.get("readings") or {}))
+            flips = ", ".join(
+                f"{k} → {c['readings'][k]['verdict']}"
+                for k in c.get("flipped_by") or []
+                if k in (c.get("readings") or {})
+            )
             lines.append(f"- {c.get('claim')}: headline {c.get('verdict')}; {flips}")
     return "\n".join(lines)
 
@@ -426,15 +484,28 @@ def reproducibility_summary(nb_path: Path | str, head: dict[str, Any] | None = N
     titles are kept in "other"; "problem" says why nothing was found (no executed notebook, no such cell). Never
     raises.
     """
-    out: dict[str, Any] = {"found": False, "cell_id": None, "problem": None, "intro": None,
-                           "sections": {k: None for k, _ in MLRC_SECTIONS}, "other": [], "problems": [],
-                           "facts": _markdown(summary_facts(head)) if head is not None else None}
+    out: dict[str, Any] = {
+        "found": False,
+        "cell_id": None,
+        "problem": None,
+        "intro": None,
+        "sections": {k: None for k, _ in MLRC_SECTIONS},
+        "other": [],
+        "problems": [],
+        "facts": _markdown(summary_facts(head)) if head is not None else None,
+    }
     nb = _read_nb(Path(nb_path))
     if nb is None:
         out["problem"] = f"no readable notebook {Path(nb_path).name}"
         return out
-    cell = next((c for c in nb.get("cells", []) if c.get("cell_type") == "markdown"
-                 and _source(c).lstrip().startswith(SUMMARY_HEADING)), None)
+    cell = next(
+        (
+            c
+            for c in nb.get("cells", [])
+            if c.get("cell_type") == "markdown" and _source(c).lstrip().startswith(SUMMARY_HEADING)
+        ),
+        None,
+    )
     if cell is None:
         out["problem"] = f"the notebook has no markdown cell starting with '{SUMMARY_HEADING}'"
         return out
@@ -501,8 +572,12 @@ def _figure_names(tree: ast.Module | None, wrappers: dict[str, tuple[int, str]])
     (``f"samples_{name}"`` -> ``samples_.+``); returns ``(patterns, dynamic)`` with dynamic True when some name is
     computed otherwise (a variable: any name may come from this cell). The wrappers' own definitions do not count."""
     pats, dynamic = [], False
-    inner = {id(n) for fn in (ast.walk(tree) if tree else ()) if isinstance(fn, ast.FunctionDef) and fn.name in wrappers
-             for n in ast.walk(fn)}
+    inner = {
+        id(n)
+        for fn in (ast.walk(tree) if tree else ())
+        if isinstance(fn, ast.FunctionDef) and fn.name in wrappers
+        for n in ast.walk(fn)
+    }
     for node in ast.walk(tree) if tree else ():
         if not isinstance(node, ast.Call) or id(node) in inner:
             continue
@@ -515,8 +590,9 @@ def _figure_names(tree: ast.Module | None, wrappers: dict[str, tuple[int, str]])
         if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
             pats.append(re.compile(re.escape(arg.value)))
         elif isinstance(arg, ast.JoinedStr):
-            pats.append(re.compile("".join(re.escape(v.value) if isinstance(v, ast.Constant) else ".+"
-                                           for v in arg.values)))
+            pats.append(
+                re.compile("".join(re.escape(v.value) if isinstance(v, ast.Constant) else ".+" for v in arg.values))
+            )
         elif arg is not None:
             dynamic = True
     return pats, dynamic
@@ -527,8 +603,12 @@ def _run_vars(trees: list[ast.Module | None]) -> set[str]:
     out = set()
     for tree in trees:
         for node in ast.walk(tree) if tree else ():
-            if (isinstance(node, ast.Assign) and isinstance(node.value, ast.Call)
-                    and isinstance(node.value.func, ast.Attribute) and node.value.func.attr == "start"):
+            if (
+                isinstance(node, ast.Assign)
+                and isinstance(node.value, ast.Call)
+                and isinstance(node.value.func, ast.Attribute)
+                and node.value.func.attr == "start"
+            ):
                 out |= {t.id for t in node.targets if isinstance(t, ast.Name)}
     return out or {"nb"}
 
@@ -536,8 +616,9 @@ def _run_vars(trees: list[ast.Module | None]) -> set[str]:
 def _passes_run(tree: ast.Module | None, run_vars: set[str]) -> bool:
     """Whether a cell hands the notebook's Run to a function (which may save figures with it)."""
     for node in ast.walk(tree) if tree else ():
-        if isinstance(node, ast.Call) and any(isinstance(a, ast.Name) and a.id in run_vars
-                                              for a in [*node.args, *(k.value for k in node.keywords)]):
+        if isinstance(node, ast.Call) and any(
+            isinstance(a, ast.Name) and a.id in run_vars for a in [*node.args, *(k.value for k in node.keywords)]
+        ):
             return True
     return False
 
@@ -564,8 +645,10 @@ def figure_cells(nb_path: Path | str, names: list[str]) -> dict[str, tuple[str, 
     wrappers, run_vars = _wrappers(trees), _run_vars(trees)
     calls = [_figure_names(t, wrappers) for t in trees]
     executed = any(c.get("outputs") for c in cells)
-    capacity = [(_images(c) if executed else 1) if dyn or _passes_run(t, run_vars) else 0
-                for c, t, (_, dyn) in zip(cells, trees, calls)]
+    capacity = [
+        (_images(c) if executed else 1) if dyn or _passes_run(t, run_vars) else 0
+        for c, t, (_, dyn) in zip(cells, trees, calls)
+    ]
     used = [0] * len(cells)
     found: dict[str, tuple[str, str]] = {}
     cursor = 0
@@ -601,6 +684,7 @@ def load_headline(path: Path | str) -> tuple[dict[str, Any], list[str]]:
         HeadlineError: the file cannot be read, is not valid JSON, or is not a JSON object.
     """
     from .claims import CLAIM_FIELDS, DEVIATION_FIELDS, VERDICTS, check_claim
+
     path = Path(path)
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
@@ -612,8 +696,11 @@ def load_headline(path: Path | str) -> tuple[dict[str, Any], list[str]]:
         raise HeadlineError(f"{path}: expected a JSON object, got {type(doc).__name__}")
     if "claims" not in doc:  # issue 19: `{}` or a truncated record is not results
         raise HeadlineError(f"{path}: incomplete, it lacks 'claims'" + (" (an empty object)" if not doc else ""))
-    problems: list[str] = [f"{path}: lacks '{k}' (whose results these are is not recorded)"
-                           for k in ("notebook", "profile") if k not in doc]
+    problems: list[str] = [
+        f"{path}: lacks '{k}' (whose results these are is not recorded)"
+        for k in ("notebook", "profile")
+        if k not in doc
+    ]
 
     def listed(key: str) -> list[Any]:
         v = doc.get(key)
@@ -752,7 +839,7 @@ def fmt_duration(s: Any) -> str:
 
 
 def runs_cell(r: dict[str, Any] | None) -> str:
-    """"N: C cached / R ran / F failed[ / D diverged] (executor)" from a headline's run record (`study.runs.sweep`),
+    """ "N: C cached / R ran / F failed[ / D diverged] (executor)" from a headline's run record (`study.runs.sweep`),
     or "—"."""
     if not r:
         return EMPTY
@@ -773,8 +860,10 @@ def diverged_runs(r: dict[str, Any] | None) -> list[str]:
     for d in (r or {}).get("diverged_runs") or []:
         cfg = d.get("config") if isinstance(d.get("config"), dict) else {}
         what = ", ".join(f"{k}={fmt_value(cfg[k])}" for k in RUN_KEYS if cfg.get(k) not in (None, ""))
-        out.append(f"{d.get('experiment') or 'run'} {what}: {fmt_text(d.get('reason'))}"
-                   + (" (expected in this sweep)" if d.get("expected") else ""))
+        out.append(
+            f"{d.get('experiment') or 'run'} {what}: {fmt_text(d.get('reason'))}"
+            + (" (expected in this sweep)" if d.get("expected") else "")
+        )
     return out
 
 
@@ -804,14 +893,25 @@ def claims_table(claims: list[dict[str, Any]], name: str) -> str:
     ours = mean [95 % CI] (n), tolerance, verdict (a class per verdict colours it), note."""
     import pandas as pd
     from markupsafe import Markup
-    rows = [{"claim": Markup('<span class="anchor" id="{}">{}</span>').format(claim_anchor(name, i),
-                                                                           fmt_text(c.get("claim"))),
-             "paper": fmt_text(c.get("paper")), "type": fmt_text(c.get("type")),
-             "paper value": fmt_value(c.get("paper_value"), c.get("unit")), "ours: mean [95 % CI] (n)": fmt_ours(c),
-             "tolerance": fmt_tolerance(c), "verdict": fmt_text(c.get("verdict")),
-             "robustness": fmt_robustness(c), "machine": fmt_machine(c), "depends on": fmt_depends(c),
-             "note": fmt_text(c.get("note"))}
-            for i, c in enumerate(claims)]
+
+    rows = [
+        {
+            "claim": Markup('<span class="anchor" id="{}">{}</span>').format(
+                claim_anchor(name, i), fmt_text(c.get("claim"))
+            ),
+            "paper": fmt_text(c.get("paper")),
+            "type": fmt_text(c.get("type")),
+            "paper value": fmt_value(c.get("paper_value"), c.get("unit")),
+            "ours: mean [95 % CI] (n)": fmt_ours(c),
+            "tolerance": fmt_tolerance(c),
+            "verdict": fmt_text(c.get("verdict")),
+            "robustness": fmt_robustness(c),
+            "machine": fmt_machine(c),
+            "depends on": fmt_depends(c),
+            "note": fmt_text(c.get("note")),
+        }
+        for i, c in enumerate(claims)
+    ]
     df = pd.DataFrame(rows)
     classes = pd.DataFrame("", index=df.index, columns=df.columns)
     classes["verdict"] = [f"verdict {verdict_class(c.get('verdict'))}" for c in claims]
@@ -837,7 +937,7 @@ def fmt_robustness(c: dict[str, Any]) -> str:
 
 
 def fmt_machine(c: dict[str, Any]) -> str:
-    """"machine-sensitive (AVX512 → DEFAULT: reproduced → inconclusive)", "stable under …", or "—" (not checked)."""
+    """ "machine-sensitive (AVX512 → DEFAULT: reproduced → inconclusive)", "stable under …", or "—" (not checked)."""
     m = c.get("machine")
     if not m:
         return EMPTY
@@ -858,10 +958,18 @@ def training_table(checks: list[dict[str, Any]], name: str) -> str:
     """headline.json's training_checks: per reading and layer, 1 − cos of the reading and of the baseline, their
     ratio and whether the reading trains the layer ("does not train <layer>" otherwise)."""
     import pandas as pd
-    rows = [{"reading": fmt_text(t.get("reading")) + (" (headline)" if t.get("headline") else ""),
-             "layer": fmt_text(t.get("layer")), "1 − cos, reading": fmt_value(t.get("moved")),
-             "1 − cos, baseline": fmt_value(t.get("baseline")), "ratio": fmt_value(t.get("ratio")),
-             "check": "trains" if t.get("trains") else f"does not train {t.get('layer')}"} for t in checks]
+
+    rows = [
+        {
+            "reading": fmt_text(t.get("reading")) + (" (headline)" if t.get("headline") else ""),
+            "layer": fmt_text(t.get("layer")),
+            "1 − cos, reading": fmt_value(t.get("moved")),
+            "1 − cos, baseline": fmt_value(t.get("baseline")),
+            "ratio": fmt_value(t.get("ratio")),
+            "check": "trains" if t.get("trains") else f"does not train {t.get('layer')}",
+        }
+        for t in checks
+    ]
     df = pd.DataFrame(rows)
     classes = pd.DataFrame("", index=df.index, columns=df.columns)
     classes["check"] = ["" if t.get("trains") else "verdict v-not-reproduced" for t in checks]
@@ -870,15 +978,17 @@ def training_table(checks: list[dict[str, Any]], name: str) -> str:
 
 def deviations_table(devs: list[dict[str, Any]], name: str) -> str:
     import pandas as pd
+
     from .claims import DEVIATION_FIELDS
-    df = pd.DataFrame([{k: fmt_text(d.get(k)) for k in DEVIATION_FIELDS} for d in devs],
-                      columns=list(DEVIATION_FIELDS))
+
+    df = pd.DataFrame([{k: fmt_text(d.get(k)) for k in DEVIATION_FIELDS} for d in devs], columns=list(DEVIATION_FIELDS))
     return _styler_html(df, f"{name}-deviations", "deviations")
 
 
 def metrics_table(metrics: dict[str, dict[str, Any]], name: str) -> str:
     """Headline metrics as a long table: metric, method, mean ± half-width of the 95 % CI, n, unit."""
     import pandas as pd
+
     rows = []
     for key, m in metrics.items():
         metric, _, method = str(key).partition("/")
@@ -890,8 +1000,15 @@ def metrics_table(metrics: dict[str, dict[str, Any]], name: str) -> str:
             shown = f"{_num(mean * scale)} ± {_num((ci[1] - ci[0]) / 2 * scale)}"
         else:
             shown = f"{_num(mean * scale)} (no interval)"
-        rows.append({"metric": metric, "method": method or EMPTY, "mean ± 95 % CI": shown,
-                     "n": fmt_value(m.get("n")), "unit": u or EMPTY})
+        rows.append(
+            {
+                "metric": metric,
+                "method": method or EMPTY,
+                "mean ± 95 % CI": shown,
+                "n": fmt_value(m.get("n")),
+                "unit": u or EMPTY,
+            }
+        )
     df = pd.DataFrame(rows, columns=["metric", "method", "mean ± 95 % CI", "n", "unit"])
     classes = pd.DataFrame("", index=df.index, columns=df.columns)
     classes["mean ± 95 % CI"] = classes["n"] = "num"
@@ -901,9 +1018,11 @@ def metrics_table(metrics: dict[str, dict[str, Any]], name: str) -> str:
 def tolerances_table() -> str:
     """`study.claims.tolerances_table` as HTML (fractions also in percentage points)."""
     from .claims import tolerances_table as frame
+
     df = frame()
-    df["tolerance"] = [f"±{t:g}" + (f" ({_num(100 * t)} pp)" if u == "fraction" else "")
-                       for t, u in zip(df["tolerance"], df["unit"])]
+    df["tolerance"] = [
+        f"±{t:g}" + (f" ({_num(100 * t)} pp)" if u == "fraction" else "") for t, u in zip(df["tolerance"], df["unit"])
+    ]
     return _styler_html(df.astype(str), "tolerances", "tolerances")
 
 
@@ -920,14 +1039,17 @@ def _pick(params: dict[str, Any], keys: tuple[str, ...], *, contains: bool) -> l
 
 def scope_facts(claims: list[dict[str, Any]]) -> list[tuple[str, str]]:
     from collections import Counter
+
     if not claims:
         return [("claims", "none recorded")]
     types = Counter(str(c.get("type") or "untyped") for c in claims)
     papers = list(dict.fromkeys(str(c.get("paper") or EMPTY).split(",")[0].strip() for c in claims))
     tested = sum(c.get("verdict") != "not tested" for c in claims)
-    return [("claims", f"{len(claims)} ({tested} tested, {len(claims) - tested} not tested)"),
-            ("by type", ", ".join(f"{n} {t}" for t, n in types.most_common())),
-            ("from", "; ".join(papers))]
+    return [
+        ("claims", f"{len(claims)} ({tested} tested, {len(claims) - tested} not tested)"),
+        ("by type", ", ".join(f"{n} {t}" for t, n in types.most_common())),
+        ("from", "; ".join(papers)),
+    ]
 
 
 def methodology_facts(head: dict[str, Any]) -> list[tuple[str, str]]:
@@ -939,51 +1061,83 @@ def methodology_facts(head: dict[str, Any]) -> list[tuple[str, str]]:
         seeds.append(("seeds per claim", f"n = {ns[0]}" + (f"–{ns[-1]}" if ns[-1] != ns[0] else "")))
     facts.append(("seeds", "; ".join(f"{k} {v}" for k, v in seeds) or fmt_text((head.get("env") or {}).get("seed"))))
     if runs:
-        facts.append(("training runs", runs_cell(runs) + (f"; {runs['threads_per_run']} torch thread(s) per run"
-                                                          if runs.get("threads_per_run") else "")))
+        facts.append(
+            (
+                "training runs",
+                runs_cell(runs)
+                + (f"; {runs['threads_per_run']} torch thread(s) per run" if runs.get("threads_per_run") else ""),
+            )
+        )
         if runs.get("diverged"):
             facts.append(("diverged runs", f"{runs['diverged']}, listed in the compute record"))
     chosen = _pick(params, SELECTION_KEYS, contains=True)
-    facts.append(("hyper-parameters chosen", "; ".join(f"{k}: {v}" for k, v in chosen) if chosen else
-                  "no selection recorded in headline.json params (see the methodology text and the notebook)"))
+    facts.append(
+        (
+            "hyper-parameters chosen",
+            "; ".join(f"{k}: {v}" for k, v in chosen)
+            if chosen
+            else "no selection recorded in headline.json params (see the methodology text and the notebook)",
+        )
+    )
     return facts
 
 
 def scorecard(claims: list[dict[str, Any]], name: str) -> dict[str, Any]:
     """Counts per verdict (with their CSS class) and the not-reproduced claims with their row anchors."""
     from .claims import VERDICTS
+
     counts = [(v, sum(c.get("verdict") == v for c in claims), verdict_class(v)) for v in VERDICTS]
     other = sum(c.get("verdict") not in VERDICTS for c in claims)
     if other:
         counts.append(("other", other, ""))
-    failed = [(fmt_text(c.get("claim")), claim_anchor(name, i)) for i, c in enumerate(claims)
-              if c.get("verdict") == "not reproduced"]
+    failed = [
+        (fmt_text(c.get("claim")), claim_anchor(name, i))
+        for i, c in enumerate(claims)
+        if c.get("verdict") == "not reproduced"
+    ]
     from .claims import ROBUSTNESS
     from .claims import counts as claim_counts
+
     tally = claim_counts(claims)
     robustness = [(r, tally[f"robustness:{r}"]) for r in ROBUSTNESS]
-    dep = [(fmt_text(c.get("claim")), claim_anchor(name, i), ", ".join(c.get("flipped_by") or []))
-           for i, c in enumerate(claims) if c.get("robustness") == "reading-dependent"]
+    dep = [
+        (fmt_text(c.get("claim")), claim_anchor(name, i), ", ".join(c.get("flipped_by") or []))
+        for i, c in enumerate(claims)
+        if c.get("robustness") == "reading-dependent"
+    ]
     checked = [c for c in claims if c.get("machine")]
     machine = ""
     if checked:
         sens = [c for c in checked if c["machine"].get("sensitive")]
         m0 = checked[0]["machine"]
-        machine = (f"Machine check ({m0.get('from')} → {m0.get('to')} CPU kernels, {m0.get('sample')}): "
-                   f"{len(sens)} of {len(checked)} verdicts machine-sensitive"
-                   + (": " + "; ".join(str(c.get("claim")) for c in sens) if sens else "") + ".")
-    return {"counts": counts, "not_reproduced": failed, "total": len(claims), "robustness": robustness,
-            "reading_dependent": dep, "machine": machine, "robust_line": robust_line(claims)}
+        machine = (
+            f"Machine check ({m0.get('from')} → {m0.get('to')} CPU kernels, {m0.get('sample')}): "
+            f"{len(sens)} of {len(checked)} verdicts machine-sensitive"
+            + (": " + "; ".join(str(c.get("claim")) for c in sens) if sens else "")
+            + "."
+        )
+    return {
+        "counts": counts,
+        "not_reproduced": failed,
+        "total": len(claims),
+        "robustness": robustness,
+        "reading_dependent": dep,
+        "machine": machine,
+        "robust_line": robust_line(claims),
+    }
 
 
 def robust_line(claims: list[dict[str, Any]]) -> str:
-    """"robust / reading-dependent / machine-sensitive" counts of the judged claims ("—" for machine-sensitive
+    """ "robust / reading-dependent / machine-sensitive" counts of the judged claims ("—" for machine-sensitive
     when no machine check was made)."""
     from .claims import counts as claim_counts
+
     t = claim_counts(claims)
     checked = any(c.get("machine") for c in claims)
-    return (f"{t['robustness:robust']} / {t['robustness:reading-dependent']} / "
-            f"{t['machine-sensitive'] if checked else EMPTY}")
+    return (
+        f"{t['robustness:robust']} / {t['robustness:reading-dependent']} / "
+        f"{t['machine-sensitive'] if checked else EMPTY}"
+    )
 
 
 # ------------------------------------------------------------------------------------------------------- compute
@@ -993,6 +1147,7 @@ SCALE_KEYS = ("epochs", "n_seeds", "seeds", "n_train", "train_per_class", "train
 
 def _load_params(root: Path, profile: str, name: str) -> dict[str, Any] | None:
     import yaml
+
     try:
         p = yaml.safe_load((root / "notebooks" / "params" / profile / f"{name}.yaml").read_text(encoding="utf-8"))
     except (OSError, ValueError, yaml.YAMLError):
@@ -1012,18 +1167,27 @@ def paper_estimate(head: dict[str, Any], root: Path | str, name: str) -> dict[st
     cpu, gpu = compute.get("run_cpu_s"), compute.get("run_gpu_s")
     profile = head.get("profile")
     if profile == "paper":
-        return {"cpu": fmt_duration(cpu), "gpu": fmt_duration(gpu),
-                "basis": "measured: this run used the paper profile"}
+        return {
+            "cpu": fmt_duration(cpu),
+            "gpu": fmt_duration(gpu),
+            "basis": "measured: this run used the paper profile",
+        }
     given = compute.get("paper_estimate")
     if isinstance(given, dict):
-        return {"cpu": fmt_duration(given.get("cpu_s")), "gpu": fmt_duration(given.get("gpu_s")),
-                "basis": fmt_text(given.get("basis") or "estimated by the notebook")}
+        return {
+            "cpu": fmt_duration(given.get("cpu_s")),
+            "gpu": fmt_duration(given.get("gpu_s")),
+            "basis": fmt_text(given.get("basis") or "estimated by the notebook"),
+        }
     if not _finite(cpu) and not _finite(gpu):
         return {"cpu": EMPTY, "gpu": EMPTY, "basis": "no per-run times in headline.json compute"}
     mine, paper = _load_params(Path(root), str(profile), name), _load_params(Path(root), "paper", name)
     if mine is None or paper is None:
-        return {"cpu": EMPTY, "gpu": EMPTY, "basis": f"no parameter files notebooks/params/{{{profile},paper}}/"
-                                                      f"{name}.yaml to scale by"}
+        return {
+            "cpu": EMPTY,
+            "gpu": EMPTY,
+            "basis": f"no parameter files notebooks/params/{{{profile},paper}}/{name}.yaml to scale by",
+        }
     factor, used = 1.0, []
     for k in SCALE_KEYS:
         a, b = mine.get(k), paper.get(k)
@@ -1032,13 +1196,18 @@ def paper_estimate(head: dict[str, Any], root: Path | str, name: str) -> dict[st
             f = (b / a) ** (2 if k == "image_size" else 1)
             factor *= f
             used.append(f"{k} {a:g}→{b:g} (×{f:.3g})")
-    basis = ("rough estimate: measured run seconds × " + (" × ".join(used) if used else "1 (no scaling parameter "
-             "differs)") + f" = ×{factor:.3g}, at this machine's speed; settings not in {', '.join(SCALE_KEYS)} "
-             "are not scaled")
+    basis = (
+        "rough estimate: measured run seconds × "
+        + (" × ".join(used) if used else "1 (no scaling parameter differs)")
+        + f" = ×{factor:.3g}, at this machine's speed; settings not in {', '.join(SCALE_KEYS)} "
+        "are not scaled"
+    )
     gpu_s = gpu * factor if _finite(gpu) and gpu > 0 else None
-    return {"cpu": fmt_duration(cpu * factor if _finite(cpu) else None),
-            "gpu": fmt_duration(gpu_s) if gpu_s else "no run used a GPU here (the paper profile uses CUDA when "
-                                                     "present)", "basis": basis}
+    return {
+        "cpu": fmt_duration(cpu * factor if _finite(cpu) else None),
+        "gpu": fmt_duration(gpu_s) if gpu_s else "no run used a GPU here (the paper profile uses CUDA when present)",
+        "basis": basis,
+    }
 
 
 def compute_rows(head: dict[str, Any], root: Path | str, name: str) -> list[tuple[str, str]]:
@@ -1047,20 +1216,28 @@ def compute_rows(head: dict[str, Any], root: Path | str, name: str) -> list[tupl
     run_s = sum(v for v in (c.get("run_cpu_s"), c.get("run_gpu_s")) if _finite(v))
     est = paper_estimate(head, root, name)
     threads = c.get("threads", env.get("threads"))
-    return [("wall time of the notebook", fmt_duration(c.get("wall_s", head.get("wall_s")))),
-            ("device", fmt_text(c.get("device", env.get("device")))),
-            ("threads", fmt_value(threads) + (f" (notebook); {runs['threads_per_run']} per training run"
-                                              if runs.get("threads_per_run") else "")),
-            ("executor", fmt_text(c.get("executor", runs.get("executor")))),
-            ("peak memory", fmt_value(c.get("peak_rss_mb"), "MiB") + (" (resident set, notebook process and its "
-                                                                      "finished children)" if _finite(
-                                                                          c.get("peak_rss_mb")) else "")),
-            ("training runs", runs_cell(runs)),
-            ("summed run CPU time", fmt_duration(c.get("run_cpu_s"))),
-            ("summed run GPU time", fmt_duration(c.get("run_gpu_s"))),
-            ("mean time per run", fmt_duration(run_s / total) if total and run_s else EMPTY),
-            ("paper profile, CPU time", est["cpu"]), ("paper profile, GPU time", est["gpu"]),
-            ("paper profile, basis", est["basis"])]
+    return [
+        ("wall time of the notebook", fmt_duration(c.get("wall_s", head.get("wall_s")))),
+        ("device", fmt_text(c.get("device", env.get("device")))),
+        (
+            "threads",
+            fmt_value(threads)
+            + (f" (notebook); {runs['threads_per_run']} per training run" if runs.get("threads_per_run") else ""),
+        ),
+        ("executor", fmt_text(c.get("executor", runs.get("executor")))),
+        (
+            "peak memory",
+            fmt_value(c.get("peak_rss_mb"), "MiB")
+            + (" (resident set, notebook process and its finished children)" if _finite(c.get("peak_rss_mb")) else ""),
+        ),
+        ("training runs", runs_cell(runs)),
+        ("summed run CPU time", fmt_duration(c.get("run_cpu_s"))),
+        ("summed run GPU time", fmt_duration(c.get("run_gpu_s"))),
+        ("mean time per run", fmt_duration(run_s / total) if total and run_s else EMPTY),
+        ("paper profile, CPU time", est["cpu"]),
+        ("paper profile, GPU time", est["gpu"]),
+        ("paper profile, basis", est["basis"]),
+    ]
 
 
 # ----------------------------------------------------------------------------------------------------- the index
@@ -1096,9 +1273,17 @@ def notebook_state(reports: Path | str, name: str, *, root: Path | str, profile:
         return {**out, "state": "outdated", "reasons": [f"{folder / INPUTS} unreadable ({e})"]}
     if not isinstance(out["inputs"], dict) or not isinstance(out["inputs"].get("overrides", {}), dict):
         bad, out["inputs"] = out["inputs"], None
-        return {**out, "state": "outdated", "reasons": [f"{folder / INPUTS} is not an inputs record (a JSON object "
-                                                        f"whose 'overrides' is an object): {str(bad)[:80]}"]}
-    reasons = own_record_reasons(folder / "headline.json", out["inputs"]) + outdated_reasons(out["inputs"], root, profile)
+        return {
+            **out,
+            "state": "outdated",
+            "reasons": [
+                f"{folder / INPUTS} is not an inputs record (a JSON object "
+                f"whose 'overrides' is an object): {str(bad)[:80]}"
+            ],
+        }
+    reasons = own_record_reasons(folder / "headline.json", out["inputs"]) + outdated_reasons(
+        out["inputs"], root, profile
+    )
     return {**out, "state": "outdated" if reasons else "current", "reasons": reasons}
 
 
@@ -1112,12 +1297,17 @@ def own_record_reasons(headline: Path, inputs: dict[str, Any]) -> list[str]:
     if not isinstance(head, dict):
         return []
     out = []
-    for key, theirs in (("notebook", head.get("notebook")), ("profile", head.get("profile")),
-                        ("git", (head.get("env") or {}).get("git") if isinstance(head.get("env"), dict) else None)):
+    for key, theirs in (
+        ("notebook", head.get("notebook")),
+        ("profile", head.get("profile")),
+        ("git", (head.get("env") or {}).get("git") if isinstance(head.get("env"), dict) else None),
+    ):
         ours = inputs.get(key)
         if theirs not in (None, "unknown") and ours not in (None, "unknown") and theirs != ours:
-            out.append(f"headline.json says {key} {theirs}, but {INPUTS} says {ours}: these results are "
-                       "not the output of the recorded execution")
+            out.append(
+                f"headline.json says {key} {theirs}, but {INPUTS} says {ours}: these results are "
+                "not the output of the recorded execution"
+            )
     return out
 
 
@@ -1132,9 +1322,11 @@ def _run_one_hint(name: str, profile: str | None) -> str:
 def _inputs_line(inputs: dict[str, Any] | None) -> str:
     if not inputs:
         return ""
-    return (f"inputs: profile {inputs.get('profile')}, notebook sha256 {str(inputs.get('notebook_sha256', ''))[:12]}, "
-            f"parameters sha256 {str(inputs.get('params_sha256', ''))[:12]}, study/ sha256 "
-            f"{str(inputs.get('study_sha256', ''))[:12]}, commit {inputs.get('git')}, started {inputs.get('started')}")
+    return (
+        f"inputs: profile {inputs.get('profile')}, notebook sha256 {str(inputs.get('notebook_sha256', ''))[:12]}, "
+        f"parameters sha256 {str(inputs.get('params_sha256', ''))[:12]}, study/ sha256 "
+        f"{str(inputs.get('study_sha256', ''))[:12]}, commit {inputs.get('git')}, started {inputs.get('started')}"
+    )
 
 
 def _names(reports: Path, root: Path) -> list[str]:
@@ -1145,13 +1337,14 @@ def _names(reports: Path, root: Path) -> list[str]:
             if p.is_dir() and p.name[:2].isdigit():
                 names.add(p.name)
             elif p.is_dir() and p.name.startswith(".") and p.name.endswith(".tmp") and p.name[1:3].isdigit():
-                names.add(p.name[1:-len(".tmp")])
+                names.add(p.name[1 : -len(".tmp")])
     names.update(p.stem for p in (root / "notebooks").glob("[0-9][0-9]_*.ipynb"))
     return sorted(names)
 
 
-def _figures(head: dict[str, Any], folder: Path, name: str, nb_page: str | None,
-             executed: Path) -> tuple[list[dict[str, Any]], list[str], list[str]]:
+def _figures(
+    head: dict[str, Any], folder: Path, name: str, nb_page: str | None, executed: Path
+) -> tuple[list[dict[str, Any]], list[str], list[str]]:
     """The figures of a headline as template rows, the PNGs in `folder` it does not list, and problems."""
     figs, problems = [], []
     cells = figure_cells(executed, [str(f.get("name") or "") for f in head["figures"]]) if nb_page else {}
@@ -1164,11 +1357,20 @@ def _figures(head: dict[str, Any], folder: Path, name: str, nb_page: str | None,
         elif not exists:
             problems.append(f"{folder / str(f['file'])}: figure {fname!r} is listed in headline.json but missing")
         cell, how = cells.get(fname, (None, None))
-        figs.append({"anchor": f"{name}-fig-{re.sub(r'[^A-Za-z0-9_.-]+', '-', fname)}", "number": i, "name": fname,
-                     "src": f"{name}/{f['file']}" if exists else None, "file": f"{name}/{f['file']}",
-                     "caption": fmt_text(f.get("caption")), "paper_ref": str(f.get("paper_ref") or "").strip(),
-                     "cell": f"{nb_page}#cell-id={cell}" if cell else None, "by_order": how == "order",
-                     "page": nb_page})
+        figs.append(
+            {
+                "anchor": f"{name}-fig-{re.sub(r'[^A-Za-z0-9_.-]+', '-', fname)}",
+                "number": i,
+                "name": fname,
+                "src": f"{name}/{f['file']}" if exists else None,
+                "file": f"{name}/{f['file']}",
+                "caption": fmt_text(f.get("caption")),
+                "paper_ref": str(f.get("paper_ref") or "").strip(),
+                "cell": f"{nb_page}#cell-id={cell}" if cell else None,
+                "by_order": how == "order",
+                "page": nb_page,
+            }
+        )
     listed = {str(f["file"]) for f in head["figures"]}
     others = [f"{name}/{p.name}" for p in sorted(folder.glob("*.png")) if p.name not in listed]
     return figs, others, problems
@@ -1182,9 +1384,20 @@ def notebook_section(reports: Path, name: str, *, root: Path, profile: str | Non
     state = st["state"]
     src_nb = root / "notebooks" / f"{name}.ipynb"
     title = notebook_title(executed) if executed.exists() else (notebook_title(src_nb) if src_nb.exists() else name)
-    nb = {"name": name, "anchor": name, "title": title, "state": state, "reasons": st["reasons"],
-          "rerun": _rerun_hint(profile), "run_one": _run_one_hint(name, profile), "problems": [], "error": None,
-          "toc": [], "head": None, "page": None}
+    nb = {
+        "name": name,
+        "anchor": name,
+        "title": title,
+        "state": state,
+        "reasons": st["reasons"],
+        "rerun": _rerun_hint(profile),
+        "run_one": _run_one_hint(name, profile),
+        "problems": [],
+        "error": None,
+        "toc": [],
+        "head": None,
+        "page": None,
+    }
     if state in ("interrupted", "failed", "not run") and render:
         (reports / f"{name}.html").unlink(missing_ok=True)
     if state == "interrupted":
@@ -1194,8 +1407,13 @@ def notebook_section(reports: Path, name: str, *, root: Path, profile: str | Non
     if state == "failed":
         f = st["failed"] or {}
         log = f"{name}/{f.get('log') or FAILED_DIR + '/' + LOG}"
-        nb.update(failed=f, log=log, log_exists=(reports / log).is_file(), previous=(f.get("previous") or {}),
-                  log_tail="\n".join(f.get("log_tail") or []))
+        nb.update(
+            failed=f,
+            log=log,
+            log_exists=(reports / log).is_file(),
+            previous=(f.get("previous") or {}),
+            log_tail="\n".join(f.get("log_tail") or []),
+        )
         failed_nb = folder / FAILED_DIR / f"{name}.ipynb"
         if failed_nb.exists() and render:
             try:
@@ -1224,39 +1442,63 @@ def notebook_section(reports: Path, name: str, *, root: Path, profile: str | Non
     summary = reproducibility_summary(executed if executed.exists() else src_nb, head)
     problems += [f"reproducibility summary: {p}" for p in summary.get("problems") or []]
     nb.update(
-        head=head, problems=problems + fig_problems, inputs_line=_inputs_line(st["inputs"]),
+        head=head,
+        problems=problems + fig_problems,
+        inputs_line=_inputs_line(st["inputs"]),
         env_line=", ".join(f"{k} {fmt_value(v)}" for k, v in (head.get("env") or {}).items()),
-        profile=fmt_text(head.get("profile")), wall=fmt_duration(head.get("wall_s")), runs=runs_cell(head.get("runs")),
-        diverged=diverged_runs(head.get("runs")), scorecard=scorecard(claims, name), summary=summary,
+        profile=fmt_text(head.get("profile")),
+        wall=fmt_duration(head.get("wall_s")),
+        runs=runs_cell(head.get("runs")),
+        diverged=diverged_runs(head.get("runs")),
+        scorecard=scorecard(claims, name),
+        summary=summary,
         summary_cell=(f"{nb['page']}#cell-id={summary['cell_id']}" if nb["page"] and summary["cell_id"] else None),
-        scope=scope_facts(claims), methodology=methodology_facts(head),
+        scope=scope_facts(claims),
+        methodology=methodology_facts(head),
         claims_html=claims_table(claims, name) if claims else None,
         deviations_html=deviations_table(head["deviations"], name) if head["deviations"] else None,
         metrics_html=metrics_table(head["metrics"], name) if head["metrics"] else None,
         training_html=training_table(head["training_checks"], name) if head.get("training_checks") else None,
-        figures=figs, other_images=others, compute=compute_rows(head, root, name))
-    nb["toc"] = [(f"{name}-{k}", label) for k, label in (
-        ("scorecard", "Scorecard"), ("summary", "Reproducibility summary"), ("claims", "Claims"),
-        ("deviations", "Deviations"), ("metrics", "Headline metrics"), ("figures", "Figures"),
-        ("compute", "Compute"))]
+        figures=figs,
+        other_images=others,
+        compute=compute_rows(head, root, name),
+    )
+    nb["toc"] = [
+        (f"{name}-{k}", label)
+        for k, label in (
+            ("scorecard", "Scorecard"),
+            ("summary", "Reproducibility summary"),
+            ("claims", "Claims"),
+            ("deviations", "Deviations"),
+            ("metrics", "Headline metrics"),
+            ("figures", "Figures"),
+            ("compute", "Compute"),
+        )
+    ]
     return nb
 
 
 def _environment():
     import jinja2
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)),
-                             autoescape=jinja2.select_autoescape(["html", "j2"], default_for_string=True),
-                             trim_blocks=True, lstrip_blocks=True,
-                             finalize=lambda x: EMPTY if x is None else x)  # never "None" on the page
+
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+        autoescape=jinja2.select_autoescape(["html", "j2"], default_for_string=True),
+        trim_blocks=True,
+        lstrip_blocks=True,
+        finalize=lambda x: EMPTY if x is None else x,
+    )  # never "None" on the page
     env.filters["vclass"] = verdict_class
     return env
 
 
-def build_report(reports: Path | str = "reports", *, render: bool = True, root: Path | str | None = None,
-                 profile: str | None = None) -> tuple[Path, list[str]]:
+def build_report(
+    reports: Path | str = "reports", *, render: bool = True, root: Path | str | None = None, profile: str | None = None
+) -> tuple[Path, list[str]]:
     """`build`, also returning the errors (unreadable ``headline.json`` files, by name)."""
     from .claims import CONFIDENCE, MIN_SEEDS, VERDICTS
     from .results import atomic_write_text
+
     reports = Path(reports)
     root = Path(root) if root is not None else reports.resolve().parent
     notebooks = []
@@ -1264,29 +1506,57 @@ def build_report(reports: Path | str = "reports", *, render: bool = True, root: 
         try:
             notebooks.append(notebook_section(reports, n, root=root, profile=profile, render=render))
         except Exception as e:  # malformed outputs of one notebook must not stop the report of the others
-            notebooks.append({"name": n, "anchor": n, "title": n, "state": "error", "toc": [], "head": None,
-                              "reasons": [], "rerun": _rerun_hint(profile), "run_one": _run_one_hint(n, profile),
-                              "error": f"{reports / n / 'headline.json'}: could not be shown "
-                                       f"({type(e).__name__}: {e})"})
+            notebooks.append(
+                {
+                    "name": n,
+                    "anchor": n,
+                    "title": n,
+                    "state": "error",
+                    "toc": [],
+                    "head": None,
+                    "reasons": [],
+                    "rerun": _rerun_hint(profile),
+                    "run_one": _run_one_hint(n, profile),
+                    "error": f"{reports / n / 'headline.json'}: could not be shown ({type(e).__name__}: {e})",
+                }
+            )
     errors = [nb["error"] for nb in notebooks if nb["error"]]
     shown = [nb["head"] for nb in notebooks if nb["head"]]
     walls = [h.get("wall_s") for h in shown if _finite(h.get("wall_s"))]
-    totals = {"wall": fmt_duration(sum(walls)) if walls else EMPTY,
-              "runs": ", ".join(f"{sum(_count((h.get('runs') or {}).get(k)) for h in shown)} {k}"
-                                for k in ("total", "cached", "ran", "failed", "diverged")),
-              "counts": [sum(c.get("verdict") == v for h in shown for c in h["claims"]) for v in VERDICTS],
-              "robust_line": robust_line([c for h in shown for c in h["claims"]])}
-    page = _environment().get_template("index.html.j2").render(
-        notebooks=notebooks, totals=totals, shown=len(shown), verdicts=VERDICTS, profile=profile,
-        rerun=_rerun_hint(profile),
-        stamp=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), min_seeds=MIN_SEEDS,
-        confidence=int(round(100 * CONFIDENCE)), tolerances_html=tolerances_table(), empty=EMPTY,
-        mlrc=MLRC_SECTIONS, not_written=NOT_WRITTEN)
+    totals = {
+        "wall": fmt_duration(sum(walls)) if walls else EMPTY,
+        "runs": ", ".join(
+            f"{sum(_count((h.get('runs') or {}).get(k)) for h in shown)} {k}"
+            for k in ("total", "cached", "ran", "failed", "diverged")
+        ),
+        "counts": [sum(c.get("verdict") == v for h in shown for c in h["claims"]) for v in VERDICTS],
+        "robust_line": robust_line([c for h in shown for c in h["claims"]]),
+    }
+    page = (
+        _environment()
+        .get_template("index.html.j2")
+        .render(
+            notebooks=notebooks,
+            totals=totals,
+            shown=len(shown),
+            verdicts=VERDICTS,
+            profile=profile,
+            rerun=_rerun_hint(profile),
+            stamp=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+            min_seeds=MIN_SEEDS,
+            confidence=int(round(100 * CONFIDENCE)),
+            tolerances_html=tolerances_table(),
+            empty=EMPTY,
+            mlrc=MLRC_SECTIONS,
+            not_written=NOT_WRITTEN,
+        )
+    )
     return atomic_write_text(reports / "index.html", page), errors
 
 
-def build(reports: Path | str = "reports", *, render: bool = True, root: Path | str | None = None,
-          profile: str | None = None) -> Path:
+def build(
+    reports: Path | str = "reports", *, render: bool = True, root: Path | str | None = None, profile: str | None = None
+) -> Path:
     """Render every executed notebook ``reports/<nb>/<nb>.ipynb`` to ``reports/<nb>.html`` and write
     ``reports/index.html`` (module docstring). Returns the index path.
 
@@ -1314,8 +1584,7 @@ def main(argv: list[str] | None = None) -> int:
         ap.add_argument("--root", default=None, help="the repository (default: the folder above reports)")
         ap.add_argument("--no-render", action="store_true", help="do not render the notebooks with nbconvert")
         a = ap.parse_args(args)
-        index, errors = build_report(Path(a.reports), render=not a.no_render, root=a.root,
-                                     profile=a.profile or None)
+        index, errors = build_report(Path(a.reports), render=not a.no_render, root=a.root, profile=a.profile or None)
         print(f"wrote {index}")
         for e in errors:
             print(f"error: {e}", file=sys.stderr)
@@ -1348,8 +1617,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--reason", default="")
     a = ap.parse_args(args)
     marker = mark_failed(a.tmp, a.dest, exit_code=a.exit_code, reason=a.reason)
-    print(f"{Path(a.dest).name} failed: kept the previous outputs of {a.dest}, marked stale by {marker}; log: "
-          f"{Path(a.dest) / FAILED_DIR / LOG}", file=sys.stderr)
+    print(
+        f"{Path(a.dest).name} failed: kept the previous outputs of {a.dest}, marked stale by {marker}; log: "
+        f"{Path(a.dest) / FAILED_DIR / LOG}",
+        file=sys.stderr,
+    )
     return 1
 
 

@@ -10,6 +10,7 @@ Artifacts of a notebook in ``reports/<notebook>/`` (read by `study.report`):
 
 Claims and their verdicts are `study.claims` (the one verdict rule); this module writes them.
 """
+
 from __future__ import annotations
 
 import json
@@ -19,8 +20,9 @@ import platform
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import pandas as pd
 import torch
@@ -63,12 +65,18 @@ def git_commit(root: Path | str = REPO_ROOT) -> str:
     """The short HEAD commit of the repository at `root` (default: the one holding this package), with "+dirty"
     when tracked files changed, or "unknown"."""
     try:
-        rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True,
-                             text=True, timeout=10)
+        rev = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10
+        )
         if rev.returncode != 0:
             return "unknown"
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
-                               capture_output=True, text=True, timeout=10).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.strip()
         return rev.stdout.strip() + ("+dirty" if dirty else "")
     except (OSError, subprocess.SubprocessError):
         return "unknown"
@@ -86,8 +94,13 @@ def cpu_capability() -> str:
 def library_versions() -> dict[str, str]:
     """What changes numbers besides the code: torch, numpy and python versions, and the CPU capability."""
     import numpy
-    return {"torch": torch.__version__.split("+")[0], "numpy": numpy.__version__, "python": platform.python_version(),
-            "cpu_capability": cpu_capability()}
+
+    return {
+        "torch": torch.__version__.split("+")[0],
+        "numpy": numpy.__version__,
+        "python": platform.python_version(),
+        "cpu_capability": cpu_capability(),
+    }
 
 
 def env_record(device: torch.device | str | None = None) -> dict[str, Any]:
@@ -163,7 +176,7 @@ def mean_std(df: pd.DataFrame, by: list[str], value: str = "value") -> pd.DataFr
 
 
 def fmt_pm(mean: float, std: float, n: int, scale: float = 1.0, digits: int = 2) -> str:
-    """"m ± s (n=k)" with values multiplied by `scale` (e.g. 100 for percent)."""
+    """ "m ± s (n=k)" with values multiplied by `scale` (e.g. 100 for percent)."""
     if mean is None or not math.isfinite(mean):
         return "n/a"
     n = int(n)  # pandas hands row-wise counts over as floats
@@ -201,12 +214,23 @@ def peak_rss_mb() -> float:
     return round(kb / 1024.0, 1)
 
 
-def write_headline(out_dir: Path | str, *, notebook: str, profile: str, wall_s: float, env: dict[str, Any],
-                   runs: dict[str, Any] | None = None, metrics: dict[str, dict[str, Any]], claims: list[dict[str, Any]],
-                   params: dict[str, Any] | None = None, deviations: list[dict[str, str]] | None = None,
-                   figures: list[dict[str, Any]] | None = None, compute: dict[str, Any] | None = None,
-                   training_checks: list[dict[str, Any]] | None = None,
-                   readings: dict[str, Any] | None = None) -> Path:
+def write_headline(
+    out_dir: Path | str,
+    *,
+    notebook: str,
+    profile: str,
+    wall_s: float,
+    env: dict[str, Any],
+    runs: dict[str, Any] | None = None,
+    metrics: dict[str, dict[str, Any]],
+    claims: list[dict[str, Any]],
+    params: dict[str, Any] | None = None,
+    deviations: list[dict[str, str]] | None = None,
+    figures: list[dict[str, Any]] | None = None,
+    compute: dict[str, Any] | None = None,
+    training_checks: list[dict[str, Any]] | None = None,
+    readings: dict[str, Any] | None = None,
+) -> Path:
     """Write ``<out_dir>/headline.json`` whole (format in ../shared/DESIGN.md).
 
     `runs` is the notebook's run record ``{"total", "cached", "ran", "failed", "executor", ...}`` (`study.runs.sweep`).
@@ -227,16 +251,33 @@ def write_headline(out_dir: Path | str, *, notebook: str, profile: str, wall_s: 
     for d in deviations or []:
         if not isinstance(d, dict) or set(d) != set(claims_mod.DEVIATION_FIELDS):
             raise ValueError(f"deviation {d!r} must have exactly the fields {claims_mod.DEVIATION_FIELDS}")
-    doc = {"notebook": notebook, "profile": profile, "wall_s": round(float(wall_s), 1), "env": env,
-           "runs": runs or {"total": 0, "cached": 0, "ran": 0, "failed": 0, "executor": "none"},
-           "compute": compute or {}, "params": params or {}, "metrics": metrics, "claims": claims,
-           "deviations": deviations or [], "figures": figures or [], "training_checks": training_checks or [],
-           "readings": readings or {}}
+    doc = {
+        "notebook": notebook,
+        "profile": profile,
+        "wall_s": round(float(wall_s), 1),
+        "env": env,
+        "runs": runs or {"total": 0, "cached": 0, "ran": 0, "failed": 0, "executor": "none"},
+        "compute": compute or {},
+        "params": params or {},
+        "metrics": metrics,
+        "claims": claims,
+        "deviations": deviations or [],
+        "figures": figures or [],
+        "training_checks": training_checks or [],
+        "readings": readings or {},
+    }
     return atomic_write_text(Path(out_dir) / "headline.json", json.dumps(_jsonable(doc), indent=2))
 
 
-def metric_summary(df: pd.DataFrame, metric: str, *, split: str | None = None, epoch: str | int = "last",
-                   unit: str = "fraction", by: str = "method") -> dict[str, dict[str, Any]]:
+def metric_summary(
+    df: pd.DataFrame,
+    metric: str,
+    *,
+    split: str | None = None,
+    epoch: str | int = "last",
+    unit: str = "fraction",
+    by: str = "method",
+) -> dict[str, dict[str, Any]]:
     """``{"<metric>/<method>": {mean, std, ci95, n, unit}}`` over seeds (ci95: `study.claims.interval`, None for n=1), from a tidy frame, at the last (or a given) epoch.
 
     Raises:
@@ -256,6 +297,11 @@ def metric_summary(df: pd.DataFrame, metric: str, *, split: str | None = None, e
     for key, g in d.groupby(by, sort=False):
         v = g["value"].astype(float)
         m, ci, n = claims_mod.interval(v)
-        out[f"{metric}/{key}"] = {"mean": m, "std": float(v.std()) if len(v) > 1 else 0.0,
-                                  "ci95": list(ci) if ci is not None else None, "n": n, "unit": unit}
+        out[f"{metric}/{key}"] = {
+            "mean": m,
+            "std": float(v.std()) if len(v) > 1 else 0.0,
+            "ci95": list(ci) if ci is not None else None,
+            "n": n,
+            "unit": unit,
+        }
     return out

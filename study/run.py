@@ -7,13 +7,15 @@ with the notebook's executor and store; the counts add up over the notebook's sw
 ``headline.json`` (formats in `study.results`) with the environment record, the runs record
 ``{"total", "cached", "ran", "failed", "executor"}`` and the wall time since `start`.
 """
+
 from __future__ import annotations
 
 import ast
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pandas as pd
 import torch
@@ -68,8 +70,10 @@ def check_injected_parameters(inputs: list[str] | None = None) -> None:
         declared = set(_assigned(inputs[i - 1]))
         unknown = [n for n in _assigned(inputs[i]) if n not in declared]
         if unknown:
-            raise ValueError(f"unknown notebook parameter(s) {unknown} (misspelt, or from another notebook); "
-                             f"accepted: {sorted(declared)}")
+            raise ValueError(
+                f"unknown notebook parameter(s) {unknown} (misspelt, or from another notebook); "
+                f"accepted: {sorted(declared)}"
+            )
 
 
 def params_file(notebook: str, profile: str) -> Path:
@@ -77,8 +81,9 @@ def params_file(notebook: str, profile: str) -> Path:
     return REPO_ROOT / "notebooks" / "params" / profile / f"{notebook}.yaml"
 
 
-def sync_profile(notebook: str, profile: str, *, inputs: list[str] | None = None,
-                 namespace: dict[str, Any] | None = None) -> dict[str, Any]:
+def sync_profile(
+    notebook: str, profile: str, *, inputs: list[str] | None = None, namespace: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """Make a notebook's parameters those of `profile` (issue 19).
 
     Interactively (JupyterLab, *Run All*; no cell injected by papermill), the values of
@@ -94,6 +99,7 @@ def sync_profile(notebook: str, profile: str, *, inputs: list[str] | None = None
         ValueError: under papermill, a parameter whose value differs from the profile's file (names both).
     """
     import yaml
+
     if inputs is None or namespace is None:
         inputs, namespace = _ipython_inputs_and_namespace()
     path = params_file(notebook, profile)
@@ -104,10 +110,12 @@ def sync_profile(notebook: str, profile: str, *, inputs: list[str] | None = None
         bad = [k for k, v in values.items() if k in namespace and namespace[k] != v and k != "out_dir"]
         if bad:
             k = bad[0]
-            raise ValueError(f"profile={profile!r}, but {k}={namespace[k]!r} is not the {values[k]!r} of "
-                             f"{path.relative_to(REPO_ROOT)} ({len(bad)} parameter(s) differ: {', '.join(bad[:6])}): "
-                             f"pass the profile's file with -f {path.relative_to(REPO_ROOT)}, or label the run "
-                             "with the profile whose values it uses")
+            raise ValueError(
+                f"profile={profile!r}, but {k}={namespace[k]!r} is not the {values[k]!r} of "
+                f"{path.relative_to(REPO_ROOT)} ({len(bad)} parameter(s) differ: {', '.join(bad[:6])}): "
+                f"pass the profile's file with -f {path.relative_to(REPO_ROOT)}, or label the run "
+                "with the profile whose values it uses"
+            )
         return {}
     namespace.update(values)
     print(f"profile {profile}: {len(values)} parameters loaded from {path.relative_to(REPO_ROOT)}")
@@ -125,16 +133,25 @@ class Run:
     env: dict[str, Any]
     executor: str = "serial"
     timer: results.Timer = field(default_factory=results.Timer)
-    runs: dict[str, Any] = field(default_factory=lambda: {"total": 0, "cached": 0, "ran": 0, "failed": 0,
-                                                          "diverged": 0})
+    runs: dict[str, Any] = field(
+        default_factory=lambda: {"total": 0, "cached": 0, "ran": 0, "failed": 0, "diverged": 0}
+    )
     diverged: list[dict[str, Any]] = field(default_factory=list)
     figures: list[dict[str, Any]] = field(default_factory=list)
     run_seconds: dict[str, float] = field(default_factory=lambda: {"cpu": 0.0, "cuda": 0.0})
 
     @classmethod
-    def start(cls, notebook: str, *, profile: str, seed: int = 0, device: str = "auto",
-              out_dir: str | Path | None = None, threads: int | None = None,
-              executor: str = "serial") -> "Run":
+    def start(
+        cls,
+        notebook: str,
+        *,
+        profile: str,
+        seed: int = 0,
+        device: str = "auto",
+        out_dir: str | Path | None = None,
+        threads: int | None = None,
+        executor: str = "serial",
+    ) -> Run:
         """Seed everything from `seed`, pick the device, set threads, create the output folder.
 
         `out_dir` None -> ``reports/_lab/<notebook>`` (interactive runs never overwrite `make reproduce`'s output).
@@ -164,12 +181,21 @@ class Run:
         out = Path(out_dir) if out_dir else REPO_ROOT / "reports" / "_lab" / notebook
         out.mkdir(parents=True, exist_ok=True)
         env = {**results.env_record(dev), "profile": profile, "seed": seed, "executor": executor}
-        print(f"{notebook} | profile={profile} seed={seed} | " + ", ".join(f"{k}={v}" for k, v in env.items()
-                                                                            if k not in ("profile", "seed")))
+        print(
+            f"{notebook} | profile={profile} seed={seed} | "
+            + ", ".join(f"{k}={v}" for k, v in env.items() if k not in ("profile", "seed"))
+        )
         return cls(notebook, profile, seed, dev, out, gen, env, executor)
 
-    def sweep(self, run_fn, configs, *, divergence_expected: bool = False,
-              predicted: "Callable[[dict[str, Any]], str | None] | None" = None, **kw) -> runs.Sweep:
+    def sweep(
+        self,
+        run_fn,
+        configs,
+        *,
+        divergence_expected: bool = False,
+        predicted: Callable[[dict[str, Any]], str | None] | None = None,
+        **kw,
+    ) -> runs.Sweep:
         """`study.runs.sweep` with this notebook's executor; adds the sweep's counts to `runs` (see `save`).
 
         `divergence_expected`: the sweep explores settings where diverging is a possible finding (a learning-rate or
@@ -187,20 +213,40 @@ class Run:
                 self.run_seconds[kind] += float(m.get("wall_s") or 0.0)
         ok = [r for r in res.results if r is not None]
         if divergence_expected and len(ok) >= 2 and len(res.diverged) == len(ok):  # a grid, all diverged
-            grid = sorted({k for d in res.diverged for k, v in d["config"].items()
-                           if len({json.dumps(x["config"].get(k), sort_keys=True) for x in res.diverged}) > 1})
+            grid = sorted(
+                {
+                    k
+                    for d in res.diverged
+                    for k, v in d["config"].items()
+                    if len({json.dumps(x["config"].get(k), sort_keys=True) for x in res.diverged}) > 1
+                }
+            )
             raise runs.SweepError(
                 f"{run_fn.experiment}: every one of the {len(ok)} runs of this grid diverged (over "
                 f"{', '.join(grid) or 'its configs'}; first: {res.diverged[0]['run']}: {res.diverged[0]['reason']}): "
-                "no candidate to choose from; widen the grid towards smaller steps")
+                "no candidate to choose from; widen the grid towards smaller steps"
+            )
         for f in res.failures:  # a failed run (kept going with raise_on_failure=False) withholds its own claims too
-            self.diverged.append({"experiment": run_fn.experiment, "config": f["config"],
-                                  "run": runs.run_label(f["config"]), "reason": "failed: " + f["error"].splitlines()[0],
-                                  "expected": bool(divergence_expected), "predicted_by": ""})
+            self.diverged.append(
+                {
+                    "experiment": run_fn.experiment,
+                    "config": f["config"],
+                    "run": runs.run_label(f["config"]),
+                    "reason": "failed: " + f["error"].splitlines()[0],
+                    "expected": bool(divergence_expected),
+                    "predicted_by": "",
+                }
+            )
         for d in res.diverged:
             why = predicted(d["config"]) if predicted is not None else None
-            self.diverged.append({"experiment": run_fn.experiment, **d, "expected": bool(divergence_expected or why),
-                                  "predicted_by": why or ""})
+            self.diverged.append(
+                {
+                    "experiment": run_fn.experiment,
+                    **d,
+                    "expected": bool(divergence_expected or why),
+                    "predicted_by": why or "",
+                }
+            )
         return res
 
     def withhold_verdicts(self, claims: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -217,9 +263,15 @@ class Run:
             if not hit or c["verdict"] == "not tested":
                 out.append(c)
                 continue
-            why = (f"verdict withheld: {len(hit)} of its runs diverged, e.g. {hit[0]['run']}: {hit[0]['reason']}")
-            out.append({**c, "verdict": "inconclusive", "withheld_by": [h["run"] for h in hit],
-                        "note": (why + ". " + str(c.get("note") or "")).strip()})
+            why = f"verdict withheld: {len(hit)} of its runs diverged, e.g. {hit[0]['run']}: {hit[0]['reason']}"
+            out.append(
+                {
+                    **c,
+                    "verdict": "inconclusive",
+                    "withheld_by": [h["run"] for h in hit],
+                    "note": (why + ". " + str(c.get("note") or "")).strip(),
+                }
+            )
         return out
 
     def figure(self, fig, name: str, *, caption: str, paper_ref: str = "") -> Path:
@@ -240,9 +292,17 @@ class Run:
         self.figures.append({"name": name, "file": path.name, "caption": caption.strip(), "paper_ref": paper_ref})
         return path
 
-    def save(self, df: pd.DataFrame, *, metrics: dict[str, dict[str, Any]], claims: list[dict[str, Any]],
-             params: dict[str, Any] | None = None, deviations: list[dict[str, str]] | None = None,
-             training_checks: list[dict[str, Any]] | None = None, readings: dict[str, Any] | None = None) -> float:
+    def save(
+        self,
+        df: pd.DataFrame,
+        *,
+        metrics: dict[str, dict[str, Any]],
+        claims: list[dict[str, Any]],
+        params: dict[str, Any] | None = None,
+        deviations: list[dict[str, str]] | None = None,
+        training_checks: list[dict[str, Any]] | None = None,
+        readings: dict[str, Any] | None = None,
+    ) -> float:
         """Write ``results.csv`` and ``headline.json``; returns the wall time in seconds since `start`.
 
         `training_checks`: `study.claims.training_check` rows; a headline reading that does not train its layer is
@@ -255,25 +315,50 @@ class Run:
         bad_head = [t for t in training_checks or [] if t["headline"] and not t["trains"]]
         if bad_head:
             t = bad_head[0]
-            raise ValueError(f"the headline reading {t['reading']!r} does not train layer {t['layer']!r}: 1 - cos "
-                             f"{t['moved']:.3g} against the baseline's {t['baseline']:.3g} (ratio {t['ratio']:.2f} < "
-                             "0.5); choose another headline reading")
+            raise ValueError(
+                f"the headline reading {t['reading']!r} does not train layer {t['layer']!r}: 1 - cos "
+                f"{t['moved']:.3g} against the baseline's {t['baseline']:.3g} (ratio {t['ratio']:.2f} < "
+                "0.5); choose another headline reading"
+            )
         claims = self.withhold_verdicts(claims)
         n_withheld = sum(bool(c.get("withheld_by")) for c in claims)
         if n_withheld:
-            print(f"{sum(not d['expected'] for d in self.diverged)} unexpectedly diverged run(s): {n_withheld} of "
-                  f"{len(claims)} verdicts that depend on them withheld (inconclusive); see headline.json "
-                  "runs.diverged_runs")
+            print(
+                f"{sum(not d['expected'] for d in self.diverged)} unexpectedly diverged run(s): {n_withheld} of "
+                f"{len(claims)} verdicts that depend on them withheld (inconclusive); see headline.json "
+                "runs.diverged_runs"
+            )
         results.write_results(df, self.out)
         wall = self.timer.s
-        compute = {"wall_s": round(wall, 1), "peak_rss_mb": results.peak_rss_mb(),
-                   "run_cpu_s": round(self.run_seconds["cpu"], 1), "run_gpu_s": round(self.run_seconds["cuda"], 1),
-                   "device": self.env.get("device"), "threads": self.env.get("threads"),
-                   "executor": self.executor}
-        results.write_headline(self.out, notebook=self.notebook, profile=self.profile, wall_s=wall, env=self.env,
-                               runs={**self.runs, "executor": self.executor, "threads_per_run": runs.RUN_THREADS,
-                                     "diverged_runs": self.diverged}, metrics=metrics, claims=claims,
-                               params=params, deviations=deviations, figures=self.figures, compute=compute,
-                               training_checks=training_checks, readings=readings)
+        compute = {
+            "wall_s": round(wall, 1),
+            "peak_rss_mb": results.peak_rss_mb(),
+            "run_cpu_s": round(self.run_seconds["cpu"], 1),
+            "run_gpu_s": round(self.run_seconds["cuda"], 1),
+            "device": self.env.get("device"),
+            "threads": self.env.get("threads"),
+            "executor": self.executor,
+        }
+        results.write_headline(
+            self.out,
+            notebook=self.notebook,
+            profile=self.profile,
+            wall_s=wall,
+            env=self.env,
+            runs={
+                **self.runs,
+                "executor": self.executor,
+                "threads_per_run": runs.RUN_THREADS,
+                "diverged_runs": self.diverged,
+            },
+            metrics=metrics,
+            claims=claims,
+            params=params,
+            deviations=deviations,
+            figures=self.figures,
+            compute=compute,
+            training_checks=training_checks,
+            readings=readings,
+        )
         print(f"wrote {self.out}/results.csv ({len(df)} rows) and headline.json; wall time {wall:.1f} s")
         return wall

@@ -39,6 +39,7 @@ Environment: ``STUDY_RUNS`` (store folder), ``STUDY_EXECUTOR`` (overrides the no
 ``STUDY_WORKERS`` (workers of ``processes`` / the embedded Dask cluster; default: CPU cores),
 ``STUDY_DASK_SCHEDULER`` (``tcp://host:8786``).
 """
+
 from __future__ import annotations
 
 import atexit
@@ -48,8 +49,8 @@ import inspect
 import json
 import math
 import multiprocessing
-import re
 import os
+import re
 import shutil
 import socket
 import sys
@@ -60,10 +61,11 @@ import traceback
 import types
 import uuid
 import warnings
+from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 
 import joblib
 import pandas as pd
@@ -78,8 +80,9 @@ EXECUTORS = ("serial", "processes", "dask")
 #: comes from running runs side by side: `processes` / `dask` with one worker per core.
 RUN_THREADS = 1
 #: Modules whose code never changes what a run computes (bookkeeping, tables, verdicts, report): not in the key.
-EXCLUDED_MODULES = frozenset({"study.runs", "study.run", "study.results", "study.report", "study.claims",
-                              "study.notebook"})
+EXCLUDED_MODULES = frozenset(
+    {"study.runs", "study.run", "study.results", "study.report", "study.claims", "study.notebook"}
+)
 
 
 # ---------------------------------------------------------------------------------------------------------- result
@@ -92,6 +95,7 @@ class Result:
         artifacts: small picklable objects figures need (CPU tensors, arrays, floats), keyed by name.
         meta: the run record, filled by the store (config, code version, wall time, device, threads, versions).
     """
+
     rows: pd.DataFrame
     artifacts: dict[str, Any] = field(default_factory=dict)
     meta: dict[str, Any] = field(default_factory=dict)
@@ -101,8 +105,9 @@ class SweepError(RuntimeError):
     """Some runs of a sweep failed; the others are stored. Re-running the sweep retries only the failed ones."""
 
 
-def experiment(name: str, *, depends: Iterable[Any] = (), chance: float | None = None
-               ) -> Callable[[Callable], Callable]:
+def experiment(
+    name: str, *, depends: Iterable[Any] = (), chance: float | None = None
+) -> Callable[[Callable], Callable]:
     """Decorator naming a run function's experiment (its store folder) and extra code its results depend on.
 
     `depends` lists modules or functions the automatic code walk (`code_version`) cannot see. `chance` is the
@@ -122,6 +127,7 @@ def experiment(name: str, *, depends: Iterable[Any] = (), chance: float | None =
         fn.depends = tuple(depends)
         fn.chance = chance
         return fn
+
     return mark
 
 
@@ -152,9 +158,11 @@ def divergence(rows: pd.DataFrame, chance: float | None = None) -> str | None:
     for metric in LOSS_METRICS:
         loss = rows[(rows["metric"] == metric) & (rows["split"] == "train")].sort_values("epoch")
         if len(loss) >= 2 and float(loss["value"].iloc[-1]) > float(loss["value"].iloc[0]):
-            reasons.append(f"training {'loss' if metric == 'loss' else 'risk'} rose from "
-                           f"{float(loss['value'].iloc[0]):.4g} (epoch {loss['epoch'].iloc[0]:g}) to "
-                           f"{float(loss['value'].iloc[-1]):.4g} (epoch {loss['epoch'].iloc[-1]:g})")
+            reasons.append(
+                f"training {'loss' if metric == 'loss' else 'risk'} rose from "
+                f"{float(loss['value'].iloc[0]):.4g} (epoch {loss['epoch'].iloc[0]:g}) to "
+                f"{float(loss['value'].iloc[-1]):.4g} (epoch {loss['epoch'].iloc[-1]:g})"
+            )
             break
     if chance is not None:
         ev = rows[rows["split"].isin(["test", "val"])]
@@ -172,8 +180,21 @@ def divergence(rows: pd.DataFrame, chance: float | None = None) -> str | None:
 
 # ------------------------------------------------------------------------------------------------------ run labels
 #: Config fields shown in a run's label, in this order, when present (the rest is in the label's hash).
-LABEL_KEYS = ("dataset", "model", "method", "variant", "reading", "activation", "penalty", "lam", "alpha", "a",
-              "lr", "epochs", "seed")
+LABEL_KEYS = (
+    "dataset",
+    "model",
+    "method",
+    "variant",
+    "reading",
+    "activation",
+    "penalty",
+    "lam",
+    "alpha",
+    "a",
+    "lr",
+    "epochs",
+    "seed",
+)
 
 
 def run_label(config: dict[str, Any]) -> str:
@@ -199,6 +220,7 @@ def labels_where(configs: Iterable[dict[str, Any]], **match: Any) -> list[str]:
 
     Used for a claim's ``depends_on``: ``labels_where(plan, dataset="letters", method="rvsm_l0")``.
     """
+
     def ok(c: dict[str, Any]) -> bool:
         for k, want in match.items():
             v = c.get(k)
@@ -208,6 +230,7 @@ def labels_where(configs: Iterable[dict[str, Any]], **match: Any) -> list[str]:
             elif v != want:
                 return False
         return True
+
     return sorted({run_label(c) for c in configs if ok(c)})
 
 
@@ -242,7 +265,7 @@ def _ours(obj: Any, roots: tuple[str, ...]) -> str | None:
 
 def _label(module: str) -> str:
     # a script's run function is __main__ in the script and __mp_main__ in a spawned worker: one name for both
-    return "__main__" + module[len("__mp_main__"):] if module.startswith("__mp_main__") else module
+    return "__main__" + module[len("__mp_main__") :] if module.startswith("__mp_main__") else module
 
 
 #: Functions outside a run's own package whose code shapes every stored row (issue 19): always in the key.
@@ -257,8 +280,20 @@ def _code_digest(code: types.CodeType) -> str:
     if consts and isinstance(consts[0], str) and not code.co_name.startswith("<"):
         consts = consts[1:]  # a def's first constant is its docstring (or None)
     h.update(code.co_code)
-    h.update(repr((code.co_names, code.co_varnames, code.co_freevars, code.co_cellvars, code.co_argcount,
-                   code.co_posonlyargcount, code.co_kwonlyargcount, code.co_flags)).encode())
+    h.update(
+        repr(
+            (
+                code.co_names,
+                code.co_varnames,
+                code.co_freevars,
+                code.co_cellvars,
+                code.co_argcount,
+                code.co_posonlyargcount,
+                code.co_kwonlyargcount,
+                code.co_flags,
+            )
+        ).encode()
+    )
     for c in consts:  # a set literal compiles to a frozenset, whose repr order follows the per-process str hash
         h.update(_code_digest(c).encode() if isinstance(c, types.CodeType) else (_value_digest(c) or repr(c)).encode())
     return h.hexdigest()
@@ -273,14 +308,16 @@ def _value_digest(v: Any) -> str | None:
         return None if any(p is None for p in parts) else "(" + ",".join(parts) + ")"
     if isinstance(v, types.MappingProxyType):
         parts = [(_value_digest(k), _value_digest(x)) for k, x in sorted(v.items(), key=lambda kv: repr(kv[0]))]
-        return None if any(p is None for kv in parts for p in kv) else "{" + ",".join(f"{k}:{x}" for k, x in parts) + "}"
+        return (
+            None if any(p is None for kv in parts for p in kv) else "{" + ",".join(f"{k}:{x}" for k, x in parts) + "}"
+        )
     return None
 
 
 def _function_digest(fn: Callable) -> str:
     """`_code_digest` of a function plus its default arguments (a default is a constant the call reads)."""
     parts = [_code_digest(fn.__code__)]
-    for d in (fn.__defaults__ or ()):
+    for d in fn.__defaults__ or ():
         parts.append(_value_digest(d) or f"<{type(d).__name__}>")
     for k, d in sorted((fn.__kwdefaults__ or {}).items()):
         parts.append(f"{k}={_value_digest(d) or '<' + type(d).__name__ + '>'}")
@@ -291,12 +328,14 @@ def _mutable_digest(v: Any) -> str:
     """A mutable module global (dict, list, set) a run's code reads, by its content at hashing time (functions in
     it by their digest). Sound, but an in-process cache that fills would change the key between sweeps: cache with
     `functools.lru_cache` instead (its function is walked, not its content)."""
+
     def one(x: Any) -> str:
         if inspect.isfunction(x):
             return _function_digest(x)
         if isinstance(x, (dict, list, set, tuple, frozenset, types.MappingProxyType)):
             return _mutable_digest(x)
         return _value_digest(x) or f"<{type(x).__name__}>"
+
     if isinstance(v, (dict, types.MappingProxyType)):
         return "{" + ",".join(f"{one(k)}:{one(x)}" for k, x in sorted(v.items(), key=lambda kv: repr(kv[0]))) + "}"
     items = sorted(v, key=repr) if isinstance(v, (set, frozenset)) else list(v)
@@ -308,8 +347,13 @@ def _callables_in(v: Any) -> list[Any]:
     nested: a function reached through a dispatch table is reached."""
     if inspect.isfunction(v) or inspect.isclass(v) or isinstance(v, types.ModuleType):
         return [v]
-    items = (v.values() if isinstance(v, (dict, types.MappingProxyType))
-             else v if isinstance(v, (list, tuple, set, frozenset)) else ())
+    items = (
+        v.values()
+        if isinstance(v, (dict, types.MappingProxyType))
+        else v
+        if isinstance(v, (list, tuple, set, frozenset))
+        else ()
+    )
     out = []
     for x in items:
         out += _callables_in(x)
@@ -374,8 +418,13 @@ def code_sources(run_fn: Callable, extra: Iterable[Any] = ()) -> dict[str, str]:
                     parts.append(f"{n}:{_function_digest(v)}")
                 elif inspect.isclass(v) and v.__module__ == m.__name__:
                     methods = {k: inspect.unwrap(f) if hasattr(f, "__wrapped__") else f for k, f in vars(v).items()}
-                    parts.append(f"{n}:" + ",".join(f"{k}={_function_digest(f)}" for k, f in sorted(methods.items())
-                                                     if inspect.isfunction(f)) + f";{_value_digest(v.__bases__) or ''}")
+                    parts.append(
+                        f"{n}:"
+                        + ",".join(
+                            f"{k}={_function_digest(f)}" for k, f in sorted(methods.items()) if inspect.isfunction(f)
+                        )
+                        + f";{_value_digest(v.__bases__) or ''}"
+                    )
                 elif not n.startswith("__") and _value_digest(v) is not None:
                     parts.append(f"{n}={_value_digest(v)}")
             out[f"module {_label(m.__name__)}"] = hashlib.sha256("\n".join(parts).encode()).hexdigest()
@@ -429,8 +478,9 @@ def store_root(root: str | Path | None = None) -> Path:
     source = "store" if root else ("environment variable STUDY_RUNS" if os.environ.get("STUDY_RUNS") else "store")
     raw = root or os.environ.get("STUDY_RUNS") or REPO_ROOT / "runs"
     if isinstance(raw, str) and raw != raw.strip():
-        raise ValueError(f"{source}={raw!r} begins or ends with white space (accepted: a folder path; write it "
-                         "without the spaces)")
+        raise ValueError(
+            f"{source}={raw!r} begins or ends with white space (accepted: a folder path; write it without the spaces)"
+        )
     try:
         path = Path(raw).expanduser()
         path = (path if path.is_absolute() else REPO_ROOT / path).resolve()  # relative: from the repository root
@@ -439,8 +489,10 @@ def store_root(root: str | Path | None = None) -> Path:
         os.close(fd)
         os.unlink(probe)
     except (OSError, RuntimeError) as exc:  # RuntimeError: "~user" of no known user
-        raise ValueError(f"{source}={str(raw)!r} cannot be used as the run store folder (accepted: a folder this "
-                         f"user can create and write): {exc}") from exc
+        raise ValueError(
+            f"{source}={str(raw)!r} cannot be used as the run store folder (accepted: a folder this "
+            f"user can create and write): {exc}"
+        ) from exc
     return path
 
 
@@ -485,10 +537,17 @@ def _run_record(config: dict[str, Any], version: str, wall_s: float) -> dict[str
     dev = str(config.get("device", "cpu"))
     if dev.startswith("cuda") and torch.cuda.is_available():
         dev = f"{dev} ({torch.cuda.get_device_name(torch.device(dev))})"
-    return {"config": config, "code_version": version, "wall_s": round(wall_s, 3), "device": dev,
-            "threads": torch.get_num_threads(), **results.library_versions(), "git": results.git_commit(),
-            "host": socket.gethostname(),
-            "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+    return {
+        "config": config,
+        "code_version": version,
+        "wall_s": round(wall_s, 3),
+        "device": dev,
+        "threads": torch.get_num_threads(),
+        **results.library_versions(),
+        "git": results.git_commit(),
+        "host": socket.gethostname(),
+        "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
 
 
 def _execute(experiment_name: str, config_json: str, version: str, run_fn: Callable) -> Result:
@@ -501,12 +560,15 @@ def _execute(experiment_name: str, config_json: str, version: str, run_fn: Calla
         FloatingPointError: a non-finite value in its rows.
     """
     from .train import seed_everything
+
     here = code_version(run_fn)
     if here != version:  # e.g. a Dask worker on another host with another checkout: never store under a wrong key
-        raise RuntimeError(f"{experiment_name}: this worker's code version {here} differs from the sweep's {version} "
-                           f"(host {socket.gethostname()}): the code the worker loaded is not the code the sweep was "
-                           "keyed with -- a study/ module edited after the notebook imported it (restart the kernel), "
-                           "or another checkout on a Dask worker (check out the same commit on every machine)")
+        raise RuntimeError(
+            f"{experiment_name}: this worker's code version {here} differs from the sweep's {version} "
+            f"(host {socket.gethostname()}): the code the worker loaded is not the code the sweep was "
+            "keyed with -- a study/ module edited after the notebook imported it (restart the kernel), "
+            "or another checkout on a Dask worker (check out the same commit on every machine)"
+        )
     config = json.loads(config_json)
     seed_everything(int(config.get("seed", 0)))
     t0 = time.perf_counter()
@@ -531,12 +593,12 @@ def check_result(experiment_name: str, out: Any) -> None:
         raise ValueError(f"{experiment_name}: rows have columns {cols}, not {results.COLUMNS}")
     bad = out.rows[~pd.to_numeric(out.rows["value"], errors="coerce").map(math.isfinite)]
     if len(bad):
-        raise FloatingPointError(f"{experiment_name}: {len(bad)} non-finite values, first: "
-                                 f"{bad.iloc[0].to_dict()}")
+        raise FloatingPointError(f"{experiment_name}: {len(bad)} non-finite values, first: {bad.iloc[0].to_dict()}")
 
 
-def _task(root: str, experiment_name: str, config_json: str, version: str, run_fn: Callable,
-          threads: int = 1) -> tuple[str, Any]:
+def _task(
+    root: str, experiment_name: str, config_json: str, version: str, run_fn: Callable, threads: int = 1
+) -> tuple[str, Any]:
     """Worker side of a sweep: ("ok", Result) or ("failed", "error + traceback"). Never raises.
 
     The run sees `threads` torch threads whatever the executor (the count is restored afterwards): CPU kernels sum
@@ -562,8 +624,9 @@ def _drop(entry: Path) -> None:
             entry.unlink()
 
 
-def _load_cached(root: Path, experiment_name: str, config_json: str, version: str,
-                 now: dict[str, str]) -> Result | None:
+def _load_cached(
+    root: Path, experiment_name: str, config_json: str, version: str, now: dict[str, str]
+) -> Result | None:
     """The stored result of this run, or None when it must run: absent; corrupt (removed, with a warning naming
     the entry); holding another config than the one asked for (removed, warning); computed with another torch,
     numpy or python version than `now` (`results.library_versions`; `RERUN_ON`; removed, warning). Another CPU
@@ -573,32 +636,43 @@ def _load_cached(root: Path, experiment_name: str, config_json: str, version: st
         return None
     if not entry.is_dir() or not (entry / RESULT_FILE).is_file():
         what = "is not a folder" if not entry.is_dir() else f"has no {RESULT_FILE} file"
-        warnings.warn(f"corrupt run entry {entry} (config {config_json}): it {what}; it is removed and re-run",
-                      stacklevel=3)
+        warnings.warn(
+            f"corrupt run entry {entry} (config {config_json}): it {what}; it is removed and re-run", stacklevel=3
+        )
         _drop(entry)
         return None
     try:
         record = json.loads((entry / RECORD_FILE).read_text(encoding="utf-8"))
         stored = canonical(record["config"])
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        warnings.warn(f"corrupt run entry {entry} (config {config_json}): unreadable {RECORD_FILE} "
-                      f"({type(exc).__name__}: {exc}); it is removed and re-run", stacklevel=3)
+        warnings.warn(
+            f"corrupt run entry {entry} (config {config_json}): unreadable {RECORD_FILE} "
+            f"({type(exc).__name__}: {exc}); it is removed and re-run",
+            stacklevel=3,
+        )
         _drop(entry)
         return None
     if stored != config_json:
-        warnings.warn(f"run entry {entry} holds config {stored}, not the requested {config_json}; it is removed and "
-                      "re-run", stacklevel=3)
+        warnings.warn(
+            f"run entry {entry} holds config {stored}, not the requested {config_json}; it is removed and re-run",
+            stacklevel=3,
+        )
         _drop(entry)
         return None
     if record.get("code_version") != version:
-        warnings.warn(f"run entry {entry} was computed by code version {record.get('code_version')!r}, not the "
-                      f"running {version!r}; it is removed and re-run", stacklevel=3)
+        warnings.warn(
+            f"run entry {entry} was computed by code version {record.get('code_version')!r}, not the "
+            f"running {version!r}; it is removed and re-run",
+            stacklevel=3,
+        )
         _drop(entry)
         return None
     changed = [f"{k} {record.get(k)} -> {now[k]}" for k in RERUN_ON if record.get(k) != now[k]]
     if changed:
-        warnings.warn(f"run entry {entry} was computed with other library versions ({', '.join(changed)}); it is "
-                      "re-run", stacklevel=3)
+        warnings.warn(
+            f"run entry {entry} was computed with other library versions ({', '.join(changed)}); it is re-run",
+            stacklevel=3,
+        )
         _drop(entry)
         return None
     try:
@@ -608,12 +682,15 @@ def _load_cached(root: Path, experiment_name: str, config_json: str, version: st
         if canonical(out.meta.get("config")) != config_json:
             raise ValueError("its result's record names another config")
         if out.meta.get("code_version") != version:
-            raise ValueError(f"its result's record names code version {out.meta.get('code_version')!r}, not the "
-                             f"running {version!r}")
+            raise ValueError(
+                f"its result's record names code version {out.meta.get('code_version')!r}, not the running {version!r}"
+            )
         check_result(experiment_name, out)  # a stored NaN is never served as a result
     except Exception as exc:  # noqa: BLE001
-        warnings.warn(f"corrupt run entry {entry} "
-                      f"(config {config_json}): {type(exc).__name__}: {exc}; it is removed and re-run", stacklevel=3)
+        warnings.warn(
+            f"corrupt run entry {entry} (config {config_json}): {type(exc).__name__}: {exc}; it is removed and re-run",
+            stacklevel=3,
+        )
         _drop(entry)
         return None
     if record.get("cpu_capability") not in (None, now["cpu_capability"]):
@@ -660,10 +737,12 @@ _DASK: dict[str, Any] = {}
 def _watch_parent(parent: int, every_s: float = 1.0) -> None:
     """Start of a `processes` worker: exit as soon as the process that started the pool is gone, so that a killed
     notebook (kill -9, a crashed kernel) leaves no worker training orphaned runs."""
+
     def watch() -> None:
         while os.getppid() == parent:
             time.sleep(every_s)
         os._exit(1)
+
     threading.Thread(target=watch, daemon=True, name="study-parent-watch").start()
 
 
@@ -671,38 +750,50 @@ def _process_pool(workers: int) -> ProcessPoolExecutor:
     pool = _POOLS.get(workers)
     if pool is None:
         # spawn: a fresh interpreter per worker (forking a process whose torch thread pools exist can deadlock)
-        pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-                                   initializer=_watch_parent, initargs=(os.getpid(),))
+        pool = ProcessPoolExecutor(
+            max_workers=workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_watch_parent,
+            initargs=(os.getpid(),),
+        )
         _POOLS[workers] = pool
     return pool
 
 
 #: a Dask scheduler address: optional tcp:// or tls://, a host name or IPv4 address (or [IPv6]), a port 1..65535
-SCHEDULER_ADDRESS = re.compile(r"(?:(?:tcp|tls)://)?(?:[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\])"
-                               r":(?:6553[0-5]|655[0-2]\d|65[0-4]\d\d|6[0-4]\d{3}|[1-5]\d{4}|[1-9]\d{0,3})")
+SCHEDULER_ADDRESS = re.compile(
+    r"(?:(?:tcp|tls)://)?(?:[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\])"
+    r":(?:6553[0-5]|655[0-2]\d|65[0-4]\d\d|6[0-4]\d{3}|[1-5]\d{4}|[1-9]\d{0,3})"
+)
 
 
 def dask_client(address: str | None = None, workers: int | None = None):
     """A `dask.distributed.Client`: to `address` / ``$STUDY_DASK_SCHEDULER`` if given, else to an embedded
     `LocalCluster` (processes, one thread per worker, `workers` workers). Kept for the life of this process."""
     from dask.distributed import Client, LocalCluster
+
     address = address or os.environ.get("STUDY_DASK_SCHEDULER") or None
     key = address or f"local:{workers or default_workers()}"
     client = _DASK.get(key)
     if client is None or client.status not in ("running", "connecting"):
         if address:
             if not SCHEDULER_ADDRESS.fullmatch(address):
-                raise ValueError(f"STUDY_DASK_SCHEDULER / address={address!r} is not a scheduler address "
-                                 "(accepted: [tcp://|tls://]host:port with a port in 1..65535, e.g. tcp://head:8786)")
+                raise ValueError(
+                    f"STUDY_DASK_SCHEDULER / address={address!r} is not a scheduler address "
+                    "(accepted: [tcp://|tls://]host:port with a port in 1..65535, e.g. tcp://head:8786)"
+                )
             try:
                 client = Client(address, timeout="30s")
             except (OSError, TimeoutError) as exc:
-                raise RuntimeError(f"no Dask scheduler answered at STUDY_DASK_SCHEDULER / address={address!r} within "
-                                   f"30 s ({type(exc).__name__}: {exc}); start one with `dask scheduler` or unset "
-                                   "the variable for a local cluster") from exc
+                raise RuntimeError(
+                    f"no Dask scheduler answered at STUDY_DASK_SCHEDULER / address={address!r} within "
+                    f"30 s ({type(exc).__name__}: {exc}); start one with `dask scheduler` or unset "
+                    "the variable for a local cluster"
+                ) from exc
         else:
-            cluster = LocalCluster(n_workers=workers or default_workers(), threads_per_worker=1, processes=True,
-                                   dashboard_address=None)
+            cluster = LocalCluster(
+                n_workers=workers or default_workers(), threads_per_worker=1, processes=True, dashboard_address=None
+            )
             client = Client(cluster)
         _DASK[key] = client
     return client
@@ -726,6 +817,7 @@ def _shutdown() -> None:
 @dataclass
 class Sweep:
     """What `sweep` returns. `results`/`artifacts`/`meta` are aligned with the configs (None where a run failed)."""
+
     configs: list[dict[str, Any]]
     results: list[Result | None]
     counts: dict[str, Any]
@@ -754,9 +846,16 @@ class Sweep:
     """``[{"config", "run", "reason"}]``: finished runs that `divergence` flags (stored and in `frame`)."""
 
 
-def sweep(run_fn: Callable[[dict], Result], configs: Iterable[dict[str, Any]], *, executor: str | None = "serial",
-          workers: int | None = None, store: str | Path | None = None, raise_on_failure: bool = True,
-          desc: str | None = None) -> Sweep:
+def sweep(
+    run_fn: Callable[[dict], Result],
+    configs: Iterable[dict[str, Any]],
+    *,
+    executor: str | None = "serial",
+    workers: int | None = None,
+    store: str | Path | None = None,
+    raise_on_failure: bool = True,
+    desc: str | None = None,
+) -> Sweep:
     """Run every config through `run_fn`, reusing stored runs; returns rows, artifacts and counts.
 
     Prints ``N runs: C cached, R ran, F failed`` and each failure with its config. Identical configs run once.
@@ -775,8 +874,9 @@ def sweep(run_fn: Callable[[dict], Result], configs: Iterable[dict[str, Any]], *
     """
     name = getattr(run_fn, "experiment", None)
     if name is None:
-        raise ValueError(f"run_fn={getattr(run_fn, '__qualname__', run_fn)!r} is not decorated with "
-                         "@runs.experiment(name)")
+        raise ValueError(
+            f"run_fn={getattr(run_fn, '__qualname__', run_fn)!r} is not decorated with @runs.experiment(name)"
+        )
     executor = resolve_executor(executor)
     default_workers()  # STUDY_WORKERS is checked whatever the executor (issue 19: 0 was silently ignored)
     if workers is not None and (not isinstance(workers, int) or workers < 1):
@@ -785,8 +885,10 @@ def sweep(run_fn: Callable[[dict], Result], configs: Iterable[dict[str, Any]], *
     texts = [canonical(c) for c in configs]
     root = store_root(store)
     if os.path.lexists(root / name) and not (root / name).is_dir():
-        raise ValueError(f"{root / name} is not a folder: the run store keeps experiment {name!r}'s runs there "
-                         "(move the file away, or set STUDY_RUNS to another store)")
+        raise ValueError(
+            f"{root / name} is not a folder: the run store keeps experiment {name!r}'s runs there "
+            "(move the file away, or set STUDY_RUNS to another store)"
+        )
     version = code_version(run_fn)
 
     done: dict[str, Result] = {}
@@ -802,6 +904,7 @@ def sweep(run_fn: Callable[[dict], Result], configs: Iterable[dict[str, Any]], *
     cached = len(done)
 
     bar = tqdm(total=len(done) + len(todo), initial=cached, desc=desc or name, unit="run", mininterval=2.0)
+
     def collect(t: str, status: str, payload: Any) -> None:
         if status == "ok":
             done[t] = payload
@@ -823,9 +926,22 @@ def sweep(run_fn: Callable[[dict], Result], configs: Iterable[dict[str, Any]], *
         futs = []
         for t in todo:
             gpu = remote and str(json.loads(t).get("device", "cpu")).startswith("cuda")
-            futs.append(client.submit(_task, str(root), name, t, version, run_fn, RUN_THREADS, key=f"{name}-{uuid.uuid4().hex}",
-                                      resources={"GPU": 1} if gpu else None, pure=False))
+            futs.append(
+                client.submit(
+                    _task,
+                    str(root),
+                    name,
+                    t,
+                    version,
+                    run_fn,
+                    RUN_THREADS,
+                    key=f"{name}-{uuid.uuid4().hex}",
+                    resources={"GPU": 1} if gpu else None,
+                    pure=False,
+                )
+            )
         from dask.distributed import as_completed as dask_completed
+
         index = {f.key: t for f, t in zip(futs, todo)}
         for f in dask_completed(futs):
             collect(index[f.key], *f.result())
@@ -836,17 +952,28 @@ def sweep(run_fn: Callable[[dict], Result], configs: Iterable[dict[str, Any]], *
         why = divergence(r.rows, getattr(run_fn, "chance", None))
         if why:
             diverged.append({"config": json.loads(t), "run": run_label(json.loads(t)), "reason": why})
-    other = sorted({str(r.meta.get("other_cpu_capability")) for r in done.values()
-                    if r.meta.get("other_cpu_capability")})
+    other = sorted(
+        {str(r.meta.get("other_cpu_capability")) for r in done.values() if r.meta.get("other_cpu_capability")}
+    )
     if other:
-        print(f"{name}: stored runs computed under CPU capability {', '.join(other)} (this machine: "
-              f"{cpu_capability()}) are reused; `make machine-check` tells whether a verdict depends on it")
-    counts = {"total": len(done) + len(failed), "cached": cached, "ran": len(todo) - len(failed), "failed": len(failed),
-              "diverged": len(diverged), "executor": executor}
-    print(f"{name}: {counts['total']} runs: {cached} cached, {counts['ran']} ran, {counts['failed']} failed"
-          + (f", {len(diverged)} diverged" if diverged else "")
-          + ("" if len(set(texts)) == len(texts) else f" ({len(texts) - len(set(texts))} duplicate configs)")
-          + f" [{executor}, store {root / name}]")
+        print(
+            f"{name}: stored runs computed under CPU capability {', '.join(other)} (this machine: "
+            f"{cpu_capability()}) are reused; `make machine-check` tells whether a verdict depends on it"
+        )
+    counts = {
+        "total": len(done) + len(failed),
+        "cached": cached,
+        "ran": len(todo) - len(failed),
+        "failed": len(failed),
+        "diverged": len(diverged),
+        "executor": executor,
+    }
+    print(
+        f"{name}: {counts['total']} runs: {cached} cached, {counts['ran']} ran, {counts['failed']} failed"
+        + (f", {len(diverged)} diverged" if diverged else "")
+        + ("" if len(set(texts)) == len(texts) else f" ({len(texts) - len(set(texts))} duplicate configs)")
+        + f" [{executor}, store {root / name}]"
+    )
     failures = [{"config": json.loads(t), "error": e} for t, e in failed.items()]
     for f in failures:
         print(f"FAILED {name} {json.dumps(f['config'], sort_keys=True)}\n  {f['error'].splitlines()[0]}")
@@ -854,6 +981,8 @@ def sweep(run_fn: Callable[[dict], Result], configs: Iterable[dict[str, Any]], *
         print(f"DIVERGED {name} {json.dumps(d['config'], sort_keys=True)}\n  {d['reason']}")
     out = Sweep(configs, [done.get(t) for t in texts], counts, failures, diverged)
     if failures and raise_on_failure:
-        raise SweepError(f"{name}: {len(failures)} of {len(set(texts))} runs failed (listed above; the others are "
-                         f"stored, re-running retries only the failed ones). First: {failures[0]['error'].splitlines()[0]}")
+        raise SweepError(
+            f"{name}: {len(failures)} of {len(set(texts))} runs failed (listed above; the others are "
+            f"stored, re-running retries only the failed ones). First: {failures[0]['error'].splitlines()[0]}"
+        )
     return out

@@ -44,10 +44,11 @@ Variants (each an option of `fit_rvsm`, run as labelled rows by notebook 02):
     coupling (β/2)‖w − u‖² in raw units.
 * **epoch_end_hard**: at the end of every epoch w ← u (the public code's w ← H(w)).
 """
+
 from __future__ import annotations
 
 import contextlib
-from typing import Iterator
+from collections.abc import Iterator
 
 import torch
 import torch.nn as nn
@@ -77,8 +78,9 @@ class RVSM:
         ValueError: unknown penalty, or λ, β, a outside their ranges (see `check_parameters`).
     """
 
-    def __init__(self, weight: nn.Parameter, penalty: str, lam: float, beta: float, a: float | None = None,
-                 scale: str = "abs") -> None:
+    def __init__(
+        self, weight: nn.Parameter, penalty: str, lam: float, beta: float, a: float | None = None, scale: str = "abs"
+    ) -> None:
         lam, beta, a = check_parameters(penalty, lam, beta, a)
         if scale not in SCALE_MODES:
             raise ValueError(f"scale={scale!r} is out of range; accepted: one of {SCALE_MODES}")
@@ -100,7 +102,7 @@ class RVSM:
     @property
     def coupling_weight(self) -> float:
         """β in raw units: β ("abs", "rel") or β/s² ("comp": the coupling of the rescaled network, s = max|w|)."""
-        return self.beta / self.s ** 2 if self.scale_mode == "comp" else self.beta
+        return self.beta / self.s**2 if self.scale_mode == "comp" else self.beta
 
     def _u(self) -> Tensor:
         """u on w's current device (moved there once if the model moved since u was computed)."""
@@ -167,8 +169,9 @@ SCALE_OF = {"none": "abs", "max": "abs", "unit": "abs", "rel": "rel", "max_comp"
 COUPLINGS = ("through", "outside")
 
 
-def normalize_layer(layer: nn.Linear, next_layer: nn.Linear, mode: str,
-                    optimizer: torch.optim.Optimizer | None = None) -> float:
+def normalize_layer(
+    layer: nn.Linear, next_layer: nn.Linear, mode: str, optimizer: torch.optim.Optimizer | None = None
+) -> float:
     """Rescale `layer` so that max|w| = 1 ("max") or ‖w‖₂ = 1 ("unit") without changing the network's function.
 
     With s the scale: w ← w/s, b ← b/s, next.weight ← s·next.weight. For y = next(σ(layer(x))) with σ positively
@@ -191,8 +194,9 @@ def normalize_layer(layer: nn.Linear, next_layer: nn.Linear, mode: str,
     if mode not in NORMALIZATIONS:
         raise ValueError(f"normalize={mode!r} is out of range; accepted: one of {NORMALIZATIONS}")
     if next_layer.weight.shape[1] != layer.weight.shape[0]:
-        raise ValueError(f"next_layer takes {next_layer.weight.shape[1]} inputs but layer gives "
-                         f"{layer.weight.shape[0]} outputs")
+        raise ValueError(
+            f"next_layer takes {next_layer.weight.shape[1]} inputs but layer gives {layer.weight.shape[0]} outputs"
+        )
     if mode not in RESCALING:
         return 1.0
     with torch.no_grad():
@@ -206,7 +210,7 @@ def normalize_layer(layer: nn.Linear, next_layer: nn.Linear, mode: str,
             st = optimizer.state.get(p, {}) if optimizer is not None else {}
             for key, power in (("momentum_buffer", 1), ("exp_avg", 1), ("exp_avg_sq", 2)):
                 if st.get(key) is not None:
-                    st[key].mul_(f ** power)
+                    st[key].mul_(f**power)
     return s
 
 
@@ -229,14 +233,23 @@ class ScheduledSGD(torch.optim.SGD):
         ValueError: a value out of range (names it).
     """
 
-    def __init__(self, params, lr: float, momentum: float = 0.0, nesterov: bool = False, warmup_steps: int = 0,
-                 clip: float | None = None, weight_decay: float = 0.0) -> None:
+    def __init__(
+        self,
+        params,
+        lr: float,
+        momentum: float = 0.0,
+        nesterov: bool = False,
+        warmup_steps: int = 0,
+        clip: float | None = None,
+        weight_decay: float = 0.0,
+    ) -> None:
         if not (isinstance(warmup_steps, int) and not isinstance(warmup_steps, bool) and warmup_steps >= 0):
             raise ValueError(f"warmup_steps={warmup_steps!r} is out of range; accepted: an integer >= 0")
         if clip is not None and not (isinstance(clip, (int, float)) and clip > 0):
             raise ValueError(f"clip={clip!r} is out of range; accepted: None or a number > 0")
-        super().__init__(params, lr=lr, momentum=momentum, nesterov=bool(nesterov and momentum > 0),
-                         weight_decay=weight_decay)
+        super().__init__(
+            params, lr=lr, momentum=momentum, nesterov=bool(nesterov and momentum > 0), weight_decay=weight_decay
+        )
         self.base_lr, self.warmup_steps, self.clip = float(lr), warmup_steps, clip
         self.pre_step: list = []
         self.steps = 0
@@ -252,8 +265,9 @@ class ScheduledSGD(torch.optim.SGD):
         for g in self.param_groups:
             g["lr"] = lr
         if self.clip is not None:
-            torch.nn.utils.clip_grad_norm_([p for g in self.param_groups for p in g["params"] if p.grad is not None],
-                                           self.clip)
+            torch.nn.utils.clip_grad_norm_(
+                [p for g in self.param_groups for p in g["params"] if p.grad is not None], self.clip
+            )
         for hook in self.pre_step:
             hook(lr)
         self.steps += 1
@@ -267,8 +281,9 @@ class ScheduledSGD(torch.optim.SGD):
     step.hooked = True
 
 
-def check_parameters(penalty: str, lam: float, beta: float, a: float | None = None
-                     ) -> tuple[float, float, float | None]:
+def check_parameters(
+    penalty: str, lam: float, beta: float, a: float | None = None
+) -> tuple[float, float, float | None]:
     """(λ, β, a) as floats (a None unless "tl1") when `penalty` is one of `study.penalties.PROX_OPERATORS` and
     λ >= 0, β > 0 and, for "tl1", a > 0, each a finite real number (Xue & Xin §2: λ, β, a > 0; λ = 0 allowed).
 
@@ -303,8 +318,9 @@ def sparsity(weight: Tensor) -> float:
     return (weight == 0).float().mean().item()
 
 
-def normalized_magnitude_fractions(weight: Tensor, scales: tuple[float, ...] = (1e-1, 1e-2, 1e-3, 1e-4, 1e-5)
-                                   ) -> dict[float, float]:
+def normalized_magnitude_fractions(
+    weight: Tensor, scales: tuple[float, ...] = (1e-1, 1e-2, 1e-3, 1e-4, 1e-5)
+) -> dict[float, float]:
     """Fraction of entries with |w| / max|w| < s, for each scale s (Xue & Xin Table 3). Fractions in [0, 1].
 
     Raises:
@@ -330,11 +346,23 @@ def sign_changes(before: Tensor, after: Tensor) -> int:
     return int((torch.sign(before.to(after.device)) != torch.sign(after)).sum().item())
 
 
-def fit_rvsm(model: nn.Module, layer: nn.Linear, x: Tensor, y: Tensor, *, penalty: str, lam: float, beta: float,
-             a: float | None = None, coupling: str = "through", normalize: str = "none",
-             next_layer: nn.Linear | None = None, epoch_end_hard: bool = False,
-             eval_sets: dict[str, tuple[Tensor, Tensor]] | None = None,
-             **fit_kwargs) -> tuple[list[dict], RVSM]:
+def fit_rvsm(
+    model: nn.Module,
+    layer: nn.Linear,
+    x: Tensor,
+    y: Tensor,
+    *,
+    penalty: str,
+    lam: float,
+    beta: float,
+    a: float | None = None,
+    coupling: str = "through",
+    normalize: str = "none",
+    next_layer: nn.Linear | None = None,
+    epoch_end_hard: bool = False,
+    eval_sets: dict[str, tuple[Tensor, Tensor]] | None = None,
+    **fit_kwargs,
+) -> tuple[list[dict], RVSM]:
     """Train `model` by RVSM on `layer.weight` (all other parameters by the optimiser on f) with `study.train.fit`.
 
     Per batch: the optimiser's w step (coupling through or outside it), then `normalize` (if not "none"), then
@@ -366,6 +394,7 @@ def fit_rvsm(model: nn.Module, layer: nn.Linear, x: Tensor, y: Tensor, *, penalt
             normalize, normalize without `next_layer`, coupling "outside" with another optimiser, bad `fit` arguments.
     """
     from .train import evaluate, fit
+
     _check_layer(model, layer)
     if coupling not in COUPLINGS:
         raise ValueError(f"coupling={coupling!r} is out of range; accepted: one of {COUPLINGS}")
@@ -411,19 +440,42 @@ def fit_rvsm(model: nn.Module, layer: nn.Linear, x: Tensor, y: Tensor, *, penalt
             out.update(user_end(m, epoch) or {})
         return out
 
-    rows = fit(model, x, y, penalty=state.coupling if coupling == "through" else None, after_step=after_step,
-               on_epoch_end=on_epoch_end, eval_sets=eval_sets, optimizer=opt, **fit_kwargs)
+    rows = fit(
+        model,
+        x,
+        y,
+        penalty=state.coupling if coupling == "through" else None,
+        after_step=after_step,
+        on_epoch_end=on_epoch_end,
+        eval_sets=eval_sets,
+        optimizer=opt,
+        **fit_kwargs,
+    )
     for r in rows:  # rename "accuracy_sparse_<split>" rows into metric "accuracy_sparse" with that split
         if r["metric"].startswith("accuracy_sparse_"):
-            r["split"] = r["metric"][len("accuracy_sparse_"):]
+            r["split"] = r["metric"][len("accuracy_sparse_") :]
             r["metric"] = "accuracy_sparse"
     return rows, state
 
 
-def train_step_throughput(model: nn.Module, layer: nn.Linear, x: Tensor, y: Tensor, *, batch_size: int,
-                          penalty: str = "l0", lam: float = 5e-4, beta: float = 1.0, a: float | None = None,
-                          lr: float = 0.01, momentum: float = 0.9, steps: int = 20, warmup: int = 3,
-                          channels_last: bool = False, device: torch.device | str = "cpu") -> float:
+def train_step_throughput(
+    model: nn.Module,
+    layer: nn.Linear,
+    x: Tensor,
+    y: Tensor,
+    *,
+    batch_size: int,
+    penalty: str = "l0",
+    lam: float = 5e-4,
+    beta: float = 1.0,
+    a: float | None = None,
+    lr: float = 0.01,
+    momentum: float = 0.9,
+    steps: int = 20,
+    warmup: int = 3,
+    channels_last: bool = False,
+    device: torch.device | str = "cpu",
+) -> float:
     """Images per second of our RVSM training step (forward, loss + coupling, backward, SGD step, prox update of
     u), on the first `batch_size` rows of (x, y) repeated; compare with `study.train.throughput` (a bare loop).
 
@@ -443,19 +495,33 @@ def train_step_throughput(model: nn.Module, layer: nn.Linear, x: Tensor, y: Tens
         ValueError: bad penalty parameters (see `RVSM`) or `layer` not a module of `model`.
     """
     from .train import throughput
+
     _check_layer(model, layer)
     device = torch.device(device)
     model.to(device)
     if channels_last:
         model.to(memory_format=torch.channels_last)
     state = RVSM(layer.weight, penalty, lam, beta, a)  # after the move: u on w's device, w the model's own tensor
-    return throughput(model, x, y, batch_size=batch_size, steps=steps, warmup=warmup, lr=lr, momentum=momentum,
-                      channels_last=channels_last, device=device, penalty=lambda m: state.coupling(),
-                      after_step=lambda m: state.update_u())
+    return throughput(
+        model,
+        x,
+        y,
+        batch_size=batch_size,
+        steps=steps,
+        warmup=warmup,
+        lr=lr,
+        momentum=momentum,
+        channels_last=channels_last,
+        device=device,
+        penalty=lambda m: state.coupling(),
+        after_step=lambda m: state.update_u(),
+    )
 
 
 def _check_layer(model: nn.Module, layer: nn.Module) -> None:
     """Raise ValueError unless `layer` is one of `model`'s modules (its weight must be what the model trains)."""
     if not any(m is layer for m in model.modules()):
-        raise ValueError(f"layer={type(layer).__name__} is out of range; accepted: a module of model "
-                         f"({type(model).__name__}), e.g. model.fc")
+        raise ValueError(
+            f"layer={type(layer).__name__} is out of range; accepted: a module of model "
+            f"({type(model).__name__}), e.g. model.fc"
+        )

@@ -6,20 +6,24 @@ setting from those validation rows by a rule written down before looking (`RULE`
 test row, so a choice made through it never saw test data; the chosen setting is trained again (or re-used) and
 evaluated on the test split once.
 """
+
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 import pandas as pd
 import torch
 
 #: The selection rule every notebook uses (printed beside each grid).
-RULE = ("among the settings whose mean validation score over seeds is within `within` of the best (within = 0: the "
-        "best, up to 1e-9), the one listed first in the grid; each plan orders its grid from the simplest / most "
-        "regularised setting to the least. A penalty strength (λ) is chosen with within = the accuracy tolerance "
-        "of study.claims (1 pp): the strongest penalty that costs at most that much validation accuracy, since the "
-        "best accuracy alone always favours λ -> 0 and would leave a sparsity claim untested")
+RULE = (
+    "among the settings whose mean validation score over seeds is within `within` of the best (within = 0: the "
+    "best, up to 1e-9), the one listed first in the grid; each plan orders its grid from the simplest / most "
+    "regularised setting to the least. A penalty strength (λ) is chosen with within = the accuracy tolerance "
+    "of study.claims (1 pp): the strongest penalty that costs at most that much validation accuracy, since the "
+    "best accuracy alone always favours λ -> 0 and would leave a sparsity claim untested"
+)
 
 
 @dataclass(frozen=True)
@@ -31,6 +35,7 @@ class TuningSplit:
         fit: indices into the training set, shape (n_train - n_val,), int64.
         val: indices into the training set, shape (n_val,), int64; disjoint from `fit`.
     """
+
     fit: torch.Tensor
     val: torch.Tensor
 
@@ -55,12 +60,19 @@ def carve(n_train: int, n_val: int, *, seed: int | None = None, last: bool = Fal
         raise ValueError("carve needs seed= (random split) or last=True (the last n_val images)")
     else:
         idx = torch.randperm(n_train, generator=torch.Generator().manual_seed(int(seed)))
-    return TuningSplit(fit=idx[: n_train - n_val].clone(), val=idx[n_train - n_val:].clone())
+    return TuningSplit(fit=idx[: n_train - n_val].clone(), val=idx[n_train - n_val :].clone())
 
 
-def choose(df: pd.DataFrame, grid: Sequence[dict[str, Any]], *, metric: str = "accuracy", split: str = "val",
-           higher_is_better: bool = True, seed: str = "seed", within: float = 0.0
-           ) -> tuple[dict[str, Any], pd.DataFrame]:
+def choose(
+    df: pd.DataFrame,
+    grid: Sequence[dict[str, Any]],
+    *,
+    metric: str = "accuracy",
+    split: str = "val",
+    higher_is_better: bool = True,
+    seed: str = "seed",
+    within: float = 0.0,
+) -> tuple[dict[str, Any], pd.DataFrame]:
     """Pick one setting of `grid` from validation rows by `RULE`.
 
     Args:
@@ -85,8 +97,10 @@ def choose(df: pd.DataFrame, grid: Sequence[dict[str, Any]], *, metric: str = "a
     if split == "test":
         raise ValueError("split='test': hyper-parameters are chosen on the validation split, never on test")
     if "split" in df.columns and (df["split"] == "test").any():
-        raise ValueError(f"choose() got {int((df['split'] == 'test').sum())} test-split row(s): selection sees "
-                         "validation rows only (pass the candidate runs' val rows)")
+        raise ValueError(
+            f"choose() got {int((df['split'] == 'test').sum())} test-split row(s): selection sees "
+            "validation rows only (pass the candidate runs' val rows)"
+        )
     if not grid:
         raise ValueError("grid is empty: nothing to choose from")
     if not within >= 0:
@@ -102,8 +116,15 @@ def choose(df: pd.DataFrame, grid: Sequence[dict[str, Any]], *, metric: str = "a
         if g.empty:
             raise ValueError(f"no {split} rows of {metric!r} for setting {setting}")
         v = g["value"].astype(float)
-        rows.append({**setting, "mean": float(v.mean()), "std": float(v.std()) if len(v) > 1 else 0.0,
-                     "n": int(g[seed].nunique()) if seed in g.columns else len(v), "order": i})
+        rows.append(
+            {
+                **setting,
+                "mean": float(v.mean()),
+                "std": float(v.std()) if len(v) > 1 else 0.0,
+                "n": int(g[seed].nunique()) if seed in g.columns else len(v),
+                "order": i,
+            }
+        )
     table = pd.DataFrame(rows)
     score = table["mean"] if higher_is_better else -table["mean"]
     best = score.max()

@@ -15,12 +15,13 @@ non-zero values, their column indices and one row pointer per row (+1). We repor
 Timings are measurements of this machine and its load, not claims: they go to the notebook's tables, the headline
 metrics and ``benchmarks/sparse_inference.py``, never to a test.
 """
+
 from __future__ import annotations
 
 import contextlib
 import time
 import warnings
-from typing import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 import pandas as pd
@@ -34,8 +35,9 @@ BACKENDS = ("dense", "torch_csr", "scipy_csr")
 
 def _check_matrix(weight: Tensor) -> Tensor:
     if not isinstance(weight, Tensor) or weight.dim() != 2 or not weight.is_floating_point():
-        raise ValueError(f"weight must be a 2-D floating-point tensor (out, in), got "
-                         f"{getattr(weight, 'shape', type(weight))}")
+        raise ValueError(
+            f"weight must be a 2-D floating-point tensor (out, in), got {getattr(weight, 'shape', type(weight))}"
+        )
     return weight.detach().cpu().contiguous()
 
 
@@ -150,8 +152,16 @@ def torch_threads(n: int | None) -> Iterator[None]:
         torch.set_num_threads(old)
 
 
-def layer_report(weight: Tensor, bias: Tensor | None = None, *, batches: Sequence[int] = (1, 64),
-                 repeats: int = 7, target_s: float = 0.002, seed: int = 0, threads: int | None = 1) -> pd.DataFrame:
+def layer_report(
+    weight: Tensor,
+    bias: Tensor | None = None,
+    *,
+    batches: Sequence[int] = (1, 64),
+    repeats: int = 7,
+    target_s: float = 0.002,
+    seed: int = 0,
+    threads: int | None = 1,
+) -> pd.DataFrame:
     """Bytes and forward time of one layer per backend and batch size, timed with `threads` torch threads (default
     one: a small layer on a loaded machine times its thread hand-offs more than its arithmetic).
 
@@ -170,19 +180,37 @@ def layer_report(weight: Tensor, bias: Tensor | None = None, *, batches: Sequenc
         with torch_threads(threads):
             t = {k: time_call(lambda f=f: f(x), repeats=repeats, target_s=target_s) for k, f in fns.items()}
         for k in BACKENDS:
-            rows.append({"backend": k, "batch": b, "sparsity": 1 - nnz / w.numel(), "nnz": nnz, "bytes": sizes[k],
-                         "bytes_vs_dense": sizes[k] / sizes["dense"], "time_us": t[k] * 1e6,
-                         "time_vs_dense": t[k] / t["dense"]})
+            rows.append(
+                {
+                    "backend": k,
+                    "batch": b,
+                    "sparsity": 1 - nnz / w.numel(),
+                    "nnz": nnz,
+                    "bytes": sizes[k],
+                    "bytes_vs_dense": sizes[k] / sizes["dense"],
+                    "time_us": t[k] * 1e6,
+                    "time_vs_dense": t[k] / t["dense"],
+                }
+            )
     return pd.DataFrame(rows)
 
 
-def sparsity_sweep(shape: tuple[int, int], sparsities: Sequence[float] = (0.5, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99),
-                   *, batches: Sequence[int] = (1, 64), repeats: int = 5, target_s: float = 0.002, seed: int = 0
-                   ) -> pd.DataFrame:
+def sparsity_sweep(
+    shape: tuple[int, int],
+    sparsities: Sequence[float] = (0.5, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99),
+    *,
+    batches: Sequence[int] = (1, 64),
+    repeats: int = 5,
+    target_s: float = 0.002,
+    seed: int = 0,
+) -> pd.DataFrame:
     """`layer_report` of random (out, in) matrices at each sparsity (`random_sparse`); rows as `layer_report`."""
-    frames = [layer_report(random_sparse(shape, s, seed), batches=batches, repeats=repeats, target_s=target_s,
-                                seed=seed)
-              .assign(target_sparsity=s) for s in sparsities]
+    frames = [
+        layer_report(
+            random_sparse(shape, s, seed), batches=batches, repeats=repeats, target_s=target_s, seed=seed
+        ).assign(target_sparsity=s)
+        for s in sparsities
+    ]
     return pd.concat(frames, ignore_index=True)
 
 
@@ -202,9 +230,15 @@ def breakeven(sweep: pd.DataFrame) -> pd.DataFrame:
                 if ok[i:].all():
                     return float(g["target_sparsity"].iloc[i])
             return float("nan")
-        rows.append({"backend": k, "batch": b,
-                     "breakeven_time_sparsity": first_from((g["time_vs_dense"] <= 1).to_numpy()),
-                     "breakeven_bytes_sparsity": first_from((g["bytes_vs_dense"] <= 1).to_numpy())})
+
+        rows.append(
+            {
+                "backend": k,
+                "batch": b,
+                "breakeven_time_sparsity": first_from((g["time_vs_dense"] <= 1).to_numpy()),
+                "breakeven_bytes_sparsity": first_from((g["bytes_vs_dense"] <= 1).to_numpy()),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -222,6 +256,7 @@ def figure(sweep: pd.DataFrame, measured: pd.DataFrame | None = None, title: str
     """Forward time (µs, log scale) against sparsity per backend, one panel per batch size; the trained layer's
     measurement (`layer_report`) as large markers when given."""
     import matplotlib.pyplot as plt
+
     batches = sorted(sweep.batch.unique())
     fig, axes = plt.subplots(1, len(batches), figsize=(6 * len(batches), 4), squeeze=False)
     for ax, b in zip(axes[0], batches):
@@ -231,7 +266,10 @@ def figure(sweep: pd.DataFrame, measured: pd.DataFrame | None = None, title: str
             if measured is not None:
                 m = measured[(measured.batch == b) & (measured.backend == k)]
                 ax.scatter(m["sparsity"], m["time_us"], s=120, marker="*", color=f"C{i}", edgecolor="k", zorder=5)
-        ax.set_yscale("log"); ax.set_xlabel("sparsity (fraction of exact zeros)"); ax.set_ylabel("µs per forward")
-        ax.set_title(f"{title} batch {b}"); ax.legend()
+        ax.set_yscale("log")
+        ax.set_xlabel("sparsity (fraction of exact zeros)")
+        ax.set_ylabel("µs per forward")
+        ax.set_title(f"{title} batch {b}")
+        ax.legend()
     fig.tight_layout()
     return fig

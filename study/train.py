@@ -12,6 +12,7 @@ Hooks (all optional) are where the science plugs in, each one hop away from the 
 untrained model, train "loss" is the mean data term over the epoch's batches, "objective" adds the penalty.
 A non-finite loss stops the run with `FloatingPointError` naming the epoch and batch.
 """
+
 from __future__ import annotations
 
 import math
@@ -19,7 +20,8 @@ import numbers
 import os
 import random
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -47,7 +49,7 @@ def seed_everything(seed: int) -> torch.Generator:
 
 
 def pick_device(device: str = "auto") -> torch.device:
-    """"auto" -> CUDA when available else CPU; otherwise the named device.
+    """ "auto" -> CUDA when available else CPU; otherwise the named device.
 
     Raises:
         ValueError: "cuda" requested but not available, or an unknown device string.
@@ -82,8 +84,9 @@ def set_threads(n: int | None = None) -> int:
                 raise ValueError(f"environment variable STUDY_THREADS={raw!r} must be an integer in [1, {MAX_THREADS}]")
             n = int(raw)
     elif not isinstance(n, int) or isinstance(n, bool) or not 1 <= n <= MAX_THREADS:
-        raise ValueError(f"threads={n!r} must be an integer in [1, {MAX_THREADS}] (or None: STUDY_THREADS, else all "
-                         "cores)")
+        raise ValueError(
+            f"threads={n!r} must be an integer in [1, {MAX_THREADS}] (or None: STUDY_THREADS, else all cores)"
+        )
     n = n or os.cpu_count() or 1
     torch.set_num_threads(n)
     return torch.get_num_threads()
@@ -116,14 +119,19 @@ def momentum_values(momentum: float | Callable[[int], float], epochs: int) -> li
     out = []
     for epoch in range(1, epochs + 1):
         v = momentum(epoch) if callable(momentum) else momentum
-        ok = not isinstance(v, bool) and isinstance(v, (numbers.Real, Tensor)) and (
-            not isinstance(v, Tensor) or v.numel() == 1)
+        ok = (
+            not isinstance(v, bool)
+            and isinstance(v, (numbers.Real, Tensor))
+            and (not isinstance(v, Tensor) or v.numel() == 1)
+        )
         if ok:
             v = float(v)
         if not (ok and 0.0 <= v < 1.0):
             if callable(momentum):
-                raise ValueError(f"momentum schedule gives momentum={v!r} at epoch {epoch} (of {epochs}), out of "
-                                 "range; accepted: a number in [0, 1) at every epoch")
+                raise ValueError(
+                    f"momentum schedule gives momentum={v!r} at epoch {epoch} (of {epochs}), out of "
+                    "range; accepted: a number in [0, 1) at every epoch"
+                )
             raise ValueError(f"momentum={v!r} is out of range; accepted: a number in [0, 1) or a schedule mu(epoch)")
         out.append(v)
     return out
@@ -144,15 +152,21 @@ EVAL_BATCH = 128
 
 
 @torch.inference_mode()
-def predict(model: nn.Module, x: Tensor, *, batch_size: int = EVAL_BATCH, device: torch.device | None = None,
-            channels_last: bool = False) -> Tensor:
+def predict(
+    model: nn.Module,
+    x: Tensor,
+    *,
+    batch_size: int = EVAL_BATCH,
+    device: torch.device | None = None,
+    channels_last: bool = False,
+) -> Tensor:
     """Logits for inputs `x` (N, ...) in evaluation mode, batched; returns (N, classes) float32 on the CPU."""
     device = device or next(model.parameters()).device
     was = model.training
     model.eval()
     out = []
     for i in range(0, len(x), batch_size):
-        xb = x[i:i + batch_size].to(device, non_blocking=True)
+        xb = x[i : i + batch_size].to(device, non_blocking=True)
         if channels_last and xb.dim() == 4:
             xb = xb.contiguous(memory_format=torch.channels_last)
         out.append(model(xb).float().cpu())
@@ -161,9 +175,16 @@ def predict(model: nn.Module, x: Tensor, *, batch_size: int = EVAL_BATCH, device
 
 
 @torch.inference_mode()
-def evaluate(model: nn.Module, x: Tensor, y: Tensor, *, loss_fn: Callable[[Tensor, Tensor], Tensor] | None = None,
-             batch_size: int = EVAL_BATCH, device: torch.device | None = None, channels_last: bool = False
-             ) -> dict[str, float]:
+def evaluate(
+    model: nn.Module,
+    x: Tensor,
+    y: Tensor,
+    *,
+    loss_fn: Callable[[Tensor, Tensor], Tensor] | None = None,
+    batch_size: int = EVAL_BATCH,
+    device: torch.device | None = None,
+    channels_last: bool = False,
+) -> dict[str, float]:
     """Accuracy (fraction in [0, 1]) and mean loss of `model` on (x (N, ...), y (N,) int64)."""
     logits = predict(model, x, batch_size=batch_size, device=device, channels_last=channels_last)
     out = {"accuracy": (logits.argmax(1) == y.cpu()).float().mean().item()}
@@ -177,21 +198,35 @@ def check_finite(value: Tensor, *, what: str, epoch: int, batch: int) -> None:
     if not torch.isfinite(value).all():
         raise FloatingPointError(
             f"non-finite {what} ({value.detach().flatten()[:4].tolist()}) at epoch {epoch}, batch {batch}: "
-            "lower the learning rate or the penalty weight, or check the inputs")
+            "lower the learning rate or the penalty weight, or check the inputs"
+        )
 
 
-def fit(model: nn.Module, x: Tensor, y: Tensor, *, epochs: int, batch_size: int, lr: float,
-        momentum: float | Callable[[int], float] = 0.0, weight_decay: float = 0.0,
-        loss_fn: Callable[[Tensor, Tensor], Tensor] = F.cross_entropy,
-        penalty: Callable[[nn.Module], Tensor] | None = None,
-        after_step: Callable[[nn.Module], Any] | None = None,
-        on_epoch_start: Callable[[int], Any] | None = None,
-        on_epoch_end: Callable[[nn.Module, int], dict[str, float] | None] | None = None,
-        eval_sets: dict[str, tuple[Tensor, Tensor]] | None = None,
-        optimizer: torch.optim.Optimizer | None = None,
-        generator: torch.Generator | None = None, device: torch.device | str = "cpu",
-        channels_last: bool = False, eval_at_start: bool = True, eval_last_only: bool = False,
-        progress: bool = True, desc: str = "train") -> list[dict[str, Any]]:
+def fit(
+    model: nn.Module,
+    x: Tensor,
+    y: Tensor,
+    *,
+    epochs: int,
+    batch_size: int,
+    lr: float,
+    momentum: float | Callable[[int], float] = 0.0,
+    weight_decay: float = 0.0,
+    loss_fn: Callable[[Tensor, Tensor], Tensor] = F.cross_entropy,
+    penalty: Callable[[nn.Module], Tensor] | None = None,
+    after_step: Callable[[nn.Module], Any] | None = None,
+    on_epoch_start: Callable[[int], Any] | None = None,
+    on_epoch_end: Callable[[nn.Module, int], dict[str, float] | None] | None = None,
+    eval_sets: dict[str, tuple[Tensor, Tensor]] | None = None,
+    optimizer: torch.optim.Optimizer | None = None,
+    generator: torch.Generator | None = None,
+    device: torch.device | str = "cpu",
+    channels_last: bool = False,
+    eval_at_start: bool = True,
+    eval_last_only: bool = False,
+    progress: bool = True,
+    desc: str = "train",
+) -> list[dict[str, Any]]:
     """Train `model` in place by mini-batch SGD on (x, y) and return the history as tidy rows.
 
     Args:
@@ -277,9 +312,11 @@ def fit(model: nn.Module, x: Tensor, y: Tensor, *, epochs: int, batch_size: int,
             sum_obj += obj.detach()
             n_batches += 1
         dt = time.perf_counter() - t0
-        rows += [{"epoch": epoch, "split": "train", "metric": "loss", "value": sum_loss.item() / n_batches},
-                 {"epoch": epoch, "split": "train", "metric": "objective", "value": sum_obj.item() / n_batches},
-                 {"epoch": epoch, "split": "-", "metric": "epoch_time_s", "value": dt}]
+        rows += [
+            {"epoch": epoch, "split": "train", "metric": "loss", "value": sum_loss.item() / n_batches},
+            {"epoch": epoch, "split": "train", "metric": "objective", "value": sum_obj.item() / n_batches},
+            {"epoch": epoch, "split": "-", "metric": "epoch_time_s", "value": dt},
+        ]
         shown = record(epoch) if epoch == epochs or not eval_last_only else {}
         if on_epoch_end is not None:
             for k, v in (on_epoch_end(model, epoch) or {}).items():
@@ -288,11 +325,22 @@ def fit(model: nn.Module, x: Tensor, y: Tensor, *, epochs: int, batch_size: int,
     return rows
 
 
-def throughput(model: nn.Module, x: Tensor, y: Tensor, *, batch_size: int, steps: int = 20, warmup: int = 3,
-               lr: float = 0.01, momentum: float = 0.0, channels_last: bool = False,
-               device: torch.device | str = "cpu", loss_fn: Callable[[Tensor, Tensor], Tensor] = F.cross_entropy,
-               penalty: Callable[[nn.Module], Tensor] | None = None,
-               after_step: Callable[[nn.Module], Any] | None = None) -> float:
+def throughput(
+    model: nn.Module,
+    x: Tensor,
+    y: Tensor,
+    *,
+    batch_size: int,
+    steps: int = 20,
+    warmup: int = 3,
+    lr: float = 0.01,
+    momentum: float = 0.0,
+    channels_last: bool = False,
+    device: torch.device | str = "cpu",
+    loss_fn: Callable[[Tensor, Tensor], Tensor] = F.cross_entropy,
+    penalty: Callable[[nn.Module], Tensor] | None = None,
+    after_step: Callable[[nn.Module], Any] | None = None,
+) -> float:
     """Training throughput in images per second of plain SGD steps on `model` (a benchmark helper, not a test).
 
     Uses the first `batch_size` rows of (x, y) repeatedly; `warmup` steps are not timed.
@@ -322,7 +370,6 @@ def throughput(model: nn.Module, x: Tensor, y: Tensor, *, batch_size: int, steps
     if device.type == "cuda":
         torch.cuda.synchronize()
     return steps * len(xb) / (time.perf_counter() - t0)
-
 
 
 def cos_init(initial: torch.Tensor, final: torch.Tensor) -> float:

@@ -31,24 +31,33 @@ four stages, one sweep each, because each depends on the one before:
 Everything below `run`'s helpers (plans, the paper's numbers, tables, claims, figures) analyses or draws the runs and
 is not called by `run`: editing it never invalidates stored runs.
 """
+
 from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, fields
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import torch
 
-from study import checks, claims as claims_mod, curves, penalties, results, runs, selection
+from study import checks, curves, penalties, results, runs, selection
+from study import claims as claims_mod
 from study.models.curve_cnn import CurveCNN
-from study.rvsm import (COUPLINGS, NORMALIZATIONS, ScheduledSGD, fit_rvsm, normalized_magnitude_fractions,
-                        sign_changes, sparsity)
-from study.train import cos_init
+from study.rvsm import (
+    COUPLINGS,
+    NORMALIZATIONS,
+    ScheduledSGD,
+    fit_rvsm,
+    normalized_magnitude_fractions,
+    sign_changes,
+    sparsity,
+)
 from study.rvsm import threshold as rvsm_threshold
-from study.train import fit, seed_everything
+from study.train import cos_init, fit, seed_everything
 
 PAPER = "Xue & Xin"
 #: scales s of Table 3: fraction of dense weights with |w| / max|w| < s (also read by `run`)
@@ -69,8 +78,8 @@ OPEN_CHOICES = {
     "normalize": ("max", "max_comp", "rel", "unit", "none"),
     "init": ("torch", "glorot"),
     "optimizer": ("sgd", "adam"),
-    "weight_decay": None,   # any number >= 0 (0 here, 5e-4 in the authors' group's public code)
-    "epochs": None,         # any integer >= 1 (§3: "after 10 epochs ... within 20 epochs")
+    "weight_decay": None,  # any number >= 0 (0 here, 5e-4 in the authors' group's public code)
+    "epochs": None,  # any integer >= 1 (§3: "after 10 epochs ... within 20 epochs")
 }
 #: choices that only RVSM runs have (SGD-TL1 and the dense baseline are the same runs under every reading of these)
 RVSM_ONLY_CHOICES = ("normalize",)
@@ -97,24 +106,40 @@ VARIANT_TEXT = {
     "coupling_outside": "coupling as a plain step outside momentum (public code)",
     "epoch_end_H": "w ← u at every epoch end (public code)",
     "public_code_parts": "three parts of the public code's loop (no normalisation, Nesterov, coupling outside, "
-                         "w ← H(w) per epoch) with OUR lr, epochs, λ, β and no weight decay — not the public code's "
-                         "settings (lr 0.1 step decay, wd 5e-4, 200 epochs, λ = 1e-6, β = 1e-2, ResNets/CIFAR-10)",
+    "w ← H(w) per epoch) with OUR lr, epochs, λ, β and no weight decay — not the public code's "
+    "settings (lr 0.1 step decay, wd 5e-4, 200 epochs, λ = 1e-6, β = 1e-2, ResNets/CIFAR-10)",
     "lam_val": "λ chosen on the validation split (lam_grid), else headline",
 }
 
 # ------------------------------------------------------------------------------------------ the paper's numbers
 #: Tables 1 (letters) and 2 (shapes): RVSM on the dense layer, (sparsity %, test accuracy %) per penalty.
 PAPER_T12 = {
-    "letters": {"rvsm_l0": (86.1, 99.4), "rvsm_tl1_a0.01": (87.6, 99.0), "rvsm_tl1_a0.1": (85.8, 99.7),
-                "rvsm_tl1_a1": (78.1, 99.3), "rvsm_tl1_a100": (82.0, 99.3), "rvsm_l1": (76.5, 99.0)},
-    "shapes": {"rvsm_l0": (90.2, 99.9), "rvsm_tl1_a0.01": (83.5, 99.1), "rvsm_tl1_a0.1": (87.6, 99.8),
-               "rvsm_tl1_a1": (74.9, 99.9), "rvsm_tl1_a100": (75.0, 99.9), "rvsm_l1": (74.6, 99.6)},
+    "letters": {
+        "rvsm_l0": (86.1, 99.4),
+        "rvsm_tl1_a0.01": (87.6, 99.0),
+        "rvsm_tl1_a0.1": (85.8, 99.7),
+        "rvsm_tl1_a1": (78.1, 99.3),
+        "rvsm_tl1_a100": (82.0, 99.3),
+        "rvsm_l1": (76.5, 99.0),
+    },
+    "shapes": {
+        "rvsm_l0": (90.2, 99.9),
+        "rvsm_tl1_a0.01": (83.5, 99.1),
+        "rvsm_tl1_a0.1": (87.6, 99.8),
+        "rvsm_tl1_a1": (74.9, 99.9),
+        "rvsm_tl1_a100": (75.0, 99.9),
+        "rvsm_l1": (74.6, 99.6),
+    },
 }
 #: Table 3 (their "Table 4" in the text), RVSM vs SGD on the TL1-penalised loss: % of dense weights with
 #: |w|/max|w| below 1e-1, 1e-2, 1e-3, 1e-4, 1e-5, then test accuracy %. The SGD rows have four numbers for five
 #: scales in the extracted text; we read them as 1e-1..1e-4 (None: missing).
-PAPER_T3 = {("rvsm", 0.01): [99.7, 96.0, 91.3, 88.6, 84.9, 99.5], ("sgd", 0.01): [99.9, 99.9, 45.9, 5.44, None, 96.7],
-            ("rvsm", 100.0): [99.9, 97.5, 92.7, 88.5, 80.3, 99.3], ("sgd", 100.0): [99.9, 99.7, 48.1, 6.68, None, 99.0]}
+PAPER_T3 = {
+    ("rvsm", 0.01): [99.7, 96.0, 91.3, 88.6, 84.9, 99.5],
+    ("sgd", 0.01): [99.9, 99.9, 45.9, 5.44, None, 96.7],
+    ("rvsm", 100.0): [99.9, 97.5, 92.7, 88.5, 80.3, 99.3],
+    ("sgd", 100.0): [99.9, 99.7, 48.1, 6.68, None, 99.0],
+}
 #: the first row of Tables 1-2 reads "| 0.0005 | 0.1 | 0 | 86.1 | 99.4 |": λ = 5e-4, β = 0.1 (the other order gives
 #: an l0 threshold √(2·0.1/0.0005) = 20 that would zero every weight)
 PAPER_LAM, PAPER_BETA = 5e-4, 0.1
@@ -163,34 +188,74 @@ def run(config: dict[str, Any]) -> runs.Result:
     if c["optimizer"] == "adam":
         opt = torch.optim.Adam(model.parameters(), lr=c["lr"], weight_decay=c["weight_decay"])
     else:
-        opt = ScheduledSGD(model.parameters(), lr=c["lr"], momentum=c["momentum"], nesterov=c["nesterov"],
-                           warmup_steps=c["warmup_steps"], clip=c["clip"], weight_decay=c["weight_decay"])
-    kw = dict(epochs=c["epochs"], batch_size=c["batch_size"], lr=c["lr"], optimizer=opt, generator=g, device=device,
-              channels_last=c["channels_last"], eval_sets={c["eval_split"]: (x_eval, y_eval)},
-              eval_last_only=not c["curves"], progress=False)
+        opt = ScheduledSGD(
+            model.parameters(),
+            lr=c["lr"],
+            momentum=c["momentum"],
+            nesterov=c["nesterov"],
+            warmup_steps=c["warmup_steps"],
+            clip=c["clip"],
+            weight_decay=c["weight_decay"],
+        )
+    kw = dict(
+        epochs=c["epochs"],
+        batch_size=c["batch_size"],
+        lr=c["lr"],
+        optimizer=opt,
+        generator=g,
+        device=device,
+        channels_last=c["channels_last"],
+        eval_sets={c["eval_split"]: (x_eval, y_eval)},
+        eval_last_only=not c["curves"],
+        progress=False,
+    )
     if algorithm == "rvsm":
-        rows, state = fit_rvsm(model, model.fc, x_train, y_train, penalty=penalty, lam=c["lam"], beta=c["beta"],
-                               a=a, coupling=c["coupling"], normalize=c["normalize"], next_layer=model.out,
-                               epoch_end_hard=c["epoch_end_hard"], **kw)
+        rows, state = fit_rvsm(
+            model,
+            model.fc,
+            x_train,
+            y_train,
+            penalty=penalty,
+            lam=c["lam"],
+            beta=c["beta"],
+            a=a,
+            coupling=c["coupling"],
+            normalize=c["normalize"],
+            next_layer=model.out,
+            epoch_end_hard=c["epoch_end_hard"],
+            **kw,
+        )
         dense_sparse = state.u.detach().cpu()
     else:
         lam = c["lam"]
         hook = (lambda m_: penalties.tl1(m_.fc.weight, lam, a)) if penalty == "tl1" else None
-        rows = fit(model, x_train, y_train, penalty=hook,
-                   on_epoch_end=lambda m_, e: {"sparsity": sparsity(m_.fc.weight.detach())}, **kw)
+        rows = fit(
+            model,
+            x_train,
+            y_train,
+            penalty=hook,
+            on_epoch_end=lambda m_, e: {"sparsity": sparsity(m_.fc.weight.detach())},
+            **kw,
+        )
         dense_sparse = model.fc.weight.detach().cpu()
         rows += [{**r, "metric": "accuracy_sparse"} for r in rows if r["metric"] == "accuracy"]  # same network
     w = model.fc.weight.detach().cpu()
-    final = weight_statistics(w, dense_sparse, conv0, {k: conv.weight.detach() for k, conv in
-                                                       model.conv_layers().items()})
+    final = weight_statistics(
+        w, dense_sparse, conv0, {k: conv.weight.detach() for k, conv in model.conv_layers().items()}
+    )
     for k, m in studied_layers(model).items():  # issue 17: did the layer train? (scale-free: survives rescaling)
         final[f"cos_init_{k}"] = cos_init(layers0[k], m.weight.detach().cpu())
     if c["lam"] is not None:
         final["lambda"] = c["lam"]
     rows += [{"epoch": c["epochs"], "split": "-", "metric": k, "value": float(v)} for k, v in final.items()]
-    df = results.tidy(rows, study="02_rvsm_curves", dataset=c["dataset"],
-                      model=f"curve_cnn_{c['data']['image_size']}px", method=method_label(c["method"], c["variant"]),
-                      seed=c["seed"])
+    df = results.tidy(
+        rows,
+        study="02_rvsm_curves",
+        dataset=c["dataset"],
+        model=f"curve_cnn_{c['data']['image_size']}px",
+        method=method_label(c["method"], c["variant"]),
+        seed=c["seed"],
+    )
     return runs.Result(rows=df, artifacts={"dense_w": w, "dense_sparse": dense_sparse})
 
 
@@ -225,10 +290,38 @@ def method_label(method: str, variant: str) -> str:
     return f"{method}|{variant}" if variant else method
 
 
-CONFIG_KEYS = ("dataset", "data", "eval_split", "n_val", "val_seed", "method", "algorithm", "penalty", "a", "lam",
-               "beta", "variant", "optimizer", "lr", "momentum", "nesterov", "warmup_steps", "clip", "weight_decay",
-               "init", "standardize", "coupling", "normalize", "epoch_end_hard", "epochs", "batch_size",
-               "channels_last", "seed", "device", "curves")
+CONFIG_KEYS = (
+    "dataset",
+    "data",
+    "eval_split",
+    "n_val",
+    "val_seed",
+    "method",
+    "algorithm",
+    "penalty",
+    "a",
+    "lam",
+    "beta",
+    "variant",
+    "optimizer",
+    "lr",
+    "momentum",
+    "nesterov",
+    "warmup_steps",
+    "clip",
+    "weight_decay",
+    "init",
+    "standardize",
+    "coupling",
+    "normalize",
+    "epoch_end_hard",
+    "epochs",
+    "batch_size",
+    "channels_last",
+    "seed",
+    "device",
+    "curves",
+)
 
 
 def check_config(config: dict[str, Any]) -> dict[str, Any]:
@@ -292,10 +385,15 @@ def check_config(config: dict[str, Any]) -> dict[str, Any]:
     elif not (is_num(c["lam"]) and c["lam"] >= 0):
         raise bad("lam", "a number >= 0")
     v = c["variant"]
-    if not (isinstance(v, str) and (v in ("", "lam_val") or v in VARIANTS
-                                    or (v.split("=", 1)[0] in OPEN_CHOICES and "=" in v))):
-        raise bad("variant", f"'' or one of {sorted(VARIANTS) + ['lam_val']} or '<choice>=<reading>' with a choice "
-                             f"of {list(OPEN_CHOICES)}")
+    if not (
+        isinstance(v, str)
+        and (v in ("", "lam_val") or v in VARIANTS or (v.split("=", 1)[0] in OPEN_CHOICES and "=" in v))
+    ):
+        raise bad(
+            "variant",
+            f"'' or one of {sorted(VARIANTS) + ['lam_val']} or '<choice>=<reading>' with a choice "
+            f"of {list(OPEN_CHOICES)}",
+        )
     if c["optimizer"] not in OPTIMIZERS:
         raise bad("optimizer", f"one of {OPTIMIZERS}")
     n_train = c["data"]["n_train"]
@@ -320,7 +418,8 @@ def check_config(config: dict[str, Any]) -> dict[str, Any]:
             ("momentum", is_num(c["momentum"]) and 0 <= c["momentum"] < 1, "a number in [0, 1) for optimizer 'sgd'"),
             ("nesterov", isinstance(c["nesterov"], bool), "True or False for optimizer 'sgd'"),
             ("warmup_steps", is_int(c["warmup_steps"]) and c["warmup_steps"] >= 0, "an integer >= 0"),
-            ("clip", c["clip"] is None or (is_num(c["clip"]) and c["clip"] > 0), "None or a number > 0")]:
+            ("clip", c["clip"] is None or (is_num(c["clip"]) and c["clip"] > 0), "None or a number > 0"),
+        ]:
             if not ok:
                 raise bad(key, accepted)
     else:
@@ -332,15 +431,24 @@ def check_config(config: dict[str, Any]) -> dict[str, Any]:
         ("weight_decay", is_num(c["weight_decay"]) and c["weight_decay"] >= 0, "a number >= 0"),
         ("init", c["init"] in INITS, f"one of {INITS}"),
         ("standardize", isinstance(c["standardize"], bool), "True or False"),
-        ("epochs", is_int(c["epochs"]) and 1 <= c["epochs"] <= checks.CAPS["epochs"],
-         f"an integer in [1, {checks.CAPS['epochs']}]"),
-        ("batch_size", is_int(c["batch_size"]) and 1 <= c["batch_size"] <= n_images,
-         f"an integer in [1, {n_images}] (the training images: a larger batch would silently be the whole set)"),
+        (
+            "epochs",
+            is_int(c["epochs"]) and 1 <= c["epochs"] <= checks.CAPS["epochs"],
+            f"an integer in [1, {checks.CAPS['epochs']}]",
+        ),
+        (
+            "batch_size",
+            is_int(c["batch_size"]) and 1 <= c["batch_size"] <= n_images,
+            f"an integer in [1, {n_images}] (the training images: a larger batch would silently be the whole set)",
+        ),
         ("channels_last", isinstance(c["channels_last"], bool), "True or False"),
         ("curves", isinstance(c["curves"], bool), "True or False"),
         ("seed", is_int(c["seed"]) and c["seed"] >= 0, "an integer >= 0"),
-        ("device", isinstance(c["device"], str) and c["device"].split(":")[0] in ("cpu", "cuda"),
-         "'cpu' or 'cuda[:n]' (resolved, never 'auto')"),
+        (
+            "device",
+            isinstance(c["device"], str) and c["device"].split(":")[0] in ("cpu", "cuda"),
+            "'cpu' or 'cuda[:n]' (resolved, never 'auto')",
+        ),
     ]:
         if not ok:
             raise bad(key, accepted)
@@ -348,8 +456,18 @@ def check_config(config: dict[str, Any]) -> dict[str, Any]:
 
 
 #: keys of a config's ``data`` dict: `study.curves.CurveParams` fields we set, plus the generation ``seed``
-DATA_KEYS = ("image_size", "n_train", "n_test", "amplitude", "wavelength", "n_waves", "elastic_alpha",
-             "elastic_sigma", "spacing", "seed")
+DATA_KEYS = (
+    "image_size",
+    "n_train",
+    "n_test",
+    "amplitude",
+    "wavelength",
+    "n_waves",
+    "elastic_alpha",
+    "elastic_sigma",
+    "spacing",
+    "seed",
+)
 
 
 def method_spec(method: str) -> tuple[str, str | None, float | None]:
@@ -368,14 +486,15 @@ def method_spec(method: str) -> tuple[str, str | None, float | None]:
         prefix = f"{algorithm}_tl1_a"
         if isinstance(method, str) and method.startswith(prefix):
             try:
-                a = float(method[len(prefix):])
+                a = float(method[len(prefix) :])
             except ValueError:
                 a = float("nan")
             if not (math.isfinite(a) and a > 0):
                 raise ValueError(f"method={method!r}: the TL1 parameter a must be a number > 0")
             return (algorithm, "tl1", a)
-    raise ValueError(f"method={method!r} is not one of 'rvsm_l0', 'rvsm_l1', 'rvsm_tl1_a<a>', 'sgd_tl1_a<a>', "
-                     "'sgd_plain'")
+    raise ValueError(
+        f"method={method!r} is not one of 'rvsm_l0', 'rvsm_l1', 'rvsm_tl1_a<a>', 'sgd_tl1_a<a>', 'sgd_plain'"
+    )
 
 
 def curve_params(dataset: str, data: Mapping[str, Any]) -> curves.CurveParams:
@@ -385,11 +504,18 @@ def curve_params(dataset: str, data: Mapping[str, Any]) -> curves.CurveParams:
     Raises:
         ValueError: bad generator parameters (`study.curves.CurveParams.validate`).
     """
-    return curves.CurveParams(dataset=dataset, image_size=int(data["image_size"]), n_train=int(data["n_train"]),
-                              n_test=int(data["n_test"]), amplitude=tuple(float(v) for v in data["amplitude"]),
-                              wavelength=tuple(float(v) for v in data["wavelength"]),
-                              n_waves=int(data["n_waves"]), elastic_alpha=float(data["elastic_alpha"]),
-                              elastic_sigma=float(data["elastic_sigma"]), spacing=float(data["spacing"])).validate()
+    return curves.CurveParams(
+        dataset=dataset,
+        image_size=int(data["image_size"]),
+        n_train=int(data["n_train"]),
+        n_test=int(data["n_test"]),
+        amplitude=tuple(float(v) for v in data["amplitude"]),
+        wavelength=tuple(float(v) for v in data["wavelength"]),
+        n_waves=int(data["n_waves"]),
+        elastic_alpha=float(data["elastic_alpha"]),
+        elastic_sigma=float(data["elastic_sigma"]),
+        spacing=float(data["spacing"]),
+    ).validate()
 
 
 # generated sets, cached in this process too (the last four; the disk cache under data/curves/ is shared)
@@ -405,12 +531,12 @@ def load_curve_set(dataset: str, data: Mapping[str, Any]) -> curves.CurveSet:
     Raises:
         ValueError: bad generator parameters or seed.
     """
-    return _generate_cached(curve_params(dataset, data), int(data["seed"]), cache_dir=curves.CACHE_DIR,
-                            progress=False)
+    return _generate_cached(curve_params(dataset, data), int(data["seed"]), cache_dir=curves.CACHE_DIR, progress=False)
 
 
-def split_sets(cs: curves.CurveSet, eval_split: str, n_val: int | None, val_seed: int | None
-               ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+def split_sets(
+    cs: curves.CurveSet, eval_split: str, n_val: int | None, val_seed: int | None
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     """(x_train, y_train, x_eval, y_eval): float32 images (N, 1, S, S) in {0, 1} and int64 labels (N,).
 
     "test": the whole training split and the test split. "val": `study.selection.carve` (seed `val_seed`) of the
@@ -430,8 +556,12 @@ def split_sets(cs: curves.CurveSet, eval_split: str, n_val: int | None, val_seed
     return x[split.fit], y[split.fit], x[split.val], y[split.val]
 
 
-def weight_statistics(w: torch.Tensor, dense_sparse: torch.Tensor, conv_before: dict[str, torch.Tensor],
-                      conv_after: dict[str, torch.Tensor]) -> dict[str, float]:
+def weight_statistics(
+    w: torch.Tensor,
+    dense_sparse: torch.Tensor,
+    conv_before: dict[str, torch.Tensor],
+    conv_after: dict[str, torch.Tensor],
+) -> dict[str, float]:
     """The end-of-training statistics of one run (Xue & Xin Table 3 and the sign-change remark of §3).
 
     Args:
@@ -463,13 +593,47 @@ def weight_statistics(w: torch.Tensor, dense_sparse: torch.Tensor, conv_before: 
 #: the notebook's parameters that `check_params` checks and `Params` holds: its parameters cell minus profile,
 #: device, out_dir and executor (`study.run.Run.start` checks those; ``seed`` is here too: the data and the runs
 #: use it)
-PARAM_NAMES = ("seed", "image_size", "n_train", "n_test", "letters_amplitude", "letters_wavelength",
-               "shapes_amplitude", "shapes_wavelength", "n_waves", "elastic_alpha", "elastic_sigma", "datasets",
-               "lr_grid", "batch_grid", "epochs_grid", "momentum", "nesterov", "warmup_steps", "clip", "standardize",
-               "adam_lr", "weight_decay", "init", "lam", "beta", "readings", "coupling", "epoch_end_hard",
-               "tune_dataset", "n_val",
-               "lam_grid", "val_tolerance", "tl1_a", "n_seeds", "ablations", "channels_last", "bench_steps",
-               "bench_batch", "si_sparsities")
+PARAM_NAMES = (
+    "seed",
+    "image_size",
+    "n_train",
+    "n_test",
+    "letters_amplitude",
+    "letters_wavelength",
+    "shapes_amplitude",
+    "shapes_wavelength",
+    "n_waves",
+    "elastic_alpha",
+    "elastic_sigma",
+    "datasets",
+    "lr_grid",
+    "batch_grid",
+    "epochs_grid",
+    "momentum",
+    "nesterov",
+    "warmup_steps",
+    "clip",
+    "standardize",
+    "adam_lr",
+    "weight_decay",
+    "init",
+    "lam",
+    "beta",
+    "readings",
+    "coupling",
+    "epoch_end_hard",
+    "tune_dataset",
+    "n_val",
+    "lam_grid",
+    "val_tolerance",
+    "tl1_a",
+    "n_seeds",
+    "ablations",
+    "channels_last",
+    "bench_steps",
+    "bench_batch",
+    "si_sparsities",
+)
 #: the TL1 parameters a of Table 3, compared (RVSM vs SGD-TL1) by `table_3` and `claims`: ``tl1_a`` must run both
 TABLE3_A = (0.01, 100.0)
 TEXT_HINTS, _text_hint, _names_problem = checks.TEXT_HINTS, checks.text_hint, checks.names_problem
@@ -530,8 +694,12 @@ def check_params(params: dict[str, Any]) -> dict[str, Any]:
 
     def number_list(name: str, ok: Any, accepted: str, *, ints: bool = False, empty_ok: bool = True) -> list:
         v = p[name]
-        good = isinstance(v, (list, tuple)) and (empty_ok or len(v) > 0) and all(
-            (checks.is_int(x) if ints else checks.is_num(x)) and ok(x) for x in v) and len(set(v)) == len(v)
+        good = (
+            isinstance(v, (list, tuple))
+            and (empty_ok or len(v) > 0)
+            and all((checks.is_int(x) if ints else checks.is_num(x)) and ok(x) for x in v)
+            and len(set(v)) == len(v)
+        )
         if not good:
             raise bad(name, accepted + " (distinct" + (", not empty)" if not empty_ok else ")"), "list")
         return [int(x) for x in v] if ints else [float(x) for x in v]
@@ -556,8 +724,9 @@ def check_params(params: dict[str, Any]) -> dict[str, Any]:
         out[name] = p[name]
     for name in ("letters_amplitude", "letters_wavelength", "shapes_amplitude", "shapes_wavelength"):
         v = p[name]
-        if not (isinstance(v, (list, tuple)) and len(v) == 2 and all(checks.is_num(x) and x > 0 for x in v)
-                and v[0] <= v[1]):
+        if not (
+            isinstance(v, (list, tuple)) and len(v) == 2 and all(checks.is_num(x) and x > 0 for x in v) and v[0] <= v[1]
+        ):
             raise bad(name, "[min, max] with 0 < min <= max", "list")
         out[name] = [float(x) for x in v]
     out["n_waves"] = checks.capped(p, "n_waves", 1, "waves")
@@ -569,16 +738,29 @@ def check_params(params: dict[str, Any]) -> dict[str, Any]:
         raise bad("datasets", f"a non-empty list of distinct names from {list(curves.DATASETS)}{problem}", "names")
     out["datasets"] = list(d)
     out["tune_dataset"] = choice("tune_dataset", tuple(out["datasets"]))
-    out["n_val"] = checks.int_in(p, "n_val", 1, out["n_train"] // 2 - 1,
-                                 " (carved out of n_train: the rest then holds more images than one class has, so "
-                                 "both classes train)")
+    out["n_val"] = checks.int_in(
+        p,
+        "n_val",
+        1,
+        out["n_train"] // 2 - 1,
+        " (carved out of n_train: the rest then holds more images than one class has, so both classes train)",
+    )
     n_fit = out["n_train"] - out["n_val"]
     out["lr_grid"] = number_list("lr_grid", lambda x: x > 0, "a list of numbers > 0", empty_ok=False)
-    out["batch_grid"] = number_list("batch_grid", lambda x: 1 <= x <= n_fit,
-                                    f"a list of integers in [1, n_train - n_val = {n_fit}]", ints=True,
-                                    empty_ok=False)
-    out["epochs_grid"] = number_list("epochs_grid", lambda x: 1 <= x <= checks.CAPS["epochs"],
-                                     f"a list of integers in [1, {checks.CAPS['epochs']}]", ints=True, empty_ok=False)
+    out["batch_grid"] = number_list(
+        "batch_grid",
+        lambda x: 1 <= x <= n_fit,
+        f"a list of integers in [1, n_train - n_val = {n_fit}]",
+        ints=True,
+        empty_ok=False,
+    )
+    out["epochs_grid"] = number_list(
+        "epochs_grid",
+        lambda x: 1 <= x <= checks.CAPS["epochs"],
+        f"a list of integers in [1, {checks.CAPS['epochs']}]",
+        ints=True,
+        empty_ok=False,
+    )
     out["momentum"] = number("momentum", lambda x: 0 <= x < 1, "a number in [0, 1)")
     out["nesterov"] = flag("nesterov")
     out["warmup_steps"] = checks.capped(p, "warmup_steps", 0, "steps")
@@ -599,8 +781,12 @@ def check_params(params: dict[str, Any]) -> dict[str, Any]:
     out["val_tolerance"] = number("val_tolerance", lambda x: 0 <= x <= 1, "a number in [0, 1] (accuracy)")
     a = number_list("tl1_a", lambda x: x > 0, "a list of numbers > 0")
     if not a or len({fmt_a(x) for x in a}) != len(a) or min(a) != TABLE3_A[0] or max(a) != TABLE3_A[1]:
-        raise bad("tl1_a", f"distinct numbers > 0 (distinct as method names), smallest {TABLE3_A[0]:g} and largest "
-                           f"{TABLE3_A[1]:g}: Table 3 compares RVSM and SGD-TL1 at these", "list")
+        raise bad(
+            "tl1_a",
+            f"distinct numbers > 0 (distinct as method names), smallest {TABLE3_A[0]:g} and largest "
+            f"{TABLE3_A[1]:g}: Table 3 compares RVSM and SGD-TL1 at these",
+            "list",
+        )
     out["tl1_a"] = a
     out["n_seeds"] = checks.capped(p, "n_seeds", 1, "seeds")
     problem = _names_problem(p["ablations"], list(VARIANTS), empty_ok=True)
@@ -609,10 +795,16 @@ def check_params(params: dict[str, Any]) -> dict[str, Any]:
     out["ablations"] = list(p["ablations"])
     out["channels_last"] = flag("channels_last")
     out["bench_steps"] = checks.capped(p, "bench_steps", 1, "steps")
-    out["bench_batch"] = checks.int_in(p, "bench_batch", 1, out["n_train"],
-                                       " (at most n_train: the benchmark times the first bench_batch training images)")
-    out["si_sparsities"] = number_list("si_sparsities", lambda x: 0 <= x <= 1, "a list of fractions in [0, 1]",
-                                       empty_ok=False)
+    out["bench_batch"] = checks.int_in(
+        p,
+        "bench_batch",
+        1,
+        out["n_train"],
+        " (at most n_train: the benchmark times the first bench_batch training images)",
+    )
+    out["si_sparsities"] = number_list(
+        "si_sparsities", lambda x: 0 <= x <= 1, "a list of fractions in [0, 1]", empty_ok=False
+    )
     return {k: out[k] for k in PARAM_NAMES}
 
 
@@ -630,8 +822,11 @@ def check_readings(readings: Any) -> dict[str, list]:
     if unknown:
         raise checks.out_of_range("readings", readings, f"choices of {list(OPEN_CHOICES)} (unknown: {unknown})")
     if not readings.get("normalize"):
-        raise checks.out_of_range("readings", readings, "a non-empty 'normalize' list (the headline is chosen from "
-                                                        "it, `choose_normalization`)")
+        raise checks.out_of_range(
+            "readings",
+            readings,
+            "a non-empty 'normalize' list (the headline is chosen from it, `choose_normalization`)",
+        )
     out: dict[str, list] = {}
     for choice, values in readings.items():
         allowed = OPEN_CHOICES[choice]
@@ -643,12 +838,21 @@ def check_readings(readings: Any) -> dict[str, list]:
         elif ok and choice == "epochs":
             ok = all(checks.is_int(v) and 1 <= v <= checks.CAPS["epochs"] for v in values)
         if not ok:
-            accepted = (f"distinct names of {allowed}" if allowed is not None else
-                        "distinct numbers >= 0" if choice == "weight_decay" else
-                        f"distinct integers in [1, {checks.CAPS['epochs']}]")
+            accepted = (
+                f"distinct names of {allowed}"
+                if allowed is not None
+                else "distinct numbers >= 0"
+                if choice == "weight_decay"
+                else f"distinct integers in [1, {checks.CAPS['epochs']}]"
+            )
             raise checks.out_of_range(f"readings[{choice!r}]", values, accepted)
-        out[choice] = ([float(v) for v in values] if choice == "weight_decay" else
-                       [int(v) for v in values] if choice == "epochs" else list(values))
+        out[choice] = (
+            [float(v) for v in values]
+            if choice == "weight_decay"
+            else [int(v) for v in values]
+            if choice == "epochs"
+            else list(values)
+        )
     return out
 
 
@@ -661,6 +865,7 @@ class Params:
     Raises:
         ValueError: a value out of range (names the parameter, the value and what is accepted).
     """
+
     seed: int
     image_size: int
     n_train: int
@@ -702,7 +907,7 @@ class Params:
     si_sparsities: list
 
     @classmethod
-    def from_namespace(cls, ns: Mapping[str, Any]) -> "Params":
+    def from_namespace(cls, ns: Mapping[str, Any]) -> Params:
         """The parameters picked by name (`PARAM_NAMES`) from a namespace (the notebook passes ``globals()``).
 
         Raises:
@@ -740,11 +945,18 @@ class Params:
         """A config's ``data`` dict (`DATA_KEYS`) for `dataset`; the outline spacing is min(0.004, λ_min/4)."""
         amp = self.letters_amplitude if dataset == "letters" else self.shapes_amplitude
         wl = self.letters_wavelength if dataset == "letters" else self.shapes_wavelength
-        return {"image_size": self.image_size, "n_train": self.n_train, "n_test": self.n_test,
-                "amplitude": [float(v) for v in amp], "wavelength": [float(v) for v in wl],
-                "n_waves": self.n_waves, "elastic_alpha": float(self.elastic_alpha),
-                "elastic_sigma": float(self.elastic_sigma), "spacing": min(0.004, float(wl[0]) / 4),
-                "seed": self.seed}
+        return {
+            "image_size": self.image_size,
+            "n_train": self.n_train,
+            "n_test": self.n_test,
+            "amplitude": [float(v) for v in amp],
+            "wavelength": [float(v) for v in wl],
+            "n_waves": self.n_waves,
+            "elastic_alpha": float(self.elastic_alpha),
+            "elastic_sigma": float(self.elastic_sigma),
+            "spacing": min(0.004, float(wl[0]) / 4),
+            "seed": self.seed,
+        }
 
     def headline(self) -> dict[str, Any]:
         """The parameters as written to headline.json (all but ``seed``, which the environment record holds), with
@@ -758,7 +970,7 @@ def fmt_a(a: float) -> str:
 
 
 def resolve_device(device: str | torch.device) -> str:
-    """"cpu", "cuda" or "cuda:<n>" from a torch device or its name.
+    """ "cpu", "cuda" or "cuda:<n>" from a torch device or its name.
 
     Raises:
         ValueError: "auto" (resolve it first, e.g. `study.train.pick_device`) or another device type.
@@ -769,9 +981,20 @@ def resolve_device(device: str | torch.device) -> str:
     return dev.type if dev.index is None else str(dev)
 
 
-def run_config(params: Params, dataset: str, method: str, seed: int, *, schedule: Mapping[str, Any],
-               eval_split: str, device: str | torch.device, normalize: str, lam: float | None = None,
-               variant: str = "", curves: bool | None = None) -> dict[str, Any]:
+def run_config(
+    params: Params,
+    dataset: str,
+    method: str,
+    seed: int,
+    *,
+    schedule: Mapping[str, Any],
+    eval_split: str,
+    device: str | torch.device,
+    normalize: str,
+    lam: float | None = None,
+    variant: str = "",
+    curves: bool | None = None,
+) -> dict[str, Any]:
     """The config of one run (`check_config`): `method` on `dataset` with training seed `seed`.
 
     Args:
@@ -793,19 +1016,38 @@ def run_config(params: Params, dataset: str, method: str, seed: int, *, schedule
     if normalize not in NORMALIZATIONS:
         raise ValueError(f"normalize={normalize!r} is out of range; accepted: one of {NORMALIZATIONS}")
     rv = algorithm == "rvsm"
-    c = {"dataset": dataset, "data": params.data_config(dataset), "eval_split": eval_split,
-         "n_val": params.n_val if eval_split == "val" else None, "val_seed": params.seed if eval_split == "val" else None,
-         "method": method, "algorithm": algorithm, "penalty": penalty, "a": a,
-         "lam": (float(params.lam if lam is None else lam) if penalty is not None else None),
-         "beta": float(params.beta) if rv else None, "variant": variant, "optimizer": HEADLINE_OPTIMIZER,
-         "lr": float(schedule["lr"]), "momentum": float(params.momentum), "nesterov": bool(params.nesterov),
-         "warmup_steps": int(params.warmup_steps), "clip": params.clip, "weight_decay": float(params.weight_decay),
-         "init": params.init, "standardize": bool(params.standardize),
-         "coupling": params.coupling if rv else None, "normalize": normalize if rv else None,
-         "epoch_end_hard": bool(params.epoch_end_hard) if rv else False, "epochs": int(schedule["epochs"]),
-         "batch_size": int(schedule["batch_size"]), "channels_last": bool(params.channels_last), "seed": seed,
-         "device": resolve_device(device),
-         "curves": (variant == "" and eval_split == "test" and rv) if curves is None else bool(curves)}
+    c = {
+        "dataset": dataset,
+        "data": params.data_config(dataset),
+        "eval_split": eval_split,
+        "n_val": params.n_val if eval_split == "val" else None,
+        "val_seed": params.seed if eval_split == "val" else None,
+        "method": method,
+        "algorithm": algorithm,
+        "penalty": penalty,
+        "a": a,
+        "lam": (float(params.lam if lam is None else lam) if penalty is not None else None),
+        "beta": float(params.beta) if rv else None,
+        "variant": variant,
+        "optimizer": HEADLINE_OPTIMIZER,
+        "lr": float(schedule["lr"]),
+        "momentum": float(params.momentum),
+        "nesterov": bool(params.nesterov),
+        "warmup_steps": int(params.warmup_steps),
+        "clip": params.clip,
+        "weight_decay": float(params.weight_decay),
+        "init": params.init,
+        "standardize": bool(params.standardize),
+        "coupling": params.coupling if rv else None,
+        "normalize": normalize if rv else None,
+        "epoch_end_hard": bool(params.epoch_end_hard) if rv else False,
+        "epochs": int(schedule["epochs"]),
+        "batch_size": int(schedule["batch_size"]),
+        "channels_last": bool(params.channels_last),
+        "seed": seed,
+        "device": resolve_device(device),
+        "curves": (variant == "" and eval_split == "test" and rv) if curves is None else bool(curves),
+    }
     if variant and "=" in variant:
         choice, value = parse_reading(variant)
         if choice in RVSM_ONLY_CHOICES and not rv:
@@ -813,8 +1055,10 @@ def run_config(params: Params, dataset: str, method: str, seed: int, *, schedule
         c[choice] = value
     elif variant and variant != "lam_val":
         if variant not in VARIANTS or not rv:
-            raise ValueError(f"variant={variant!r} is out of range; accepted: '' or 'lam_val' or a reading "
-                             f"'<choice>=<value>' or one of {list(VARIANTS)} (RVSM methods only)")
+            raise ValueError(
+                f"variant={variant!r} is out of range; accepted: '' or 'lam_val' or a reading "
+                f"'<choice>=<value>' or one of {list(VARIANTS)} (RVSM methods only)"
+            )
         c.update(VARIANTS[variant])
     if c["optimizer"] == "adam":
         c.update(lr=float(params.adam_lr), momentum=None, nesterov=False, warmup_steps=0, clip=None)
@@ -844,23 +1088,31 @@ def parse_reading(key: str) -> tuple[str, Any]:
 def headline_values(params: Params, schedule: Mapping[str, Any], normalize: str) -> dict[str, Any]:
     """The headline reading of every open choice: the chosen normalisation, ``init``, SGD, ``weight_decay`` and the
     schedule's epochs."""
-    return {"normalize": normalize, "init": params.init, "optimizer": HEADLINE_OPTIMIZER,
-            "weight_decay": float(params.weight_decay), "epochs": int(schedule["epochs"])}
+    return {
+        "normalize": normalize,
+        "init": params.init,
+        "optimizer": HEADLINE_OPTIMIZER,
+        "weight_decay": float(params.weight_decay),
+        "epochs": int(schedule["epochs"]),
+    }
 
 
 def reading_keys(params: Params, schedule: Mapping[str, Any], normalize: str) -> list[str]:
     """The readings this profile runs besides the headline: every value of ``readings`` that differs from the
     headline's, as ``"<choice>=<value>"`` keys, in the order of `OPEN_CHOICES`."""
     head = headline_values(params, schedule, normalize)
-    return [claims_mod.reading_key(ch, v) for ch in OPEN_CHOICES for v in params.readings.get(ch, [])
-            if v != head[ch]]
+    return [claims_mod.reading_key(ch, v) for ch in OPEN_CHOICES for v in params.readings.get(ch, []) if v != head[ch]]
 
 
 def schedule_grid(params: Params) -> list[dict[str, Any]]:
     """The candidate schedules in `study.selection.RULE` order (simplest first): fewer epochs, smaller lr, larger
     batch first."""
-    return [{"epochs": e, "lr": lr, "batch_size": b} for e in sorted(params.epochs_grid)
-            for lr in sorted(params.lr_grid) for b in sorted(params.batch_grid, reverse=True)]
+    return [
+        {"epochs": e, "lr": lr, "batch_size": b}
+        for e in sorted(params.epochs_grid)
+        for lr in sorted(params.lr_grid)
+        for b in sorted(params.batch_grid, reverse=True)
+    ]
 
 
 def schedule_plan(params: Params, device: str | torch.device) -> list[dict[str, Any]]:
@@ -869,9 +1121,22 @@ def schedule_plan(params: Params, device: str | torch.device) -> list[dict[str, 
     Length: len(TUNE_METHODS) · len(lr_grid) · len(batch_grid)."""
     e = max(params.epochs_grid)
     norm = params.readings["normalize"][0]  # unused by the dense baseline; any RVSM tune method would use it
-    return [run_config(params, params.tune_dataset, m, params.seed, eval_split="val", device=device, normalize=norm,
-                       schedule={"lr": lr, "batch_size": b, "epochs": e}, curves=len(params.epochs_grid) > 1)
-            for lr in sorted(params.lr_grid) for b in sorted(params.batch_grid, reverse=True) for m in TUNE_METHODS]
+    return [
+        run_config(
+            params,
+            params.tune_dataset,
+            m,
+            params.seed,
+            eval_split="val",
+            device=device,
+            normalize=norm,
+            schedule={"lr": lr, "batch_size": b, "epochs": e},
+            curves=len(params.epochs_grid) > 1,
+        )
+        for lr in sorted(params.lr_grid)
+        for b in sorted(params.batch_grid, reverse=True)
+        for m in TUNE_METHODS
+    ]
 
 
 def candidate_rows(configs: list[dict[str, Any]], sweep: runs.Sweep, keys: tuple[str, ...]) -> pd.DataFrame:
@@ -890,8 +1155,9 @@ def candidate_rows(configs: list[dict[str, Any]], sweep: runs.Sweep, keys: tuple
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=results.COLUMNS)
 
 
-def choose_schedule(configs: list[dict[str, Any]], sweep: runs.Sweep, params: Params
-                    ) -> tuple[dict[str, Any], pd.DataFrame]:
+def choose_schedule(
+    configs: list[dict[str, Any]], sweep: runs.Sweep, params: Params
+) -> tuple[dict[str, Any], pd.DataFrame]:
     """(chosen {"epochs", "lr", "batch_size"}, table) by `study.selection.choose` on the mean validation accuracy
     of the sparse network (RVSM-l0; the dense network for sgd_plain) over `TUNE_METHODS`, at each epoch count of
     ``epochs_grid``.
@@ -909,27 +1175,29 @@ NORM_CHECK_METHODS = ("rvsm_l0", "rvsm_l1")
 COLLAPSE_MARGIN = 0.05
 
 
-def normalization_plan(params: Params, schedule: Mapping[str, Any], device: str | torch.device
-                       ) -> list[dict[str, Any]]:
+def normalization_plan(params: Params, schedule: Mapping[str, Any], device: str | torch.device) -> list[dict[str, Any]]:
     """Stage 1b: the dense baseline and `NORM_CHECK_METHODS` under each candidate of ``readings["normalize"]`` on
     the validation split of ``tune_dataset`` at the chosen schedule, seed ``seed``. Length 1 + candidates."""
     kw = dict(eval_split="val", device=device, schedule=schedule)
     cands = params.readings["normalize"]
-    return ([run_config(params, params.tune_dataset, "sgd_plain", params.seed, normalize=cands[0], **kw)]
-            + [run_config(params, params.tune_dataset, m, params.seed, normalize=n, **kw)
-               for n in cands for m in NORM_CHECK_METHODS])
+    return [run_config(params, params.tune_dataset, "sgd_plain", params.seed, normalize=cands[0], **kw)] + [
+        run_config(params, params.tune_dataset, m, params.seed, normalize=n, **kw)
+        for n in cands
+        for m in NORM_CHECK_METHODS
+    ]
 
 
 def check_collapse(config: Mapping[str, Any]) -> str:
     """Why a run of the normalisation check (`normalization_plan`) may end at chance without that being a failure:
     rule (c) of `choose_normalization` tests for exactly that collapse (for `study.run.Run.sweep`'s ``predicted``;
     the check is not a step-size grid, so "every candidate diverged" is a finding, not a grid to widen)."""
-    return ("a normalisation candidate may collapse the sparse network; rule (c) of the normalisation check "
-            "(rvsm.choose_normalization) reads the collapse as data and does not choose that candidate")
+    return (
+        "a normalisation candidate may collapse the sparse network; rule (c) of the normalisation check "
+        "(rvsm.choose_normalization) reads the collapse as data and does not choose that candidate"
+    )
 
 
-def choose_normalization(configs: list[dict[str, Any]], sweep: runs.Sweep, params: Params
-                         ) -> tuple[str, pd.DataFrame]:
+def choose_normalization(configs: list[dict[str, Any]], sweep: runs.Sweep, params: Params) -> tuple[str, pd.DataFrame]:
     """The headline normalisation, by the rule stated in notebook 02 before any test run: the first candidate of
     ``readings["normalize"]`` (the order the text supports them) whose validation runs (a) move the dense layer at
     least `study.claims.TRAINS_FRACTION` of the dense baseline's 1 − cos(w_final, w_init) under the same schedule
@@ -957,9 +1225,15 @@ def choose_normalization(configs: list[dict[str, Any]], sweep: runs.Sweep, param
     if not base:
         raise ValueError("the dense baseline's validation run is missing: no movement check")
     b = 1 - float(base[0]["cos_init_dense"])
-    base_acc = [float(r.rows[(r.rows.epoch == r.rows.epoch.max()) & (r.rows.metric == "accuracy")
-                             & (r.rows.split == "val")]["value"].iloc[0])
-                for c, r in zip(configs, sweep.results) if r is not None and c["method"] == "sgd_plain"][0]
+    base_acc = [
+        float(
+            r.rows[(r.rows.epoch == r.rows.epoch.max()) & (r.rows.metric == "accuracy") & (r.rows.split == "val")][
+                "value"
+            ].iloc[0]
+        )
+        for c, r in zip(configs, sweep.results)
+        if r is not None and c["method"] == "sgd_plain"
+    ][0]
     rows = []
     for n in params.readings["normalize"]:
         for m in NORM_CHECK_METHODS:
@@ -970,14 +1244,28 @@ def choose_normalization(configs: list[dict[str, Any]], sweep: runs.Sweep, param
             moved = 1 - float(f["cos_init_dense"])
             ratio = moved / b if b > 0 else float("nan")
             gap = abs(float(f["sparsity"]) - float(f["sparsity_init"]))
-            acc = float(sweep.results[[i for i, c in enumerate(configs) if (c["method"], c["normalize"]) == (m, n)][0]]
-                        .rows.query("metric == 'accuracy_sparse' and split == 'val'").sort_values("epoch")["value"]
-                        .iloc[-1])
-            rows.append({"normalize": n, "method": m, "1-cos dense": moved, "baseline 1-cos": b, "ratio": ratio,
-                         "sparsity": float(f["sparsity"]), "sparsity_init": float(f["sparsity_init"]),
-                         "sparse val acc": acc, "baseline val acc": base_acc,
-                         "trains": ratio >= claims_mod.TRAINS_FRACTION, "off init share": gap > 0.01,
-                         "no collapse": acc >= base_acc - COLLAPSE_MARGIN})
+            acc = float(
+                sweep.results[[i for i, c in enumerate(configs) if (c["method"], c["normalize"]) == (m, n)][0]]
+                .rows.query("metric == 'accuracy_sparse' and split == 'val'")
+                .sort_values("epoch")["value"]
+                .iloc[-1]
+            )
+            rows.append(
+                {
+                    "normalize": n,
+                    "method": m,
+                    "1-cos dense": moved,
+                    "baseline 1-cos": b,
+                    "ratio": ratio,
+                    "sparsity": float(f["sparsity"]),
+                    "sparsity_init": float(f["sparsity_init"]),
+                    "sparse val acc": acc,
+                    "baseline val acc": base_acc,
+                    "trains": ratio >= claims_mod.TRAINS_FRACTION,
+                    "off init share": gap > 0.01,
+                    "no collapse": acc >= base_acc - COLLAPSE_MARGIN,
+                }
+            )
     table = pd.DataFrame(rows)
     for col in ("trains", "off init share", "no collapse"):
         if col not in table:
@@ -988,8 +1276,11 @@ def choose_normalization(configs: list[dict[str, Any]], sweep: runs.Sweep, param
     order = params.readings["normalize"]
     weaker = table.groupby("normalize", sort=False).apply(lambda g: bool((g["trains"] & g["no collapse"]).all()))
     trains = table.groupby("normalize", sort=False)["trains"].all()
-    passing = ([n for n in order if ok.get(n, False)] or [n for n in order if weaker.get(n, False)]
-               or [n for n in order if trains.get(n, False)])
+    passing = (
+        [n for n in order if ok.get(n, False)]
+        or [n for n in order if weaker.get(n, False)]
+        or [n for n in order if trains.get(n, False)]
+    )
     if passing:
         chosen = passing[0]
     else:
@@ -998,17 +1289,31 @@ def choose_normalization(configs: list[dict[str, Any]], sweep: runs.Sweep, param
     return chosen, table
 
 
-def lambda_plan(params: Params, schedule: Mapping[str, Any], normalize: str, device: str | torch.device
-                ) -> list[dict[str, Any]]:
+def lambda_plan(
+    params: Params, schedule: Mapping[str, Any], normalize: str, device: str | torch.device
+) -> list[dict[str, Any]]:
     """Stage 2: RVSM-l0 (headline settings) at each λ of ``lam_grid`` on each data set's validation split, seed
     ``seed``. Empty when ``lam_grid`` is empty. Length len(datasets) · len(lam_grid)."""
-    return [run_config(params, d, "rvsm_l0", params.seed, lam=l_, eval_split="val", device=device, schedule=schedule,
-                       normalize=normalize)
-            for d in params.datasets for l_ in sorted(params.lam_grid, reverse=True)]
+    return [
+        run_config(
+            params,
+            d,
+            "rvsm_l0",
+            params.seed,
+            lam=l_,
+            eval_split="val",
+            device=device,
+            schedule=schedule,
+            normalize=normalize,
+        )
+        for d in params.datasets
+        for l_ in sorted(params.lam_grid, reverse=True)
+    ]
 
 
-def choose_lambda(configs: list[dict[str, Any]], sweep: runs.Sweep, params: Params
-                  ) -> tuple[dict[str, float], pd.DataFrame]:
+def choose_lambda(
+    configs: list[dict[str, Any]], sweep: runs.Sweep, params: Params
+) -> tuple[dict[str, float], pd.DataFrame]:
     """λ per data set for the "lam_val" variant, by `study.selection.choose` on a score per candidate run at its
     last epoch: 1 when the sparse network's validation accuracy is within ``val_tolerance`` of its own w's, else
     that accuracy − 1 (< 0). The grid lists λ from largest to smallest, so ties (every admissible λ scores 1) go to
@@ -1028,18 +1333,30 @@ def choose_lambda(configs: list[dict[str, Any]], sweep: runs.Sweep, params: Para
         for l_, g in r.groupby("lam"):
             acc = g.set_index(["metric", "split"])["value"]
             sp, w = float(acc[("accuracy_sparse", "val")]), float(acc[("accuracy", "val")])
-            score.append({"lam": l_, "seed": int(g.seed.iloc[0]), "split": "val", "metric": "lambda_score",
-                          "value": 1.0 if sp >= w - params.val_tolerance else sp - 1.0})
-        chosen, table = selection.choose(pd.DataFrame(score), [{"lam": l_} for l_ in
-                                                              sorted(params.lam_grid, reverse=True)],
-                                         metric="lambda_score")
+            score.append(
+                {
+                    "lam": l_,
+                    "seed": int(g.seed.iloc[0]),
+                    "split": "val",
+                    "metric": "lambda_score",
+                    "value": 1.0 if sp >= w - params.val_tolerance else sp - 1.0,
+                }
+            )
+        chosen, table = selection.choose(
+            pd.DataFrame(score), [{"lam": l_} for l_ in sorted(params.lam_grid, reverse=True)], metric="lambda_score"
+        )
         out[d] = float(chosen["lam"])
         tables.append(table.assign(dataset=d))
     return out, pd.concat(tables, ignore_index=True)
 
 
-def main_plan(params: Params, schedule: Mapping[str, Any], lam_val: Mapping[str, float], normalize: str,
-              device: str | torch.device) -> list[dict[str, Any]]:
+def main_plan(
+    params: Params,
+    schedule: Mapping[str, Any],
+    lam_val: Mapping[str, float],
+    normalize: str,
+    device: str | torch.device,
+) -> list[dict[str, Any]]:
     """Stage 3, test split, every row with ``n_seeds`` seeds: per data set every method of Tables 1-3 at the paper's
     λ = ``lam``, β = ``beta`` (SGD-TL1 at the same λ) and the dense baseline under the headline reading
     (normalisation `normalize`); on ``tune_dataset`` every method again under each other reading of `reading_keys`
@@ -1053,17 +1370,27 @@ def main_plan(params: Params, schedule: Mapping[str, Any], lam_val: Mapping[str,
     for key in reading_keys(params, schedule, normalize):
         ms = params.rvsm_methods if key.split("=")[0] in RVSM_ONLY_CHOICES else params.methods
         out += [run_config(params, params.tune_dataset, m, s, variant=key, **kw) for m in ms for s in params.seeds]
-    out += [run_config(params, params.tune_dataset, "rvsm_l0", s, variant=v, **kw)
-            for v in params.ablations for s in params.seeds]
-    out += [run_config(params, d, "rvsm_l0", s, lam=lam_val[d], variant="lam_val", **kw)
-            for d in params.datasets if d in lam_val and lam_val[d] != params.lam for s in params.seeds]
+    out += [
+        run_config(params, params.tune_dataset, "rvsm_l0", s, variant=v, **kw)
+        for v in params.ablations
+        for s in params.seeds
+    ]
+    out += [
+        run_config(params, d, "rvsm_l0", s, lam=lam_val[d], variant="lam_val", **kw)
+        for d in params.datasets
+        if d in lam_val and lam_val[d] != params.lam
+        for s in params.seeds
+    ]
     return out
 
 
 def artifacts_by_run(configs: list[dict[str, Any]], sweep: runs.Sweep) -> dict[tuple[str, str, int], dict]:
     """{(dataset, method label, seed): artifacts} of the successful runs of a sweep over `configs`."""
-    return {(c["dataset"], method_label(c["method"], c["variant"]), c["seed"]): a
-            for c, a in zip(configs, sweep.artifacts) if a is not None}
+    return {
+        (c["dataset"], method_label(c["method"], c["variant"]), c["seed"]): a
+        for c, a in zip(configs, sweep.artifacts)
+        if a is not None
+    }
 
 
 def threshold_of(method: str, lam: float, beta: float) -> float:
@@ -1081,10 +1408,17 @@ def generate_data(params: Params) -> tuple[dict[str, curves.CurveSet], pd.DataFr
         manifest = curves.CACHE_DIR / f"{d}-{curves.cache_key(cs.params, cs.seed)}.json"
         gen_s = pd.read_json(manifest, typ="series")["generation_seconds"] if manifest.exists() else cs.seconds
         data[d] = cs
-        rows.append({"dataset": d, "images": params.n_train + params.n_test,
-                     "size": f"{params.image_size}×{params.image_size}", "loaded from cache": cs.cached,
-                     "this call (s)": round(cs.seconds, 2), "generation (s)": round(float(gen_s), 2),
-                     **{k: round(v, 4) for k, v in curves.ink_giveaway(cs).items()}})
+        rows.append(
+            {
+                "dataset": d,
+                "images": params.n_train + params.n_test,
+                "size": f"{params.image_size}×{params.image_size}",
+                "loaded from cache": cs.cached,
+                "this call (s)": round(cs.seconds, 2),
+                "generation (s)": round(float(gen_s), 2),
+                **{k: round(v, 4) for k, v in curves.ink_giveaway(cs).items()},
+            }
+        )
     return data, pd.DataFrame(rows)
 
 
@@ -1102,7 +1436,7 @@ def values(last: pd.DataFrame, dataset: str, method: str, metric: str, split: st
 
 
 def ci_text(v: pd.Series, scale: float = 100, digits: int = 1) -> str:
-    """"m [lo, hi] (n=k)" (95 % t-interval, `study.claims.interval`) in percent by default; "—" when empty."""
+    """ "m [lo, hi] (n=k)" (95 % t-interval, `study.claims.interval`) in percent by default; "—" when empty."""
     if len(v) == 0:
         return "—"
     m, ci, n = claims_mod.interval(v)
@@ -1120,18 +1454,24 @@ def tables_1_2(df: pd.DataFrame, params: Params, readings: list[str] = ()) -> di
 
     def spread(d: str, m: str, metric: str, split: str) -> str:
         return reading_range(last, d, m, metric, split, readings)
+
     out = {}
     for d in params.datasets:
         rows = []
         for m in params.rvsm_methods + ["sgd_plain"]:
             ps, pa = PAPER_T12[d].get(m, (None, None))
             rv = m.startswith("rvsm")
-            rows.append({"penalty": m.replace("rvsm_", "") if rv else "none (dense baseline)",
-                         "threshold t": round(threshold_of(m, params.lam, params.beta), 5) if rv else None,
-                         "sparsity % (paper)": ps, "sparsity % (ours)": ci_text(values(last, d, m, "sparsity", "-")),
-                         "accuracy % (paper)": pa,
-                         "accuracy % sparse u (ours)": ci_text(values(last, d, m, "accuracy_sparse", "test")),
-                         "accuracy % w (ours)": ci_text(values(last, d, m, "accuracy", "test"))})
+            rows.append(
+                {
+                    "penalty": m.replace("rvsm_", "") if rv else "none (dense baseline)",
+                    "threshold t": round(threshold_of(m, params.lam, params.beta), 5) if rv else None,
+                    "sparsity % (paper)": ps,
+                    "sparsity % (ours)": ci_text(values(last, d, m, "sparsity", "-")),
+                    "accuracy % (paper)": pa,
+                    "accuracy % sparse u (ours)": ci_text(values(last, d, m, "accuracy_sparse", "test")),
+                    "accuracy % w (ours)": ci_text(values(last, d, m, "accuracy", "test")),
+                }
+            )
             if readings and d == params.tune_dataset:
                 rows[-1]["sparsity % range over readings"] = spread(d, m, "sparsity", "-")
                 rows[-1]["accuracy % (u) range over readings"] = spread(d, m, "accuracy_sparse", "test")
@@ -1152,11 +1492,18 @@ def ablation_table(df: pd.DataFrame, params: Params, lam_val: Mapping[str, float
         if not len(values(last, d, m, "sparsity", "-")):
             continue
         lam = lam_val[d] if v == "lam_val" else params.lam
-        rows.append({"dataset": d, "variant": v or "headline", "what": VARIANT_TEXT[v], "λ": lam,
-                     "sparsity %": ci_text(values(last, d, m, "sparsity", "-")),
-                     "accuracy % (u)": ci_text(values(last, d, m, "accuracy_sparse", "test")),
-                     "accuracy % (w)": ci_text(values(last, d, m, "accuracy", "test")),
-                     "max|w|": ci_text(values(last, d, m, "max_abs_w", "-"), scale=1, digits=3)})
+        rows.append(
+            {
+                "dataset": d,
+                "variant": v or "headline",
+                "what": VARIANT_TEXT[v],
+                "λ": lam,
+                "sparsity %": ci_text(values(last, d, m, "sparsity", "-")),
+                "accuracy % (u)": ci_text(values(last, d, m, "accuracy_sparse", "test")),
+                "accuracy % (w)": ci_text(values(last, d, m, "accuracy", "test")),
+                "max|w|": ci_text(values(last, d, m, "max_abs_w", "-"), scale=1, digits=3),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -1167,8 +1514,9 @@ def readings_table(df: pd.DataFrame, params: Params, schedule: Mapping[str, Any]
     fractions, 1 − cos as is)."""
     last = last_rows(df)
     d = params.tune_dataset
-    head = "headline: " + ", ".join(claims_mod.reading_key(k, v)
-                                    for k, v in headline_values(params, schedule, normalize).items())
+    head = "headline: " + ", ".join(
+        claims_mod.reading_key(k, v) for k, v in headline_values(params, schedule, normalize).items()
+    )
     rows = []
     for key in [""] + reading_keys(params, schedule, normalize):
         for m in params.methods:
@@ -1176,12 +1524,17 @@ def readings_table(df: pd.DataFrame, params: Params, schedule: Mapping[str, Any]
             if not len(values(last, d, lbl, "accuracy", "test")):
                 continue
             cos = values(last, d, lbl, "cos_init_dense", "-")
-            rows.append({"reading": key or head, "method": m,
-                         "sparsity %": ci_text(values(last, d, lbl, "sparsity", "-")),
-                         "init share under t %": ci_text(values(last, d, lbl, "sparsity_init", "-")),
-                         "accuracy % (u)": ci_text(values(last, d, lbl, "accuracy_sparse", "test")),
-                         "accuracy % (w)": ci_text(values(last, d, lbl, "accuracy", "test")),
-                         "1 − cos dense": ci_text(1 - cos, scale=1, digits=4)})
+            rows.append(
+                {
+                    "reading": key or head,
+                    "method": m,
+                    "sparsity %": ci_text(values(last, d, lbl, "sparsity", "-")),
+                    "init share under t %": ci_text(values(last, d, lbl, "sparsity_init", "-")),
+                    "accuracy % (u)": ci_text(values(last, d, lbl, "accuracy_sparse", "test")),
+                    "accuracy % (w)": ci_text(values(last, d, lbl, "accuracy", "test")),
+                    "1 − cos dense": ci_text(1 - cos, scale=1, digits=4),
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -1189,6 +1542,7 @@ def readings_figure(df: pd.DataFrame, params: Params, schedule: Mapping[str, Any
     """Sparsity of u against the sparse network's test accuracy for every (penalty, reading) on ``tune_dataset``
     (mean over seeds), the paper's Table 1/2 points marked with black crosses."""
     import matplotlib.pyplot as plt
+
     last = last_rows(df)
     d = params.tune_dataset
     fig, ax = plt.subplots(figsize=(9, 6))
@@ -1200,7 +1554,9 @@ def readings_figure(df: pd.DataFrame, params: Params, schedule: Mapping[str, Any
             sp = values(last, d, method_label(m, key), "sparsity", "-")
             acc = values(last, d, method_label(m, key), "accuracy_sparse", "test")
             if len(sp) and len(acc):
-                xs.append(sp.mean()); ys.append(acc.mean()); names.append(m.replace("rvsm_", ""))
+                xs.append(sp.mean())
+                ys.append(acc.mean())
+                names.append(m.replace("rvsm_", ""))
         ax.scatter(xs, ys, marker=markers[i % len(markers)], s=50, label=key or f"headline (normalize={normalize})")
         for x, y, n in zip(xs, ys, names):
             ax.annotate(n, (x, y), fontsize=7, xytext=(3, 3), textcoords="offset points")
@@ -1216,7 +1572,7 @@ def readings_figure(df: pd.DataFrame, params: Params, schedule: Mapping[str, Any
 
 
 def reading_range(last: pd.DataFrame, d: str, m: str, metric: str, split: str, readings: Iterable[str]) -> str:
-    """"lo–hi": the smallest and largest per-reading mean (percent, headline included) of one metric of method `m`
+    """ "lo–hi": the smallest and largest per-reading mean (percent, headline included) of one metric of method `m`
     on data set `d` over `readings` (keys of `reading_keys`; readings without runs of `m` are skipped); "—" when
     fewer than two readings have runs."""
     means = [values(last, d, method_label(m, k), metric, split).mean() for k in ["", *readings]]
@@ -1234,7 +1590,7 @@ def table_3(df: pd.DataFrame, params: Params, readings: Iterable[str] = ()) -> p
     for d in params.datasets:
         for (kind, a), paper_vals in PAPER_T3.items():
             m = f"{kind}_tl1_a{fmt_a(a)}"
-            for what in (["w", "sparse"] if kind == "rvsm" else ["w"]):
+            for what in ["w", "sparse"] if kind == "rvsm" else ["w"]:
                 row = {"dataset": d, "a": a, "algorithm": kind.upper(), "weights": "w" if what == "w" else "u"}
 
                 def cell(metric: str, split: str) -> str:
@@ -1242,6 +1598,7 @@ def table_3(df: pd.DataFrame, params: Params, readings: Iterable[str] = ()) -> p
                     if readings and d == params.tune_dataset:
                         text += f"; readings {reading_range(last, d, m, metric, split, readings)}"
                     return text
+
                 for sc, pv in zip(SCALES, paper_vals[:5]):
                     row[f"<{sc:g} paper"] = pv
                     row[f"<{sc:g} ours"] = cell(f"frac_{what}_below_{sc:g}", "-")
@@ -1267,8 +1624,10 @@ def sign_change_per_seed(df: pd.DataFrame) -> pd.DataFrame:
 
 # ------------------------------------------------------------------------------------------------------ claims
 #: Xue & Xin §3 on SGD with the TL1-penalised loss: a collapse of these runs is the paper's own prediction
-PREDICTED_COLLAPSE = ("Xue & Xin §3: with a small a (a = 0.01) SGD on the TL1-penalised loss \"may hurt the accuracy "
-                      "a lot\" (Table 3: 96.7 % against RVSM's 99.5 %)")
+PREDICTED_COLLAPSE = (
+    'Xue & Xin §3: with a small a (a = 0.01) SGD on the TL1-penalised loss "may hurt the accuracy '
+    "a lot\" (Table 3: 96.7 % against RVSM's 99.5 %)"
+)
 
 
 def predicted(config: Mapping[str, Any]) -> str | None:
@@ -1284,12 +1643,14 @@ Labels = Mapping[tuple[str, str, int], str]
 
 def run_labels(configs: list[dict[str, Any]]) -> dict[tuple[str, str, int], str]:
     """{(dataset, method label, seed): `study.runs.run_label`} of a plan (what claims name in ``depends_on``)."""
-    return {(c["dataset"], method_label(c["method"], c["variant"]), c["seed"]): runs.run_label(c) for c in configs
-            if c["eval_split"] == "test"}
+    return {
+        (c["dataset"], method_label(c["method"], c["variant"]), c["seed"]): runs.run_label(c)
+        for c in configs
+        if c["eval_split"] == "test"
+    }
 
 
-def claims(df: pd.DataFrame, params: Params, labels: Labels, datasets: list[str] | None = None
-           ) -> list[dict[str, Any]]:
+def claims(df: pd.DataFrame, params: Params, labels: Labels, datasets: list[str] | None = None) -> list[dict[str, Any]]:
     """The paper's claims, typed from its words and judged by `study.claims` on per-seed values of the runs in `df`
     (headline rows, or one reading's rows renamed as headline rows by `reading_frame`), each naming the runs it is
     computed from (``depends_on``, from `labels`: {(dataset, method, seed): run label} in `df`'s method names).
@@ -1321,8 +1682,12 @@ def claims(df: pd.DataFrame, params: Params, labels: Labels, datasets: list[str]
 
     out = []
     # §3: "it obtains an accuracy of … and a sparsity of … after 10 epochs": sparsity read earlier is not the paper's
-    short = (f"the runs have {E} epochs; the paper reports sparsity 'after 10 epochs' in most cases (§3), and "
-             "sparsity still grows over the first epochs" if E < SPARSITY_EPOCHS else "")
+    short = (
+        f"the runs have {E} epochs; the paper reports sparsity 'after 10 epochs' in most cases (§3), and "
+        "sparsity still grows over the first epochs"
+        if E < SPARSITY_EPOCHS
+        else ""
+    )
     for d in datasets:
         tab = "Table 1" if d == "letters" else "Table 2"
         dense = values(last, d, "sgd_plain", "accuracy", "test")
@@ -1333,44 +1698,109 @@ def claims(df: pd.DataFrame, params: Params, labels: Labels, datasets: list[str]
             lbl = m.replace("rvsm_", "").replace("tl1_a", "TL1 a=")
             sp, acc = values(last, d, m, "sparsity", "-"), values(last, d, m, "accuracy_sparse", "test")
             claim = f"{tab} ({d}), {lbl}: sparsity of the dense layer"
-            out.append(claims_mod.not_tested(f"{PAPER}, {tab}", claim, "point", short, paper_value=ps / 100,
-                                             quantity="sparsity", depends_on=dep(d, m)) if short else
-                       claims_mod.judge(f"{PAPER}, {tab}", claim, "point", sp, paper_value=ps / 100,
-                                        quantity="sparsity", note=where, depends_on=dep(d, m)))
-            out.append(claims_mod.judge(f"{PAPER}, {tab}", f"{tab} ({d}), {lbl}: test accuracy of the sparse network",
-                                        "at_least", acc, paper_value=pa / 100, quantity="accuracy", note=where,
-                                        depends_on=dep(d, m)))
-            out.append(claims_mod.judge(
-                f"{PAPER}, §3", f"{d}, {lbl}: sparse accuracy ≈ dense accuracy (almost the same or better)",
-                "at_least", claims_mod.differences(acc, dense), paper_value=0.0, quantity="accuracy",
-                note=f"per-seed difference sparse − dense (sgd_plain, same seed and schedule); {where}",
-                depends_on=dep(d, m, "sgd_plain")))
+            out.append(
+                claims_mod.not_tested(
+                    f"{PAPER}, {tab}",
+                    claim,
+                    "point",
+                    short,
+                    paper_value=ps / 100,
+                    quantity="sparsity",
+                    depends_on=dep(d, m),
+                )
+                if short
+                else claims_mod.judge(
+                    f"{PAPER}, {tab}",
+                    claim,
+                    "point",
+                    sp,
+                    paper_value=ps / 100,
+                    quantity="sparsity",
+                    note=where,
+                    depends_on=dep(d, m),
+                )
+            )
+            out.append(
+                claims_mod.judge(
+                    f"{PAPER}, {tab}",
+                    f"{tab} ({d}), {lbl}: test accuracy of the sparse network",
+                    "at_least",
+                    acc,
+                    paper_value=pa / 100,
+                    quantity="accuracy",
+                    note=where,
+                    depends_on=dep(d, m),
+                )
+            )
+            out.append(
+                claims_mod.judge(
+                    f"{PAPER}, §3",
+                    f"{d}, {lbl}: sparse accuracy ≈ dense accuracy (almost the same or better)",
+                    "at_least",
+                    claims_mod.differences(acc, dense),
+                    paper_value=0.0,
+                    quantity="accuracy",
+                    note=f"per-seed difference sparse − dense (sgd_plain, same seed and schedule); {where}",
+                    depends_on=dep(d, m, "sgd_plain"),
+                )
+            )
         claim = f"{tab} ({d}): l0 gives more sparsity than l1"
-        diff = claims_mod.differences(values(last, d, "rvsm_l0", "sparsity", "-"),
-                                      values(last, d, "rvsm_l1", "sparsity", "-"))
+        diff = claims_mod.differences(
+            values(last, d, "rvsm_l0", "sparsity", "-"), values(last, d, "rvsm_l1", "sparsity", "-")
+        )
         pv = f"l0 > l1 ({PAPER_T12[d]['rvsm_l0'][0]} vs {PAPER_T12[d]['rvsm_l1'][0]} %)"
-        out.append(claims_mod.not_tested(f"{PAPER}, {tab}", claim, "ordering", short, paper_value=pv,
-                                         unit="sparsity (l0 − l1)", depends_on=dep(d, "rvsm_l0", "rvsm_l1"))
-                   if short or not len(diff) else
-                   claims_mod.judge(f"{PAPER}, {tab}", claim, "ordering", diff, paper_value=pv,
-                                    unit="sparsity (l0 − l1)", note=f"paired by seed; {where}",
-                                    depends_on=dep(d, "rvsm_l0", "rvsm_l1")))
+        out.append(
+            claims_mod.not_tested(
+                f"{PAPER}, {tab}",
+                claim,
+                "ordering",
+                short,
+                paper_value=pv,
+                unit="sparsity (l0 − l1)",
+                depends_on=dep(d, "rvsm_l0", "rvsm_l1"),
+            )
+            if short or not len(diff)
+            else claims_mod.judge(
+                f"{PAPER}, {tab}",
+                claim,
+                "ordering",
+                diff,
+                paper_value=pv,
+                unit="sparsity (l0 − l1)",
+                note=f"paired by seed; {where}",
+                depends_on=dep(d, "rvsm_l0", "rvsm_l1"),
+            )
+        )
         tl1 = [(a, values(last, d, f"rvsm_tl1_a{fmt_a(a)}", "sparsity", "-")) for a in params.tl1_a]
-        tdf = pd.DataFrame([{"seed": s, "log10_a": math.log10(a), "value": v} for a, ser in tl1
-                            for s, v in ser.items()])
-        out.append(claims_mod.judge(f"{PAPER}, §3", f"{d}: smaller TL1 a → higher threshold → more sparsity",
-                                    "trend", claims_mod.slopes(tdf, "log10_a", direction="decreasing"),
-                                    paper_value="sparsity falls as a rises", unit="sparsity per decade of a",
-                                    note=f"per-seed slope of sparsity on log10 a over a ∈ {params.tl1_a}; {where}",
-                                    depends_on=dep(d, *[f"rvsm_tl1_a{fmt_a(a)}" for a in params.tl1_a])))
+        tdf = pd.DataFrame(
+            [{"seed": s, "log10_a": math.log10(a), "value": v} for a, ser in tl1 for s, v in ser.items()]
+        )
+        out.append(
+            claims_mod.judge(
+                f"{PAPER}, §3",
+                f"{d}: smaller TL1 a → higher threshold → more sparsity",
+                "trend",
+                claims_mod.slopes(tdf, "log10_a", direction="decreasing"),
+                paper_value="sparsity falls as a rises",
+                unit="sparsity per decade of a",
+                note=f"per-seed slope of sparsity on log10 a over a ∈ {params.tl1_a}; {where}",
+                depends_on=dep(d, *[f"rvsm_tl1_a{fmt_a(a)}" for a in params.tl1_a]),
+            )
+        )
         s01 = f"sgd_tl1_a{fmt_a(TABLE3_A[0])}"
-        out.append(claims_mod.judge(
-            f"{PAPER}, §3 / Table 3", f"{d}: SGD on the TL1 loss at a = 0.01 hurts accuracy", "ordering",
-            claims_mod.differences(dense, values(last, d, s01, "accuracy", "test")),
-            paper_value="SGD-TL1 (a = 0.01) < dense (96.7 % in Table 3)", unit="fraction (dense − SGD-TL1)",
-            note=f"per-seed test accuracy of the dense baseline minus SGD on the TL1-penalised loss, same λ, "
-                 f"schedule and seeds; a collapse of these runs is the paper's prediction, kept as data; {where}",
-            depends_on=dep(d, "sgd_plain", s01)))
+        out.append(
+            claims_mod.judge(
+                f"{PAPER}, §3 / Table 3",
+                f"{d}: SGD on the TL1 loss at a = 0.01 hurts accuracy",
+                "ordering",
+                claims_mod.differences(dense, values(last, d, s01, "accuracy", "test")),
+                paper_value="SGD-TL1 (a = 0.01) < dense (96.7 % in Table 3)",
+                unit="fraction (dense − SGD-TL1)",
+                note=f"per-seed test accuracy of the dense baseline minus SGD on the TL1-penalised loss, same λ, "
+                f"schedule and seeds; a collapse of these runs is the paper's prediction, kept as data; {where}",
+                depends_on=dep(d, "sgd_plain", s01),
+            )
+        )
         for a in TABLE3_A:
             r, s = f"rvsm_tl1_a{fmt_a(a)}", f"sgd_tl1_a{fmt_a(a)}"
             for kind, m in (("RVSM", r), ("SGD", s)):
@@ -1380,50 +1810,102 @@ def claims(df: pd.DataFrame, params: Params, labels: Labels, datasets: list[str]
                     if p_ is None or sc_ not in (1e-2, 1e-4) or d != "letters":
                         continue
                     claim = f"Table 3 ({d}), {kind} a={a:g}: |w|/max|w| < {sc_:g}"
-                    out.append(claims_mod.not_tested(f"{PAPER}, Table 3", claim, "point", short,
-                                                     paper_value=p_ / 100, quantity="fraction",
-                                                     depends_on=dep(d, m)) if short else
-                               claims_mod.judge(f"{PAPER}, Table 3", claim, "point",
-                                                values(last, d, m, f"frac_w_below_{sc_:g}", "-"),
-                                                paper_value=p_ / 100, quantity="fraction", note=where,
-                                                depends_on=dep(d, m)))
+                    out.append(
+                        claims_mod.not_tested(
+                            f"{PAPER}, Table 3",
+                            claim,
+                            "point",
+                            short,
+                            paper_value=p_ / 100,
+                            quantity="fraction",
+                            depends_on=dep(d, m),
+                        )
+                        if short
+                        else claims_mod.judge(
+                            f"{PAPER}, Table 3",
+                            claim,
+                            "point",
+                            values(last, d, m, f"frac_w_below_{sc_:g}", "-"),
+                            paper_value=p_ / 100,
+                            quantity="fraction",
+                            note=where,
+                            depends_on=dep(d, m),
+                        )
+                    )
             # exact zeros are not compared: SGD on the TL1 loss makes none, so "RVSM sparser" would hold trivially
-            for metric, split, what in (("accuracy_sparse", "test", "test accuracy"),
-                                        ("frac_w_below_0.0001", "-", "fraction of |w|/max|w| < 1e-4 (two scales)")):
-                out.append(claims_mod.judge(
-                    f"{PAPER}, Table 3 / §4", f"{d}, a={a:g}: RVSM beats SGD on the TL1-penalised loss in {what}",
-                    "ordering", claims_mod.differences(values(last, d, r, metric, split),
-                                                       values(last, d, s, metric, split)),
-                    paper_value="RVSM > SGD-TL1", unit="fraction (RVSM − SGD)",
-                    note=f"paired by seed; same λ, optimiser, schedule and seeds; {where}", depends_on=dep(d, r, s)))
+            for metric, split, what in (
+                ("accuracy_sparse", "test", "test accuracy"),
+                ("frac_w_below_0.0001", "-", "fraction of |w|/max|w| < 1e-4 (two scales)"),
+            ):
+                out.append(
+                    claims_mod.judge(
+                        f"{PAPER}, Table 3 / §4",
+                        f"{d}, a={a:g}: RVSM beats SGD on the TL1-penalised loss in {what}",
+                        "ordering",
+                        claims_mod.differences(values(last, d, r, metric, split), values(last, d, s, metric, split)),
+                        paper_value="RVSM > SGD-TL1",
+                        unit="fraction (RVSM − SGD)",
+                        note=f"paired by seed; same λ, optimiser, schedule and seeds; {where}",
+                        depends_on=dep(d, r, s),
+                    )
+                )
     sc = sign_change_per_seed(h[h.dataset.isin(datasets)])
     if len(sc):
-        out.append(claims_mod.judge(f"{PAPER}, §3", "more sign changes in conv1 than in conv2 and conv3", "ordering",
-                                    sc["conv1"] - sc[["conv2", "conv3"]].max(axis=1),
-                                    paper_value="conv1 > conv2, conv3", unit="fraction of the layer's weights",
-                                    note="per seed: mean fraction over that seed's headline runs of "
-                                         f"{', '.join(datasets)}",
-                                    depends_on=sorted(v for (dd, _, _), v in labels.items() if dd in datasets)))
+        out.append(
+            claims_mod.judge(
+                f"{PAPER}, §3",
+                "more sign changes in conv1 than in conv2 and conv3",
+                "ordering",
+                sc["conv1"] - sc[["conv2", "conv3"]].max(axis=1),
+                paper_value="conv1 > conv2, conv3",
+                unit="fraction of the layer's weights",
+                note=f"per seed: mean fraction over that seed's headline runs of {', '.join(datasets)}",
+                depends_on=sorted(v for (dd, _, _), v in labels.items() if dd in datasets),
+            )
+        )
     claim4 = "Fig. 4: sparse test accuracy reaches 0.99 within 20 epochs (l0)"
     if E < 20:  # one row per data set, named as when judged: the 20-epoch reading's verdict lands beside it
-        out += [claims_mod.not_tested(f"{PAPER}, Fig. 4", f"{claim4} ({d})", "at_least",
-                                      f"the runs have {E} epochs (< 20): they cannot show epoch 20",
-                                      paper_value=0.99, quantity="accuracy", depends_on=dep(d, "rvsm_l0"))
-                for d in datasets]
+        out += [
+            claims_mod.not_tested(
+                f"{PAPER}, Fig. 4",
+                f"{claim4} ({d})",
+                "at_least",
+                f"the runs have {E} epochs (< 20): they cannot show epoch 20",
+                paper_value=0.99,
+                quantity="accuracy",
+                depends_on=dep(d, "rvsm_l0"),
+            )
+            for d in datasets
+        ]
     else:
         for d in datasets:
-            at20 = h[(h.dataset == d) & (h.method == "rvsm_l0") & (h.metric == "accuracy_sparse")
-                     & (h.split == "test") & (h.epoch == 20)].set_index("seed")["value"]
-            out.append(claims_mod.judge(f"{PAPER}, Fig. 4", f"{claim4} ({d})", "at_least", at20, paper_value=0.99,
-                                        quantity="accuracy", depends_on=dep(d, "rvsm_l0"),
-                                        note=f"test accuracy at epoch 20 per seed (not the best epoch: no "
-                                             f"selection on test); 0.99 is the abstract's 'over 99 %' (the "
-                                             f"number in §3 was lost in our copy); {where}"))
+            at20 = h[
+                (h.dataset == d)
+                & (h.method == "rvsm_l0")
+                & (h.metric == "accuracy_sparse")
+                & (h.split == "test")
+                & (h.epoch == 20)
+            ].set_index("seed")["value"]
+            out.append(
+                claims_mod.judge(
+                    f"{PAPER}, Fig. 4",
+                    f"{claim4} ({d})",
+                    "at_least",
+                    at20,
+                    paper_value=0.99,
+                    quantity="accuracy",
+                    depends_on=dep(d, "rvsm_l0"),
+                    note=f"test accuracy at epoch 20 per seed (not the best epoch: no "
+                    f"selection on test); 0.99 is the abstract's 'over 99 %' (the "
+                    f"number in §3 was lost in our copy); {where}",
+                )
+            )
     return out
 
 
-def reading_frame(df: pd.DataFrame, labels: Labels, key: str, params: Params
-                  ) -> tuple[pd.DataFrame, dict[tuple[str, str, int], str]]:
+def reading_frame(
+    df: pd.DataFrame, labels: Labels, key: str, params: Params
+) -> tuple[pd.DataFrame, dict[tuple[str, str, int], str]]:
     """The runs of one reading on ``tune_dataset``, renamed as headline rows (method ``m|key`` → ``m``), with the
     headline runs of the methods the reading does not change (SGD-TL1 and the dense baseline for a normalisation
     reading), and their labels in the same naming: what `claims` needs to judge every claim under that reading."""
@@ -1439,8 +1921,9 @@ def reading_frame(df: pd.DataFrame, labels: Labels, key: str, params: Params
     return pd.concat([part, fill], ignore_index=True), lab
 
 
-def claims_with_readings(df: pd.DataFrame, params: Params, labels: Labels, schedule: Mapping[str, Any],
-                         normalize: str) -> list[dict[str, Any]]:
+def claims_with_readings(
+    df: pd.DataFrame, params: Params, labels: Labels, schedule: Mapping[str, Any], normalize: str
+) -> list[dict[str, Any]]:
     """Every claim judged under the headline reading (both data sets) and under each other reading of
     `reading_keys` (``tune_dataset``, one choice changed; `study.claims.across_readings`): each claim carries
     ``readings``, ``robustness`` and ``flipped_by``. Claims of the other data set have no reading runs in this
@@ -1458,24 +1941,25 @@ def claims_with_readings(df: pd.DataFrame, params: Params, labels: Labels, sched
     for c in out:
         if not c.get("readings") and c["verdict"] != "not tested":
             c["note"] = (c["note"] + "; " if c["note"] else "") + (
-                f"readings run on {params.tune_dataset} only in this profile")
+                f"readings run on {params.tune_dataset} only in this profile"
+            )
     return out
 
 
 #: why each headline reading, written before any test run (the notebook's selection rules)
 READING_WHY = {
     "normalize": "the text says only 'gradient descent followed by a normalization' (§2); the headline is the first "
-                 "candidate, in the order the text supports them (max|w| rescaling as the tables display it; the "
-                 "same with the raw step kept; a threshold relative to max|w|; ‖w‖₂; none), whose validation runs of "
-                 "RVSM-l0 and -l1 move the dense layer at least half as far as the dense baseline (1 − cos), end "
-                 "more than 1 pp away from the initial weights' share under the threshold and keep the sparse "
-                 "accuracy within 5 pp of the baseline's; if none passes all three, the first that trains without a "
-                 "collapse (rvsm.choose_normalization)",
+    "candidate, in the order the text supports them (max|w| rescaling as the tables display it; the "
+    "same with the raw step kept; a threshold relative to max|w|; ‖w‖₂; none), whose validation runs of "
+    "RVSM-l0 and -l1 move the dense layer at least half as far as the dense baseline (1 − cos), end "
+    "more than 1 pp away from the initial weights' share under the threshold and keep the sparse "
+    "accuracy within 5 pp of the baseline's; if none passes all three, the first that trains without a "
+    "collapse (rvsm.choose_normalization)",
     "init": "'randomly initialized with mean zero' gives no scale; PyTorch's default is what the framework does unasked",
     "optimizer": "'In the actual training, SGD ... will be implemented' (§2)",
     "weight_decay": "the text has none (the authors' group's public code uses 5e-4 on CIFAR-10 ResNets)",
     "epochs": "not given; 10 epochs is the default profile's budget ('in most of the cases … after 10 epochs', §3, is "
-              "about accuracy); 20 is 'within 20 epochs' (Fig. 4)",
+    "about accuracy); 20 is 'within 20 epochs' (Fig. 4)",
 }
 
 
@@ -1492,8 +1976,9 @@ def declared_readings(params: Params, schedule: Mapping[str, Any], normalize: st
     return out
 
 
-def training_checks(df: pd.DataFrame, params: Params, labels: Labels, schedule: Mapping[str, Any],
-                    normalize: str) -> list[dict[str, Any]]:
+def training_checks(
+    df: pd.DataFrame, params: Params, labels: Labels, schedule: Mapping[str, Any], normalize: str
+) -> list[dict[str, Any]]:
     """`study.claims.training_check` rows: per reading (the headline on every data set, each other reading on
     ``tune_dataset``) the per-run 1 − cos_init_dense of its RVSM runs against the dense baseline's under the same
     schedule (the baseline of that reading: e.g. Glorot-initialised for "init=glorot")."""
@@ -1512,8 +1997,7 @@ def training_checks(df: pd.DataFrame, params: Params, labels: Labels, schedule: 
             out.append({**claims_mod.training_check(name, "dense", m, b, headline=True), "dataset": d})
     for key in reading_keys(params, schedule, normalize):
         frame, _ = reading_frame(df, labels, key, params)
-        m, b = moved(frame, params.tune_dataset, params.rvsm_methods), moved(frame, params.tune_dataset,
-                                                                               ["sgd_plain"])
+        m, b = moved(frame, params.tune_dataset, params.rvsm_methods), moved(frame, params.tune_dataset, ["sgd_plain"])
         if len(m) and len(b):
             out.append({**claims_mod.training_check(key, "dense", m, b), "dataset": params.tune_dataset})
     return out
@@ -1523,28 +2007,41 @@ def training_checks(df: pd.DataFrame, params: Params, labels: Labels, schedule: 
 SPARSITY_EPOCHS = 10
 
 
-def headline_metrics(df: pd.DataFrame, params: Params, data_table: pd.DataFrame | None = None
-                     ) -> dict[str, dict[str, Any]]:
+def headline_metrics(
+    df: pd.DataFrame, params: Params, data_table: pd.DataFrame | None = None
+) -> dict[str, dict[str, Any]]:
     """headline.json metrics: sparsity, sparse and w test accuracy of every RVSM / SGD row and variant (mean, std,
     ci95, n over seeds), and the ink give-away check of each data set (our data check, not a paper claim)."""
     out = {}
     last = last_rows(df)
     for (d, m), g in last.groupby(["dataset", "method"]):
-        for metric, split, unit in (("sparsity", "-", "fraction"), ("accuracy_sparse", "test", "fraction"),
-                                    ("accuracy", "test", "fraction")):
+        for metric, split, unit in (
+            ("sparsity", "-", "fraction"),
+            ("accuracy_sparse", "test", "fraction"),
+            ("accuracy", "test", "fraction"),
+        ):
             v = g[(g.metric == metric) & (g.split == split)]["value"]
             if len(v):
                 mean, ci, n = claims_mod.interval(v)
-                out[f"{d}_{metric}/{m}"] = {"mean": mean, "std": float(v.std()) if n > 1 else 0.0,
-                                            "ci95": list(ci) if ci else None, "n": n, "unit": unit}
-    for r in (data_table.to_dict("records") if data_table is not None else []):
+                out[f"{d}_{metric}/{m}"] = {
+                    "mean": mean,
+                    "std": float(v.std()) if n > 1 else 0.0,
+                    "ci95": list(ci) if ci else None,
+                    "n": n,
+                    "unit": unit,
+                }
+    for r in data_table.to_dict("records") if data_table is not None else []:
         out[f"{r['dataset']}_ink_threshold_test_accuracy"] = {
-            "mean": r["ink_threshold_accuracy"], "n": 1, "unit": "fraction (0.5 = ink does not give the class away)"}
+            "mean": r["ink_threshold_accuracy"],
+            "n": 1,
+            "unit": "fraction (0.5 = ink does not give the class away)",
+        }
     return out
 
 
-def deviations(params: Params, schedule: Mapping[str, Any], lam_val: Mapping[str, float], normalize: str
-               ) -> list[dict[str, str]]:
+def deviations(
+    params: Params, schedule: Mapping[str, Any], lam_val: Mapping[str, float], normalize: str
+) -> list[dict[str, str]]:
     """Where this profile departs from the paper, or the paper is silent, as `study.claims.deviation` rows; each one
     that could change a verdict names the reading or ablation that tests it, or says why none can."""
     p, dev = params, claims_mod.deviation
@@ -1556,29 +2053,51 @@ def deviations(params: Params, schedule: Mapping[str, Any], lam_val: Mapping[str
 
     def rd(choice: str) -> str:
         ks = [k for k in keys if k.startswith(choice + "=")]
-        return (f"readings {ks} on {p.tune_dataset} (every Table 1-3 claim judged under each; robustness column)"
-                if ks else f"no reading of {choice} in this profile (the paper profile runs them)")
+        return (
+            f"readings {ks} on {p.tune_dataset} (every Table 1-3 claim judged under each; robustness column)"
+            if ks
+            else f"no reading of {choice} in this profile (the paper profile runs them)"
+        )
+
     dense = CurveCNN(p.image_size).fc.weight.numel()
     return [
-        dev("data", "Parkinson's font (dafont) letters and shaky planar shapes, 5,000/1,000 binary images",
+        dev(
+            "data",
+            "Parkinson's font (dafont) letters and shaky planar shapes, 5,000/1,000 binary images",
             f"synthetic: DejaVu glyph outlines (13 faces) and random triangles/quadrangles with our normal-direction "
-            f"tremor, {p.n_train}/{p.n_test} images", "the font cannot be downloaded here",
-            "absolute accuracies may differ; no reading can test it (no copy of the paper's data)"),
-        dev("image size", "not stated; the dense layer has \"about 700,000\" weights",
+            f"tremor, {p.n_train}/{p.n_test} images",
+            "the font cannot be downloaded here",
+            "absolute accuracies may differ; no reading can test it (no copy of the paper's data)",
+        ),
+        dev(
+            "image size",
+            'not stated; the dense layer has "about 700,000" weights',
             f"{p.image_size} px (dense layer {dense:,} weights); 104 px (692,224 weights) is OUR inference from the "
-            "dense layer's size, run by the paper profile", "2-core CPU budget" if p.image_size != 104 else
-            "the inferred size", "sparsity of a smaller layer may differ; the paper profile runs 104 px"
-            if p.image_size != 104 else "none beyond the inference"),
-        dev("training images", "5,000", f"{p.n_train} (of which {p.n_val} carved out for the validation stages)",
+            "dense layer's size, run by the paper profile",
+            "2-core CPU budget" if p.image_size != 104 else "the inferred size",
+            "sparsity of a smaller layer may differ; the paper profile runs 104 px"
+            if p.image_size != 104
+            else "none beyond the inference",
+        ),
+        dev(
+            "training images",
+            "5,000",
+            f"{p.n_train} (of which {p.n_val} carved out for the validation stages)",
             "2-core CPU budget: the default profile's 02 must fit 18 min with its readings",
-            "fewer images may lower accuracy; not tested by a reading"),
-        dev("λ, β", "table headers lost; first row of Tables 1-2 reads λ = 0.0005, β = 0.1",
+            "fewer images may lower accuracy; not tested by a reading",
+        ),
+        dev(
+            "λ, β",
+            "table headers lost; first row of Tables 1-2 reads λ = 0.0005, β = 0.1",
             f"λ = {p.lam:g}, β = {p.beta:g} for every penalty (headline) and for SGD-TL1",
             "inferred: the other order gives an l0 threshold √(2·0.1/0.0005) = 20 that would zero every weight; the "
             "cells look merged over the TL1 rows",
             "per-row λ may have differed; tested by the 'lam_val' variant rows (λ chosen on validation from "
-            f"{p.lam_grid}: {dict(lam_val) or 'not run'})"),
-        dev("normalization after the w step", "\"gradient descent followed by a normalization\" (§2); the form is "
+            f"{p.lam_grid}: {dict(lam_val) or 'not run'})",
+        ),
+        dev(
+            "normalization after the w step",
+            '"gradient descent followed by a normalization" (§2); the form is '
             "not given. |w|/max|w| appears only as a display convention (Table 3 'normalized weights', Fig. 6 "
             "'normalized for better viewing')",
             f"headline normalize = {normalize!r} ({READING_TEXT.get('normalize=' + normalize, normalize)}), chosen on "
@@ -1586,55 +2105,91 @@ def deviations(params: Params, schedule: Mapping[str, Any], lam_val: Mapping[str
             "max|w| rescaling as written shrinks the raw step by max|w|² (≈ 1/fan_in) and freezes the dense layer "
             "(issue 18); the rule takes the first candidate, in the order the text supports them, that trains the "
             "layer, moves its sparsity off the initial share and keeps the sparse network's accuracy",
-            f"decides the sparsity verdicts; {rd('normalize')}"),
-        dev("initialisation", "\"randomly initialized with mean zero\" (distribution and scale not given)",
+            f"decides the sparsity verdicts; {rd('normalize')}",
+        ),
+        dev(
+            "initialisation",
+            '"randomly initialized with mean zero" (distribution and scale not given)',
             f"headline init = {p.init!r} (PyTorch's default U(±1/√fan_in): bound {1 / math.sqrt(CurveCNN(p.image_size).fc.in_features):.4f} "
             f"on the dense layer here; Glorot-uniform, Keras' default, would give "
             f"{math.sqrt(6 / (CurveCNN(p.image_size).fc.in_features + 128)):.4f})",
             "the text does not say; PyTorch's default is what our framework does unasked",
-            f"the scale decides which weights start under an absolute threshold; {rd('init')}"),
-        dev("optimiser of the w step", "\"SGD ... will be implemented\" (momentum not mentioned)",
+            f"the scale decides which weights start under an absolute threshold; {rd('init')}",
+        ),
+        dev(
+            "optimiser of the w step",
+            '"SGD ... will be implemented" (momentum not mentioned)',
             f"SGD, momentum {p.momentum:g}, Nesterov {p.nesterov}, warm-up {p.warmup_steps} steps, clip {p.clip}",
             "SGD with momentum is the usual implementation; the authors' group's public code uses Nesterov 0.9",
-            f"{rd('optimizer')} (Adam lr {p.adam_lr:g}, not the paper's optimiser)"),
-        dev("weight decay", "not given", f"{p.weight_decay:g}",
+            f"{rd('optimizer')} (Adam lr {p.adam_lr:g}, not the paper's optimiser)",
+        ),
+        dev(
+            "weight decay",
+            "not given",
+            f"{p.weight_decay:g}",
             "the text has none; the authors' group's public code (tdinh15/rvsm-rgsm-admm, ResNets on CIFAR-10) uses "
-            "5e-4", rd("weight_decay")),
-        dev("learning rate, batch size, epochs", "not given (\"in most of the cases … after 10 epochs … within 20 "
-            "epochs … some models achieve a sparsity of around … eventually\", §3)",
+            "5e-4",
+            rd("weight_decay"),
+        ),
+        dev(
+            "learning rate, batch size, epochs",
+            'not given ("in most of the cases … after 10 epochs … within 20 '
+            'epochs … some models achieve a sparsity of around … eventually", §3)',
             f"lr {schedule['lr']:g}, batch {schedule['batch_size']}, {schedule['epochs']} epochs, chosen on "
             f"{p.n_val} validation images of {p.tune_dataset} from lr {p.lr_grid} × batch {p.batch_grid} × epochs "
             f"{p.epochs_grid} by the dense baseline's accuracy",
             "the paper does not give them; §3 does not say the tables are read after 10 epochs (only that most "
             "models reach their accuracy by then), so 10 epochs is our budget, not the paper's protocol; the lr grid "
             "stops at 0.003 (at 0.01 SGD diverged in a trial run)",
-            f"Fig. 4's 20-epoch claim is not tested below 20 epochs; {rd('epochs')}"),
-        dev("the public code's loop", "not in the paper",
+            f"Fig. 4's 20-epoch claim is not tested below 20 epochs; {rd('epochs')}",
+        ),
+        dev(
+            "the public code's loop",
+            "not in the paper",
             f"'public_code_parts': no normalisation, Nesterov, coupling outside momentum, w ← H(w) per epoch, with "
             f"OUR lr {schedule['lr']:g}, {schedule['epochs']} epochs, no weight decay and the paper's λ, β",
             "the authors' group's public code (ResNets on CIFAR-10) uses lr 0.1 with step decay, weight decay 5e-4, "
             "200 epochs, λ = 1e-6, β = 1e-2: only the loop's structure is copied, not its settings",
-            f"{row('public_code_parts')}, {row('coupling_outside')}, {row('epoch_end_H')}"),
-        dev("input scaling", "binary images (scaling not given)",
+            f"{row('public_code_parts')}, {row('coupling_outside')}, {row('epoch_end_H')}",
+        ),
+        dev(
+            "input scaling",
+            "binary images (scaling not given)",
             "standardised by the training images' mean and std" if p.standardize else "raw 0/1 images",
             "SGD + momentum on raw 0/1 images fell back to chance after a few epochs (issue 11); a schedule fix, "
-            "not a method change", "none expected on sparsity; no reading (the raw-input collapse is a "
-            "training failure, not a reading of the method)"),
+            "not a method change",
+            "none expected on sparsity; no reading (the raw-input collapse is a "
+            "training failure, not a reading of the method)",
+        ),
         dev("seeds", "not given", f"{p.n_seeds} seeds for every row", "a verdict needs n >= 3", "none"),
-        dev("when sparsity is read", "\"after 10 epochs\" for accuracy in most cases; sparsity 'eventually' (§3)",
+        dev(
+            "when sparsity is read",
+            "\"after 10 epochs\" for accuracy in most cases; sparsity 'eventually' (§3)",
             f"at the last of {schedule['epochs']} epochs; sparsity claims are 'not tested' below {SPARSITY_EPOCHS}",
             "sparsity still grows over the first epochs (issue 11: 16 → 64 % over 10 epochs at TL1 a = 100)",
-            f"a longer run may be sparser; {rd('epochs')}"),
-        dev("Table 3 data set", "not named (\"As shown in Table 4\"; it follows the letters table)",
+            f"a longer run may be sparser; {rd('epochs')}",
+        ),
+        dev(
+            "Table 3 data set",
+            'not named ("As shown in Table 4"; it follows the letters table)',
             "judged on letters only; shapes' fractions are in the tables and figures",
-            "the paper gives one Table 3", "none on letters; shapes get no Table 3 verdict"),
-        dev("sign changes", "\"more weights changed signs\" in conv1 (count or fraction not said)",
+            "the paper gives one Table 3",
+            "none on letters; shapes get no Table 3 verdict",
+        ),
+        dev(
+            "sign changes",
+            '"more weights changed signs" in conv1 (count or fraction not said)',
             "fraction of each layer's weights whose sign differs from initialisation",
             "conv1 has 9·C weights, conv2/conv3 9·C² (a count would favour the larger layers)",
-            "a count could reverse the ordering; no reading (the fraction is the only size-fair reading)"),
-        dev("Table 3 SGD rows", "four numbers for five scales in the extracted text",
-            "read as scales 1e-1..1e-4; the 1e-5 cell left out", "text extraction", "only the 1e-5 claims are "
-            "missing"),
+            "a count could reverse the ordering; no reading (the fraction is the only size-fair reading)",
+        ),
+        dev(
+            "Table 3 SGD rows",
+            "four numbers for five scales in the extracted text",
+            "read as scales 1e-1..1e-4; the 1e-5 cell left out",
+            "text extraction",
+            "only the 1e-5 claims are missing",
+        ),
     ]
 
 
@@ -1642,9 +2197,11 @@ def deviations(params: Params, schedule: Mapping[str, Any], lam_val: Mapping[str
 def samples_figure(cs: curves.CurveSet, name: str):
     """The first 20 training images of each class (rows 1-2 regular, rows 3-4 shaky), as a matplotlib figure."""
     import matplotlib.pyplot as plt
+
     fig, axes = plt.subplots(4, 10, figsize=(12, 5))
     for ax in axes.flat:
-        ax.set_xticks([]); ax.set_yticks([])
+        ax.set_xticks([])
+        ax.set_yticks([])
     for c in (0, 1):
         idx = (cs.y_train == c).nonzero().flatten()[:20]
         for j, i in enumerate(idx.tolist()):
@@ -1659,18 +2216,23 @@ def fig4(df: pd.DataFrame, params: Params):
     mean ± sd over seeds)."""
     import matplotlib.pyplot as plt
     import seaborn as sns
+
     h = headline_rows(df)
-    curve = h[(h.method.isin(params.rvsm_methods)) & (((h.metric == "accuracy_sparse") & (h.split == "test"))
-                                                      | (h.metric == "sparsity"))].copy()
+    curve = h[
+        (h.method.isin(params.rvsm_methods))
+        & (((h.metric == "accuracy_sparse") & (h.split == "test")) | (h.metric == "sparsity"))
+    ].copy()
     curve["penalty"] = curve["method"].str.replace("rvsm_", "")
     n = len(params.datasets)
     fig, axes = plt.subplots(2, n, figsize=(6 * n, 7), squeeze=False)
     for j, d in enumerate(params.datasets):
-        for i, (metric, label) in enumerate([("accuracy_sparse", "test accuracy (sparse u)"),
-                                             ("sparsity", "sparsity of u")]):
+        for i, (metric, label) in enumerate(
+            [("accuracy_sparse", "test accuracy (sparse u)"), ("sparsity", "sparsity of u")]
+        ):
             sub = curve[(curve.dataset == d) & (curve.metric == metric)]
             sns.lineplot(data=sub, x="epoch", y="value", hue="penalty", marker="o", ax=axes[i, j], errorbar="sd")
-            axes[i, j].set_title(f"Fig. 4 ({d}): {label}"); axes[i, j].set_ylabel("fraction")
+            axes[i, j].set_title(f"Fig. 4 ({d}): {label}")
+            axes[i, j].set_ylabel("fraction")
     fig.tight_layout()
     return fig
 
@@ -1679,10 +2241,14 @@ def fig6(weights: Mapping[tuple[str, str, int], dict], params: Params):
     """Fig. 6: histograms (log counts) of the normalised dense weights w/max|w| of the first seed: RVSM l0's u and
     w, and the dense baseline's w."""
     import matplotlib.pyplot as plt
+
     n = len(params.datasets)
     fig, axes = plt.subplots(n, 3, figsize=(15, 3.6 * n), squeeze=False)
-    panels = [("rvsm_l0", "dense_sparse", "RVSM l0: u (sparse)"), ("rvsm_l0", "dense_w", "RVSM l0: w"),
-              ("sgd_plain", "dense_w", "dense baseline: w (non-sparse)")]
+    panels = [
+        ("rvsm_l0", "dense_sparse", "RVSM l0: u (sparse)"),
+        ("rvsm_l0", "dense_w", "RVSM l0: w"),
+        ("sgd_plain", "dense_w", "dense baseline: w (non-sparse)"),
+    ]
     for j, d in enumerate(params.datasets):
         for k, (m, what, title) in enumerate(panels):
             v = weights[(d, m, params.seeds[0])][what].flatten()
@@ -1697,9 +2263,19 @@ def fig6(weights: Mapping[tuple[str, str, int], dict], params: Params):
 
 
 # -------------------------------------------------------------------------------------------------- throughput
-def throughput_table(x: torch.Tensor, y: torch.Tensor, *, batch_size: int, steps: int, lam: float = 5e-4,
-                     beta: float = 1.0, device: str | torch.device = "cpu", repeats: int = 1, lr: float = 0.01,
-                     momentum: float = 0.9) -> pd.DataFrame:
+def throughput_table(
+    x: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    batch_size: int,
+    steps: int,
+    lam: float = 5e-4,
+    beta: float = 1.0,
+    device: str | torch.device = "cpu",
+    repeats: int = 1,
+    lr: float = 0.01,
+    momentum: float = 0.9,
+) -> pd.DataFrame:
     """Images per second of one training step on the curve CNN (a timing, not a stored run): a bare PyTorch loop
     (`study.train.throughput`: forward, cross-entropy, backward, SGD step) vs our RVSM step
     (`study.rvsm.train_step_throughput`: the same plus the coupling term and the prox update of u at λ, β), each
@@ -1721,6 +2297,7 @@ def throughput_table(x: torch.Tensor, y: torch.Tensor, *, batch_size: int, steps
     """
     from study.rvsm import train_step_throughput
     from study.train import throughput
+
     if not (isinstance(repeats, int) and repeats >= 1):
         raise ValueError(f"repeats={repeats!r} is out of range; accepted: an integer >= 1")
     size = x.shape[-1]
@@ -1732,13 +2309,37 @@ def throughput_table(x: torch.Tensor, y: torch.Tensor, *, batch_size: int, steps
             torch.manual_seed(0)
             m = CurveCNN(size)
             seen[(cl, name)].append(
-                throughput(m, x, y, batch_size=batch_size, steps=steps, channels_last=cl, device=device,
-                           lr=lr, momentum=momentum)
-                if name.startswith("bare") else
-                train_step_throughput(m, m.fc, x, y, batch_size=batch_size, steps=steps, channels_last=cl,
-                                      lam=lam, beta=beta, device=device, lr=lr, momentum=momentum))
-    rows = [{"loop": name, "channels_last": cl, "images/s": round(float(np.median(seen[(cl, name)])), 1)}
-            for cl, name in loops]
+                throughput(
+                    m,
+                    x,
+                    y,
+                    batch_size=batch_size,
+                    steps=steps,
+                    channels_last=cl,
+                    device=device,
+                    lr=lr,
+                    momentum=momentum,
+                )
+                if name.startswith("bare")
+                else train_step_throughput(
+                    m,
+                    m.fc,
+                    x,
+                    y,
+                    batch_size=batch_size,
+                    steps=steps,
+                    channels_last=cl,
+                    lam=lam,
+                    beta=beta,
+                    device=device,
+                    lr=lr,
+                    momentum=momentum,
+                )
+            )
+    rows = [
+        {"loop": name, "channels_last": cl, "images/s": round(float(np.median(seen[(cl, name)])), 1)}
+        for cl, name in loops
+    ]
     out = pd.DataFrame(rows)
     out["vs bare NCHW"] = (out["images/s"] / out["images/s"].iloc[0]).round(2)
     bare = out.groupby("channels_last")["images/s"].transform("first")

@@ -30,20 +30,23 @@ Choices use `study.selection.choose` (rule `study.selection.RULE`), which refuse
 (plans, selection, tables, claims, figures) analyses the sweeps' rows and is not called by `run`, so editing it
 never invalidates stored runs. The paper gives no numbers (only Fig. 3), so its claims are typed as orderings.
 """
+
 from __future__ import annotations
 
 import copy
 import functools
 import math
+from collections.abc import Callable
 from types import MappingProxyType
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import torch
 import torch.nn as nn
 
-from study import checks, claims as claims_mod, data, losses, penalties, results, runs, selection, train
+from study import checks, data, losses, penalties, results, runs, selection, train
+from study import claims as claims_mod
 from study.models import LeNetSL1
 
 STAGES = ("tune_base", "tune_penalty", "final", "alpha_sweep")
@@ -52,9 +55,9 @@ PENALISED = ("sl1", "group_l1", "l2")
 ACTIVATIONS = ("relu", "sigmoid")
 LOSSES = ("entropy_error", "cross_entropy")
 SPLITS = ("val", "test")
-N_INPUT_NODES = 192                   # input nodes of the fully connected layer (4 × 4 × 12), Table 1
+N_INPUT_NODES = 192  # input nodes of the fully connected layer (4 × 4 × 12), Table 1
 MNIST_TRAIN, MNIST_TEST = 60_000, 10_000
-N_VAL = 10_000                        # validation images: the last 10,000 of MNIST train
+N_VAL = 10_000  # validation images: the last 10,000 of MNIST train
 N_FIT = MNIST_TRAIN - N_VAL
 PAPER = "Yang et al."
 #: the paper's momentum (§3(2): "a momentum parameter set to 0.2", ramped up over "the initial 20 iterations")
@@ -121,34 +124,56 @@ def run(config: dict[str, Any]) -> runs.Result:
         batch_penalty.append(value.detach())
         return value
 
-    rows = train.fit(model, x_train, y_train, epochs=c["epochs"], batch_size=c["batch_size"], lr=c["lr"],
-                     momentum=momentum_schedule(c["momentum_schedule"], c["momentum"], c["momentum_ramp_epochs"],
-                                                c["momentum_final"]),
-                     loss_fn=loss_fn, penalty=penalty_fn if penalty is not None else None,
-                     eval_sets={split: (x_eval, y_eval)}, generator=g, device=device, channels_last=True,
-                     progress=False)
+    rows = train.fit(
+        model,
+        x_train,
+        y_train,
+        epochs=c["epochs"],
+        batch_size=c["batch_size"],
+        lr=c["lr"],
+        momentum=momentum_schedule(
+            c["momentum_schedule"], c["momentum"], c["momentum_ramp_epochs"], c["momentum_final"]
+        ),
+        loss_fn=loss_fn,
+        penalty=penalty_fn if penalty is not None else None,
+        eval_sets={split: (x_eval, y_eval)},
+        generator=g,
+        device=device,
+        channels_last=True,
+        progress=False,
+    )
     norms = penalties.group_norms(model.fc.weight.detach().cpu())
     pruned = norms < c["prune_threshold"]
     zeroed = copy.deepcopy(model)
     with torch.no_grad():
         zeroed.fc.weight[:, pruned.to(zeroed.fc.weight.device)] = 0.0
     acc_pruned = train.evaluate(zeroed, x_eval, y_eval, device=device)["accuracy"]
-    on_train = train.evaluate(model, x_train[:TRAIN_EVAL], y_train[:TRAIN_EVAL], loss_fn=data_term, device=device,
-                              channels_last=True)
+    on_train = train.evaluate(
+        model, x_train[:TRAIN_EVAL], y_train[:TRAIN_EVAL], loss_fn=data_term, device=device, channels_last=True
+    )
     bl = torch.stack(batch_loss).float().cpu()
     bp = torch.stack(batch_penalty).float().cpu() if batch_penalty else torch.zeros_like(bl)
     e = c["epochs"]
-    rows += [{"epoch": e, "split": "-", "metric": "pruned_nodes", "value": int(pruned.sum())},
-             {"epoch": e, "split": "-", "metric": "pruned_fraction", "value": float(pruned.float().mean())},
-             {"epoch": e, "split": split, "metric": "accuracy_pruned", "value": acc_pruned},
-             {"epoch": e, "split": "-", "metric": f"cos_init_{LAYER}",
-              "value": train.cos_init(w0, model.fc.weight.detach().cpu())},
-             {"epoch": e, "split": "train", "metric": "accuracy", "value": on_train["accuracy"]},
-             {"epoch": e, "split": "train", "metric": "loss_eval", "value": on_train["loss"]}]
-    rows += [{"epoch": e, "split": "train", "metric": f"tv_batch_{k}", "value": total_variation(v)}
-             for k, v in (("loss", bl), ("penalty", bp), ("objective", bl + bp))]
-    df = results.tidy(rows, study="sl1", dataset="mnist", model=f"lenet_sl1_{c['activation']}",
-                      method=c["method"], seed=c["seed"])
+    rows += [
+        {"epoch": e, "split": "-", "metric": "pruned_nodes", "value": int(pruned.sum())},
+        {"epoch": e, "split": "-", "metric": "pruned_fraction", "value": float(pruned.float().mean())},
+        {"epoch": e, "split": split, "metric": "accuracy_pruned", "value": acc_pruned},
+        {
+            "epoch": e,
+            "split": "-",
+            "metric": f"cos_init_{LAYER}",
+            "value": train.cos_init(w0, model.fc.weight.detach().cpu()),
+        },
+        {"epoch": e, "split": "train", "metric": "accuracy", "value": on_train["accuracy"]},
+        {"epoch": e, "split": "train", "metric": "loss_eval", "value": on_train["loss"]},
+    ]
+    rows += [
+        {"epoch": e, "split": "train", "metric": f"tv_batch_{k}", "value": total_variation(v)}
+        for k, v in (("loss", bl), ("penalty", bp), ("objective", bl + bp))
+    ]
+    df = results.tidy(
+        rows, study="sl1", dataset="mnist", model=f"lenet_sl1_{c['activation']}", method=c["method"], seed=c["seed"]
+    )
     return runs.Result(rows=df, artifacts={"group_norms": norms, "batch_loss": bl, "batch_objective": bl + bp})
 
 
@@ -163,8 +188,7 @@ def total_variation(curve: torch.Tensor) -> float:
     return float(curve.double().diff().abs().mean())
 
 
-def momentum_schedule(kind: str, momentum: float, ramp_epochs: int, final: float | None
-                      ) -> Callable[[int], float]:
+def momentum_schedule(kind: str, momentum: float, ramp_epochs: int, final: float | None) -> Callable[[int], float]:
     """The momentum mu(epoch) (epochs from 1) under one reading of Yang et al. §3(2) (`MOMENTUM_SCHEDULES`):
 
     * "ramp_to": linear from momentum/R up to `momentum` at epoch R = `ramp_epochs`, then constant
@@ -181,8 +205,10 @@ def momentum_schedule(kind: str, momentum: float, ramp_epochs: int, final: float
         return train.momentum_ramp(momentum, ramp_epochs)
     if kind == "ramp_from":
         if not (checks.is_num(final) and momentum < final < 1):
-            raise ValueError(f"momentum_final={final!r} is out of range; accepted: a number in (momentum={momentum:g},"
-                             " 1) for momentum_schedule 'ramp_from'")
+            raise ValueError(
+                f"momentum_final={final!r} is out of range; accepted: a number in (momentum={momentum:g},"
+                " 1) for momentum_schedule 'ramp_from'"
+            )
         if ramp_epochs == 0:
             return lambda epoch: float(final)
         return lambda epoch: momentum + (final - momentum) * min(1.0, (epoch - 1) / ramp_epochs)
@@ -206,10 +232,27 @@ def check_config(config: dict[str, Any]) -> dict[str, Any]:
     Raises:
         ValueError: a missing or unknown key, or a value out of range (names the key, the value and the range).
     """
-    need = {"method", "lam", "alpha", "activation", "loss", "epochs", "batch_size", "lr", "momentum",
-            "momentum_ramp_epochs", "momentum_schedule", "momentum_final", "prune_threshold", "split", "train_subset",
-            "eval_subset", "subset_seed", "seed",
-            "device"}
+    need = {
+        "method",
+        "lam",
+        "alpha",
+        "activation",
+        "loss",
+        "epochs",
+        "batch_size",
+        "lr",
+        "momentum",
+        "momentum_ramp_epochs",
+        "momentum_schedule",
+        "momentum_final",
+        "prune_threshold",
+        "split",
+        "train_subset",
+        "eval_subset",
+        "subset_seed",
+        "seed",
+        "device",
+    }
     c = checks.exact_keys(config, need)
 
     def bad(key: str, accepted: str) -> ValueError:
@@ -234,7 +277,8 @@ def check_config(config: dict[str, Any]) -> dict[str, Any]:
     if c["momentum_schedule"] == "ramp_to" and c["momentum_final"] is not None:
         raise bad("momentum_final", "None for momentum_schedule 'ramp_to'")
     if c["momentum_schedule"] == "ramp_from" and not (
-            is_num(c["momentum_final"]) and is_num(c["momentum"]) and c["momentum"] < c["momentum_final"] < 1):
+        is_num(c["momentum_final"]) and is_num(c["momentum"]) and c["momentum"] < c["momentum_final"] < 1
+    ):
         raise bad("momentum_final", "a number in (momentum, 1) for momentum_schedule 'ramp_from'")
     if c["split"] not in SPLITS:
         raise bad("split", "'val' (candidate / analysis runs) or 'test' (final runs)")
@@ -243,23 +287,41 @@ def check_config(config: dict[str, Any]) -> dict[str, Any]:
     for key, ok, accepted in [
         ("activation", c["activation"] in ACTIVATIONS, "'relu', 'sigmoid'"),
         ("loss", c["loss"] in LOSSES, "'entropy_error', 'cross_entropy'"),
-        ("epochs", is_int(c["epochs"]) and 1 <= c["epochs"] <= checks.CAPS["epochs"],
-         f"an integer in [1, {checks.CAPS['epochs']}]"),
-        ("batch_size", is_int(c["batch_size"]) and 1 <= c["batch_size"] <= n_images,
-         f"an integer in [1, {n_images:,}] (the training images: a larger batch would silently be the whole set)"),
+        (
+            "epochs",
+            is_int(c["epochs"]) and 1 <= c["epochs"] <= checks.CAPS["epochs"],
+            f"an integer in [1, {checks.CAPS['epochs']}]",
+        ),
+        (
+            "batch_size",
+            is_int(c["batch_size"]) and 1 <= c["batch_size"] <= n_images,
+            f"an integer in [1, {n_images:,}] (the training images: a larger batch would silently be the whole set)",
+        ),
         ("lr", is_num(c["lr"]) and c["lr"] > 0, "a number > 0"),
         ("momentum", is_num(c["momentum"]) and 0 <= c["momentum"] < 1, "a number in [0, 1)"),
-        ("momentum_ramp_epochs", is_int(c["momentum_ramp_epochs"])
-         and 0 <= c["momentum_ramp_epochs"] <= checks.CAPS["epochs"], f"an integer in [0, {checks.CAPS['epochs']}]"),
+        (
+            "momentum_ramp_epochs",
+            is_int(c["momentum_ramp_epochs"]) and 0 <= c["momentum_ramp_epochs"] <= checks.CAPS["epochs"],
+            f"an integer in [0, {checks.CAPS['epochs']}]",
+        ),
         ("prune_threshold", is_num(c["prune_threshold"]) and c["prune_threshold"] >= 0, "a number >= 0"),
-        ("train_subset", c["train_subset"] is None or (is_int(c["train_subset"], 1) and c["train_subset"] <= n_pool),
-         f"None or an integer in [1, {n_pool:,}] for split {c['split']!r}"),
-        ("eval_subset", c["eval_subset"] is None or (is_int(c["eval_subset"], 1) and c["eval_subset"] <= n_eval),
-         f"None or an integer in [1, {n_eval:,}] for split {c['split']!r}"),
+        (
+            "train_subset",
+            c["train_subset"] is None or (is_int(c["train_subset"], 1) and c["train_subset"] <= n_pool),
+            f"None or an integer in [1, {n_pool:,}] for split {c['split']!r}",
+        ),
+        (
+            "eval_subset",
+            c["eval_subset"] is None or (is_int(c["eval_subset"], 1) and c["eval_subset"] <= n_eval),
+            f"None or an integer in [1, {n_eval:,}] for split {c['split']!r}",
+        ),
         ("subset_seed", is_int(c["subset_seed"]) and c["subset_seed"] >= 0, "an integer >= 0"),
         ("seed", is_int(c["seed"]) and c["seed"] >= 0, "an integer >= 0"),
-        ("device", isinstance(c["device"], str) and c["device"].split(":")[0] in ("cpu", "cuda"),
-         "'cpu' or 'cuda[:n]' (resolved, never 'auto')"),
+        (
+            "device",
+            isinstance(c["device"], str) and c["device"].split(":")[0] in ("cpu", "cuda"),
+            "'cpu' or 'cuda[:n]' (resolved, never 'auto')",
+        ),
     ]:
         if not ok:
             raise bad(key, accepted)
@@ -306,8 +368,9 @@ def tuning_split() -> selection.TuningSplit:
     return selection.carve(MNIST_TRAIN, N_VAL, last=True)
 
 
-def mnist_tensors(split: str, train_subset: int | None, eval_subset: int | None, subset_seed: int
-                  ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+def mnist_tensors(
+    split: str, train_subset: int | None, eval_subset: int | None, subset_seed: int
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     """MNIST as standardised tensors for one run: a training pool and one evaluation split, optionally subsets.
 
     * ``split="val"``: training pool = the fit part of MNIST train (its first 50,000 images), evaluation = the
@@ -356,12 +419,35 @@ def mnist_tensors(split: str, train_subset: int | None, eval_subset: int | None,
 # ------------------------------------------------------------------------------------------------------ the plan
 #: the notebook's parameters that `check_params` checks: its parameters cell minus profile, seed, device, out_dir and
 #: executor (`study.run.Run.start` checks those)
-PARAM_NAMES = ("n_seeds", "epochs", "batch_size", "momentum", "momentum_ramp_epochs", "loss", "methods",
-               "prune_threshold", "train_subset", "test_subset",
-               "tune_seeds", "tune_epochs", "tune_subset", "val_subset", "activations", "lrs",
-               "lams_sl1", "alphas", "lams_group_l1", "lams_l2",
-               "sweep_alphas", "sweep_lams", "sweep_seeds", "sweep_epochs",
-               "reading_alphas", "momentum_readings", "momentum_final")
+PARAM_NAMES = (
+    "n_seeds",
+    "epochs",
+    "batch_size",
+    "momentum",
+    "momentum_ramp_epochs",
+    "loss",
+    "methods",
+    "prune_threshold",
+    "train_subset",
+    "test_subset",
+    "tune_seeds",
+    "tune_epochs",
+    "tune_subset",
+    "val_subset",
+    "activations",
+    "lrs",
+    "lams_sl1",
+    "alphas",
+    "lams_group_l1",
+    "lams_l2",
+    "sweep_alphas",
+    "sweep_lams",
+    "sweep_seeds",
+    "sweep_epochs",
+    "reading_alphas",
+    "momentum_readings",
+    "momentum_final",
+)
 #: the λ grid parameter of each penalised method
 LAM_GRID = {"sl1": "lams_sl1", "group_l1": "lams_group_l1", "l2": "lams_l2"}
 TEXT_HINTS, _text_hint, _names_problem = checks.TEXT_HINTS, checks.text_hint, checks.names_problem
@@ -419,8 +505,9 @@ def check_params(params: dict[str, Any]) -> dict[str, Any]:
         v = p[name]
         rel = ">" if strict else ">="
         accepted = f"a {'non-empty ' if nonempty else ''}list of distinct numbers {rel} {low:g}{why}"
-        if not (isinstance(v, (list, tuple)) and all(checks.is_num(x) and (x > low if strict else x >= low)
-                                                     for x in v)):
+        if not (
+            isinstance(v, (list, tuple)) and all(checks.is_num(x) and (x > low if strict else x >= low) for x in v)
+        ):
             raise bad(name, accepted, "list")
         if nonempty and not v:
             raise bad(name, accepted, "list")
@@ -437,24 +524,35 @@ def check_params(params: dict[str, Any]) -> dict[str, Any]:
     if not (isinstance(p["loss"], str) and p["loss"] in LOSSES):
         raise checks.out_of_range("loss", p["loss"], f"one of {LOSSES}")
     out["loss"] = p["loss"]
-    for name, size, what in (("train_subset", MNIST_TRAIN, "MNIST's training split"),
-                             ("test_subset", MNIST_TEST, "MNIST's test split"),
-                             ("tune_subset", N_FIT, "the fit part of MNIST train"),
-                             ("val_subset", N_VAL, "the validation part of MNIST train")):
-        out[name] = (None if p[name] is None
-                     else checks.int_in(p, name, 1, size, f" or None for all {size:,} ({what})"))
+    for name, size, what in (
+        ("train_subset", MNIST_TRAIN, "MNIST's training split"),
+        ("test_subset", MNIST_TEST, "MNIST's test split"),
+        ("tune_subset", N_FIT, "the fit part of MNIST train"),
+        ("val_subset", N_VAL, "the validation part of MNIST train"),
+    ):
+        out[name] = None if p[name] is None else checks.int_in(p, name, 1, size, f" or None for all {size:,} ({what})")
     n_train = min(out["train_subset"] or MNIST_TRAIN, out["tune_subset"] or N_FIT)
-    out["batch_size"] = checks.int_in(p, "batch_size", 1, n_train, " (at most the training images: the smaller "
-                                      "of train_subset and tune_subset; None counts as all)")
+    out["batch_size"] = checks.int_in(
+        p,
+        "batch_size",
+        1,
+        n_train,
+        " (at most the training images: the smaller of train_subset and tune_subset; None counts as all)",
+    )
     out["methods"] = names("methods", METHODS)
     out["activations"] = names("activations", ACTIVATIONS)
     out["lrs"] = numbers("lrs", 0.0, True, True)
     for m, name in LAM_GRID.items():
-        out[name] = numbers(name, 0.0, False, m in out["methods"],
-                            f" (non-empty: {m!r} is in methods)" if m in out["methods"] else "")
+        out[name] = numbers(
+            name, 0.0, False, m in out["methods"], f" (non-empty: {m!r} is in methods)" if m in out["methods"] else ""
+        )
         if out[name] != sorted(out[name], reverse=True):
-            raise bad(name, "a list in decreasing order (the selection rule takes the first λ of the grid within "
-                            "the accuracy tolerance of the best: the strongest penalty first)", "list")
+            raise bad(
+                name,
+                "a list in decreasing order (the selection rule takes the first λ of the grid within "
+                "the accuracy tolerance of the best: the strongest penalty first)",
+                "list",
+            )
     out["alphas"] = numbers("alphas", 0.0, True, "sl1" in out["methods"], " (SL1's α > 0, eq. 5)")
     out["sweep_alphas"] = numbers("sweep_alphas", 0.0, False, False, " (empty: no α sweep)")
     if out["sweep_alphas"] and 0.0 not in out["sweep_alphas"]:
@@ -470,24 +568,53 @@ def check_params(params: dict[str, Any]) -> dict[str, Any]:
     out["momentum_readings"] = names("momentum_readings", MOMENTUM_SCHEDULES)
     if HEADLINE_MOMENTUM not in out["momentum_readings"]:
         raise bad("momentum_readings", f"a list that holds the headline reading {HEADLINE_MOMENTUM!r}", "names")
-    out["momentum_final"] = number("momentum_final", lambda v: out["momentum"] < v < 1,
-                                   f"a number in (momentum={out['momentum']:g}, 1)")
+    out["momentum_final"] = number(
+        "momentum_final", lambda v: out["momentum"] < v < 1, f"a number in (momentum={out['momentum']:g}, 1)"
+    )
     return {k: out[k] for k in PARAM_NAMES}
 
 
-def _config(p: dict[str, Any], *, method: str, lam: float | None, alpha: float | None, activation: str, lr: float,
-            split: str, epochs: int, seed: int, subset_seed: int, device: str, schedule: str = "ramp_to"
-            ) -> dict[str, Any]:
-    train_subset, eval_subset = ((p["tune_subset"], p["val_subset"]) if split == "val"
-                                 else (p["train_subset"], p["test_subset"]))
-    return check_config({"method": method, "lam": lam, "alpha": alpha if method == "sl1" else None,
-                         "activation": activation, "loss": p["loss"], "epochs": epochs,
-                         "batch_size": p["batch_size"], "lr": float(lr), "momentum": p["momentum"],
-                         "momentum_ramp_epochs": p["momentum_ramp_epochs"], "momentum_schedule": schedule,
-                         "momentum_final": p["momentum_final"] if schedule == "ramp_from" else None,
-                         "prune_threshold": p["prune_threshold"],
-                         "split": split, "train_subset": train_subset, "eval_subset": eval_subset,
-                         "subset_seed": subset_seed, "seed": seed, "device": device})
+def _config(
+    p: dict[str, Any],
+    *,
+    method: str,
+    lam: float | None,
+    alpha: float | None,
+    activation: str,
+    lr: float,
+    split: str,
+    epochs: int,
+    seed: int,
+    subset_seed: int,
+    device: str,
+    schedule: str = "ramp_to",
+) -> dict[str, Any]:
+    train_subset, eval_subset = (
+        (p["tune_subset"], p["val_subset"]) if split == "val" else (p["train_subset"], p["test_subset"])
+    )
+    return check_config(
+        {
+            "method": method,
+            "lam": lam,
+            "alpha": alpha if method == "sl1" else None,
+            "activation": activation,
+            "loss": p["loss"],
+            "epochs": epochs,
+            "batch_size": p["batch_size"],
+            "lr": float(lr),
+            "momentum": p["momentum"],
+            "momentum_ramp_epochs": p["momentum_ramp_epochs"],
+            "momentum_schedule": schedule,
+            "momentum_final": p["momentum_final"] if schedule == "ramp_from" else None,
+            "prune_threshold": p["prune_threshold"],
+            "split": split,
+            "train_subset": train_subset,
+            "eval_subset": eval_subset,
+            "subset_seed": subset_seed,
+            "seed": seed,
+            "device": device,
+        }
+    )
 
 
 def _start(params: dict[str, Any], seed: int, device: str) -> tuple[dict[str, Any], str]:
@@ -510,8 +637,11 @@ def penalty_grids(**params: Any) -> dict[str, list[dict[str, Any]]]:
     for m in PENALISED:
         if m in p["methods"]:
             lams = p[LAM_GRID[m]]
-            out[m] = ([{"method": m, "lam": lam, "alpha": a} for lam in lams for a in p["alphas"]] if m == "sl1"
-                      else [{"method": m, "lam": lam} for lam in lams])
+            out[m] = (
+                [{"method": m, "lam": lam, "alpha": a} for lam in lams for a in p["alphas"]]
+                if m == "sl1"
+                else [{"method": m, "lam": lam} for lam in lams]
+            )
     return out
 
 
@@ -524,9 +654,22 @@ def tune_base_stage(*, seed: int, device: str, **params: Any) -> list[dict[str, 
         ValueError: a bad parameter (`check_params`), a bad seed, or CUDA asked for but absent.
     """
     p, dev = _start(params, seed, device)
-    return [_config(p, method="none", lam=None, alpha=None, split="val", epochs=p["tune_epochs"], seed=seed + i,
-                    subset_seed=seed, device=dev, **g)
-            for g in base_grid(**p) for i in range(p["tune_seeds"])]
+    return [
+        _config(
+            p,
+            method="none",
+            lam=None,
+            alpha=None,
+            split="val",
+            epochs=p["tune_epochs"],
+            seed=seed + i,
+            subset_seed=seed,
+            device=dev,
+            **g,
+        )
+        for g in base_grid(**p)
+        for i in range(p["tune_seeds"])
+    ]
 
 
 def tune_penalty_stage(base: dict[str, Any], *, seed: int, device: str, **params: Any) -> list[dict[str, Any]]:
@@ -537,13 +680,29 @@ def tune_penalty_stage(base: dict[str, Any], *, seed: int, device: str, **params
         ValueError: as `tune_base_stage`, or a bad `base` (the run config check names it).
     """
     p, dev = _start(params, seed, device)
-    return [_config(p, method=g["method"], lam=g["lam"], alpha=g.get("alpha"), activation=base["activation"],
-                    lr=base["lr"], split="val", epochs=p["tune_epochs"], seed=seed + i, subset_seed=seed, device=dev)
-            for grid in penalty_grids(**p).values() for g in grid for i in range(p["tune_seeds"])]
+    return [
+        _config(
+            p,
+            method=g["method"],
+            lam=g["lam"],
+            alpha=g.get("alpha"),
+            activation=base["activation"],
+            lr=base["lr"],
+            split="val",
+            epochs=p["tune_epochs"],
+            seed=seed + i,
+            subset_seed=seed,
+            device=dev,
+        )
+        for grid in penalty_grids(**p).values()
+        for g in grid
+        for i in range(p["tune_seeds"])
+    ]
 
 
-def final_stage(chosen: dict[str, Any], *, seed: int, device: str, schedule: str = HEADLINE_MOMENTUM,
-                **params: Any) -> list[dict[str, Any]]:
+def final_stage(
+    chosen: dict[str, Any], *, seed: int, device: str, schedule: str = HEADLINE_MOMENTUM, **params: Any
+) -> list[dict[str, Any]]:
     """Stage 3 (``final``): for i in 0..n_seeds-1, for each method in `methods`: seed ``seed + i``, `epochs`
     epochs at the `chosen` setting (`choose_penalties`: activation, lr, λ per method, α) and momentum reading
     `schedule` (`MOMENTUM_SCHEDULES`), trained on `train_subset` training images and evaluated on `test_subset`
@@ -553,10 +712,24 @@ def final_stage(chosen: dict[str, Any], *, seed: int, device: str, schedule: str
         ValueError: as `tune_base_stage`, or a chosen value out of range.
     """
     p, dev = _start(params, seed, device)
-    return [_config(p, method=m, lam=chosen["lam"].get(m), alpha=chosen.get("alpha"),
-                    activation=chosen["activation"], lr=chosen["lr"], split="test", epochs=p["epochs"],
-                    seed=seed + i, subset_seed=seed, device=dev, schedule=schedule)
-            for i in range(p["n_seeds"]) for m in p["methods"]]
+    return [
+        _config(
+            p,
+            method=m,
+            lam=chosen["lam"].get(m),
+            alpha=chosen.get("alpha"),
+            activation=chosen["activation"],
+            lr=chosen["lr"],
+            split="test",
+            epochs=p["epochs"],
+            seed=seed + i,
+            subset_seed=seed,
+            device=dev,
+            schedule=schedule,
+        )
+        for i in range(p["n_seeds"])
+        for m in p["methods"]
+    ]
 
 
 # ------------------------------------------------------------------------------- readings: the open choices
@@ -564,32 +737,46 @@ def final_stage(chosen: dict[str, Any], *, seed: int, device: str, schedule: str
 #: rule that picks the headline reading (written before the test split is touched; then `study.claims
 #: .training_check`: a reading that does not train the fc layer cannot be the headline), and the text's evidence.
 #: ``"error_function"`` changes no run, only which training curve Fig. 3's claims read.
-READINGS = MappingProxyType({
-    "alpha": MappingProxyType({
-        "readings": "reading_alphas (0 = group L1, the non-smooth limit) and the chosen α",
-        "headline": "the α chosen on validation (stage 2, with λ: the strongest penalty within 1 pp of the best "
-                    "validation accuracy after pruning, among candidates that train the fc layer)",
-        "why": "eq. 5 needs α > 0 and the paper gives no value; α = 0 is not the paper's method and is never the "
-               "headline; larger α turns the penalty into a group ridge below α"}),
-    "activation": MappingProxyType({
-        "readings": "activations ('sigmoid': the §2(1) text; 'relu': eq. 3 and both rows of Table 1), each at its "
-                    "own validation-chosen learning rate",
-        "headline": "the activation whose unpenalised network has the best validation accuracy (stage 1)",
-        "why": "the text contradicts itself (sigmoid once in the prose, ReLU in eq. 3 and twice in Table 1): the "
-               "text cannot decide, the validation split does"}),
-    "momentum": MappingProxyType({
-        "readings": "'ramp_to' (the momentum is 0.2, ramped up to it over the first R epochs) and 'ramp_from' "
-                    "(it starts at 0.2 and is increased to momentum_final over the first R epochs)",
-        "headline": "ramp_to",
-        "why": "§3(2) says 'a momentum parameter set to 0.2' and then 'in the initial 20 iterations, we gradually "
-               "increase the momentum value': the parameter's value is 0.2, so the increase is a warm-up towards "
-               "it; the other reading needs an end value the paper never gives (we take 0.9, the usual one)"}),
-    "error_function": MappingProxyType({
-        "readings": "'data_term' (entropy error, eq. 4) and 'objective' (eq. 7: with each method's own penalty)",
-        "headline": "data_term",
-        "why": "Fig. 3 compares 'the error functions of different algorithms'; the data term is the one quantity "
-               "all methods share, so it is the headline; eq. 7's error function adds each method's own penalty"}),
-})
+READINGS = MappingProxyType(
+    {
+        "alpha": MappingProxyType(
+            {
+                "readings": "reading_alphas (0 = group L1, the non-smooth limit) and the chosen α",
+                "headline": "the α chosen on validation (stage 2, with λ: the strongest penalty within 1 pp of the best "
+                "validation accuracy after pruning, among candidates that train the fc layer)",
+                "why": "eq. 5 needs α > 0 and the paper gives no value; α = 0 is not the paper's method and is never the "
+                "headline; larger α turns the penalty into a group ridge below α",
+            }
+        ),
+        "activation": MappingProxyType(
+            {
+                "readings": "activations ('sigmoid': the §2(1) text; 'relu': eq. 3 and both rows of Table 1), each at its "
+                "own validation-chosen learning rate",
+                "headline": "the activation whose unpenalised network has the best validation accuracy (stage 1)",
+                "why": "the text contradicts itself (sigmoid once in the prose, ReLU in eq. 3 and twice in Table 1): the "
+                "text cannot decide, the validation split does",
+            }
+        ),
+        "momentum": MappingProxyType(
+            {
+                "readings": "'ramp_to' (the momentum is 0.2, ramped up to it over the first R epochs) and 'ramp_from' "
+                "(it starts at 0.2 and is increased to momentum_final over the first R epochs)",
+                "headline": "ramp_to",
+                "why": "§3(2) says 'a momentum parameter set to 0.2' and then 'in the initial 20 iterations, we gradually "
+                "increase the momentum value': the parameter's value is 0.2, so the increase is a warm-up towards "
+                "it; the other reading needs an end value the paper never gives (we take 0.9, the usual one)",
+            }
+        ),
+        "error_function": MappingProxyType(
+            {
+                "readings": "'data_term' (entropy error, eq. 4) and 'objective' (eq. 7: with each method's own penalty)",
+                "headline": "data_term",
+                "why": "Fig. 3 compares 'the error functions of different algorithms'; the data term is the one quantity "
+                "all methods share, so it is the headline; eq. 7's error function adds each method's own penalty",
+            }
+        ),
+    }
+)
 HEADLINE_ERROR_FUNCTION = "data_term"
 ERROR_FUNCTIONS = {"data_term": "loss", "objective": "objective"}  # reading -> the training-curve metric
 
@@ -616,8 +803,9 @@ def headline_keys(chosen: dict[str, Any], **params: Any) -> list[str]:
     return keys + [claims_mod.reading_key("error_function", HEADLINE_ERROR_FUNCTION)]
 
 
-def reading_plan(chosen: dict[str, Any], base_lrs: dict[str, float], *, seed: int, device: str, **params: Any
-                 ) -> dict[str, list[dict[str, Any]]]:
+def reading_plan(
+    chosen: dict[str, Any], base_lrs: dict[str, float], *, seed: int, device: str, **params: Any
+) -> dict[str, list[dict[str, Any]]]:
     """The final runs of the headline reading and of every other reading, one choice changed at a time.
 
     Args:
@@ -644,7 +832,8 @@ def reading_plan(chosen: dict[str, Any], base_lrs: dict[str, float], *, seed: in
             if act not in base_lrs:
                 raise ValueError(f"base_lrs={base_lrs!r} lacks activation {act!r}; accepted: a lr per activation")
             out[claims_mod.reading_key("activation", act)] = final_stage(
-                {**chosen, "activation": act, "lr": base_lrs[act]}, **p, **where)
+                {**chosen, "activation": act, "lr": base_lrs[act]}, **p, **where
+            )
     for m in p["momentum_readings"]:
         if m != HEADLINE_MOMENTUM:
             out[claims_mod.reading_key("momentum", m)] = final_stage(chosen, **p, **where, schedule=m)
@@ -670,13 +859,17 @@ def reading_configs(plan: dict[str, list[dict[str, Any]]]) -> list[dict[str, Any
 def sub_sweep(sweeps: runs.Sweep | list[runs.Sweep], configs: list[dict[str, Any]]) -> runs.Sweep:
     """The part of `sweeps` (one sweep or several) that ran `configs` (each must be one of their configs), as a
     `study.runs.Sweep`."""
-    by = {runs.canonical(c): r for sw in (sweeps if isinstance(sweeps, list) else [sweeps])
-          for c, r in zip(sw.configs, sw.results)}
+    by = {
+        runs.canonical(c): r
+        for sw in (sweeps if isinstance(sweeps, list) else [sweeps])
+        for c, r in zip(sw.configs, sw.results)
+    }
     return runs.Sweep(list(configs), [by[runs.canonical(c)] for c in configs], {}, [])
 
 
-def reading_frames(sweeps: runs.Sweep | list[runs.Sweep], plan: dict[str, list[dict[str, Any]]]
-                   ) -> dict[str, pd.DataFrame]:
+def reading_frames(
+    sweeps: runs.Sweep | list[runs.Sweep], plan: dict[str, list[dict[str, Any]]]
+) -> dict[str, pd.DataFrame]:
     """``{key: config_rows of that reading's runs}`` for every key of `plan`, from the sweeps that ran
     `plan_configs(plan)` (runs that failed are missing)."""
     return {key: config_rows(sub_sweep(sweeps, cfgs)) for key, cfgs in plan.items()}
@@ -686,8 +879,11 @@ def reading_rows(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """The tidy rows (`study.results.COLUMNS`) of the readings' runs that the headline does not share, ``method``
     relabelled ``<method>@<choice>=<reading>`` (e.g. ``sl1@alpha=0``), for ``results.csv``."""
     head = set(frames["headline"]["run"]) if not frames["headline"].empty else set()
-    parts = [f[~f["run"].isin(head)].assign(method=lambda d, k=k: d["method"] + "@" + k)[results.COLUMNS]
-             for k, f in frames.items() if k != "headline" and not f.empty]
+    parts = [
+        f[~f["run"].isin(head)].assign(method=lambda d, k=k: d["method"] + "@" + k)[results.COLUMNS]
+        for k, f in frames.items()
+        if k != "headline" and not f.empty
+    ]
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=results.COLUMNS)
 
 
@@ -718,10 +914,24 @@ def alpha_sweep_stage(chosen: dict[str, Any], *, seed: int, device: str, **param
         ValueError: as `tune_base_stage`.
     """
     p, dev = _start(params, seed, device)
-    return [_config(p, method="sl1", lam=lam, alpha=a, activation=chosen["activation"], lr=chosen["lr"],
-                    split="val", epochs=p["sweep_epochs"], seed=seed + i, subset_seed=seed, device=dev)
-            for lam in sweep_lambdas(chosen, **p) for a in sweep_alphas(chosen, **p)
-            for i in range(p["sweep_seeds"])]
+    return [
+        _config(
+            p,
+            method="sl1",
+            lam=lam,
+            alpha=a,
+            activation=chosen["activation"],
+            lr=chosen["lr"],
+            split="val",
+            epochs=p["sweep_epochs"],
+            seed=seed + i,
+            subset_seed=seed,
+            device=dev,
+        )
+        for lam in sweep_lambdas(chosen, **p)
+        for a in sweep_alphas(chosen, **p)
+        for i in range(p["sweep_seeds"])
+    ]
 
 
 # ------------------------------------------------------------------------------------------------ the selection
@@ -738,16 +948,21 @@ def config_rows(sweep: runs.Sweep, *, label: Callable[[dict[str, Any]], str] | N
     for c, r in zip(sweep.configs, sweep.results):
         if r is None:
             continue
-        d = r.rows.assign(activation=c["activation"], lr=c["lr"],
-                          lam=math.nan if c["lam"] is None else float(c["lam"]),
-                          alpha=math.nan if c["alpha"] is None else float(c["alpha"]), run=runs.run_label(c))
+        d = r.rows.assign(
+            activation=c["activation"],
+            lr=c["lr"],
+            lam=math.nan if c["lam"] is None else float(c["lam"]),
+            alpha=math.nan if c["alpha"] is None else float(c["alpha"]),
+            run=runs.run_label(c),
+        )
         parts.append(d.assign(method=label(c)) if label else d)
     cols = results.COLUMNS + ["activation", "lr", "lam", "alpha", "run"]
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=cols)
 
 
-def select(sweep: runs.Sweep, grid: list[dict[str, Any]], *, metric: str, within: float = 0.0
-           ) -> tuple[dict[str, Any], pd.DataFrame]:
+def select(
+    sweep: runs.Sweep, grid: list[dict[str, Any]], *, metric: str, within: float = 0.0
+) -> tuple[dict[str, Any], pd.DataFrame]:
     """Choose one setting of `grid` from a tuning sweep's validation rows at each run's last epoch, by
     `study.selection.choose` (rule `study.selection.RULE`, higher `metric` is better).
 
@@ -769,12 +984,18 @@ def select(sweep: runs.Sweep, grid: list[dict[str, Any]], *, metric: str, within
     """
     wrong = [c for c in sweep.configs if c["split"] != "val"]
     if wrong:
-        raise ValueError(f"select() got {len(wrong)} config(s) with split != 'val' (e.g. {wrong[0]}): candidate "
-                         "runs are evaluated on the validation split only")
+        raise ValueError(
+            f"select() got {len(wrong)} config(s) with split != 'val' (e.g. {wrong[0]}): candidate "
+            "runs are evaluated on the validation split only"
+        )
     df = config_rows(sweep)
     if not df.empty:
-        df = df[df["epoch"] == df.groupby(["method", "activation", "lr", "lam", "alpha", "seed"], dropna=False)
-                ["epoch"].transform("max")]
+        df = df[
+            df["epoch"]
+            == df.groupby(["method", "activation", "lr", "lam", "alpha", "seed"], dropna=False)["epoch"].transform(
+                "max"
+            )
+        ]
     ok, failed = [], []
     for g in grid:
         d = df
@@ -785,8 +1006,10 @@ def select(sweep: runs.Sweep, grid: list[dict[str, Any]], *, metric: str, within
         raise ValueError(f"no setting of the grid {grid} has a successful run")
     chosen, table = selection.choose(df, ok, metric=metric, split="val", higher_is_better=True, within=within)
     if failed:
-        table = pd.concat([table, pd.DataFrame([{**g, "mean": math.nan, "std": math.nan, "n": 0, "chosen": False}
-                                                for g in failed])], ignore_index=True)
+        table = pd.concat(
+            [table, pd.DataFrame([{**g, "mean": math.nan, "std": math.nan, "n": 0, "chosen": False} for g in failed])],
+            ignore_index=True,
+        )
     return chosen, table
 
 
@@ -819,8 +1042,9 @@ def _moved(df: pd.DataFrame, setting: dict[str, Any]) -> float:
     return float((1.0 - d["value"]).mean()) if len(d) else math.nan
 
 
-def choose_penalties(sweep: runs.Sweep, base: dict[str, Any], base_sweep: runs.Sweep | None = None, **params: Any
-                     ) -> tuple[dict[str, Any], dict[str, pd.DataFrame]]:
+def choose_penalties(
+    sweep: runs.Sweep, base: dict[str, Any], base_sweep: runs.Sweep | None = None, **params: Any
+) -> tuple[dict[str, Any], dict[str, pd.DataFrame]]:
     """Stage 2's choice, per penalised method: the strongest λ (the grid lists λ from large to small; SL1: λ and α)
     whose mean validation accuracy *after pruning* (``accuracy_pruned``: the network one would deploy) is within the
     accuracy tolerance (`study.claims.TOLERANCES`, 1 pp) of the best setting's (`select`, `study.selection.RULE`),
@@ -839,8 +1063,12 @@ def choose_penalties(sweep: runs.Sweep, base: dict[str, Any], base_sweep: runs.S
     chosen = {"activation": base["activation"], "lr": base["lr"], "lam": {"none": None}, "alpha": None}
     tables = {}
     rows = config_rows(sweep)
-    baseline = (_moved(config_rows(base_sweep), {"method": "none", "activation": base["activation"], "lr": base["lr"]})
-                if base_sweep is not None else math.nan)
+    baseline = (
+        _moved(config_rows(base_sweep), {"method": "none", "activation": base["activation"], "lr": base["lr"]})
+        if base_sweep is not None
+        else math.nan
+    )
+
     def trains(x: float) -> bool:
         return not (baseline > 0) or not math.isfinite(x) or x >= claims_mod.TRAINS_FRACTION * baseline
 
@@ -848,16 +1076,27 @@ def choose_penalties(sweep: runs.Sweep, base: dict[str, Any], base_sweep: runs.S
         moved = [_moved(rows, g) if not rows.empty else math.nan for g in grid]
         keep = [g for g, x in zip(grid, moved) if trains(x)]
         if not keep:
-            raise ValueError(f"no candidate of {m!r} trains the fc layer (1 - cos_init_fc >= "
-                             f"{claims_mod.TRAINS_FRACTION} x the baseline's {baseline:.3g})")
+            raise ValueError(
+                f"no candidate of {m!r} trains the fc layer (1 - cos_init_fc >= "
+                f"{claims_mod.TRAINS_FRACTION} x the baseline's {baseline:.3g})"
+            )
         pick, table = select(sweep, keep, metric="accuracy_pruned", within=claims_mod.TOLERANCES["accuracy"][0])
         if base_sweep is not None:
             dropped = [g for g in grid if g not in keep]
             if dropped:
-                table = pd.concat([table, pd.DataFrame([{**g, "mean": math.nan, "std": math.nan, "n": 0,
-                                                         "chosen": False} for g in dropped])], ignore_index=True)
-            mv = [_moved(rows, {k: r[k] for k in grid[0]}) if not rows.empty else math.nan
-                  for r in table.to_dict("records")]
+                table = pd.concat(
+                    [
+                        table,
+                        pd.DataFrame(
+                            [{**g, "mean": math.nan, "std": math.nan, "n": 0, "chosen": False} for g in dropped]
+                        ),
+                    ],
+                    ignore_index=True,
+                )
+            mv = [
+                _moved(rows, {k: r[k] for k in grid[0]}) if not rows.empty else math.nan
+                for r in table.to_dict("records")
+            ]
             table = table.assign(moved_fc=mv, trains_fc=[trains(x) for x in mv])
         tables[m] = table
         chosen["lam"][m] = pick["lam"]
@@ -877,8 +1116,15 @@ def lambda_edges(chosen: dict[str, Any], **params: Any) -> dict[str, str]:
         if m not in p["methods"] or lam is None:
             continue
         grid = p[name]
-        out[m] = ("only value" if len(grid) == 1 else "largest of the grid" if lam == max(grid)
-                  else "smallest of the grid" if lam == min(grid) else "inside")
+        out[m] = (
+            "only value"
+            if len(grid) == 1
+            else "largest of the grid"
+            if lam == max(grid)
+            else "smallest of the grid"
+            if lam == min(grid)
+            else "inside"
+        )
     return out
 
 
@@ -898,11 +1144,19 @@ def tune_label(c: dict[str, Any]) -> str:
 
 def group_norm_frame(sweep: runs.Sweep) -> pd.DataFrame:
     """Frame (method, seed, node, norm) of the final ‖u_k‖ of a sweep's successful runs (192 rows per run)."""
-    parts = [pd.DataFrame({"method": c["method"], "seed": c["seed"], "node": range(len(r.artifacts["group_norms"])),
-                           "norm": r.artifacts["group_norms"].numpy()})
-             for c, r in zip(sweep.configs, sweep.results) if r is not None]
-    return (pd.concat(parts, ignore_index=True) if parts
-            else pd.DataFrame(columns=["method", "seed", "node", "norm"]))
+    parts = [
+        pd.DataFrame(
+            {
+                "method": c["method"],
+                "seed": c["seed"],
+                "node": range(len(r.artifacts["group_norms"])),
+                "norm": r.artifacts["group_norms"].numpy(),
+            }
+        )
+        for c, r in zip(sweep.configs, sweep.results)
+        if r is not None
+    ]
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["method", "seed", "node", "norm"])
 
 
 def epoch_tv(df: pd.DataFrame, by: list[str], metric: str = "loss") -> pd.DataFrame:
@@ -916,9 +1170,13 @@ def epoch_tv(df: pd.DataFrame, by: list[str], metric: str = "loss") -> pd.DataFr
         frame with `by` + ["seed", "value"] (nats per epoch).
     """
     d = df[(df["split"] == "train") & (df["metric"] == metric) & (df["epoch"] >= 1)]
-    rows = [{**dict(zip(by + ["seed"], key)), "value": total_variation(torch.tensor(g.sort_values("epoch")["value"]
-                                                                                     .to_numpy()))}
-            for key, g in d.groupby(by + ["seed"])]
+    rows = [
+        {
+            **dict(zip(by + ["seed"], key)),
+            "value": total_variation(torch.tensor(g.sort_values("epoch")["value"].to_numpy())),
+        }
+        for key, g in d.groupby(by + ["seed"])
+    ]
     return pd.DataFrame(rows, columns=by + ["seed", "value"])
 
 
@@ -935,11 +1193,13 @@ def final_table(df: pd.DataFrame) -> pd.DataFrame:
     for m, d in df.groupby("method", sort=False):
         last = d[d["epoch"] == d["epoch"].max()]
         pick = lambda frame, metric, split: frame[(frame.metric == metric) & (frame.split == split)].value  # noqa: E731
-        out[m] = {"test accuracy (%)": _cell(pick(last, "accuracy", "test"), 100, 2),
-                  "accuracy after pruning (%)": _cell(pick(last, "accuracy_pruned", "test"), 100, 2),
-                  "pruned nodes (of 192)": _cell(pick(last, "pruned_nodes", "-"), 1, 1),
-                  "training error, epoch 1": _cell(pick(d[d.epoch == 1], "loss", "train"), 1, 4),
-                  "training error, last epoch": _cell(pick(last, "loss", "train"), 1, 4)}
+        out[m] = {
+            "test accuracy (%)": _cell(pick(last, "accuracy", "test"), 100, 2),
+            "accuracy after pruning (%)": _cell(pick(last, "accuracy_pruned", "test"), 100, 2),
+            "pruned nodes (of 192)": _cell(pick(last, "pruned_nodes", "-"), 1, 1),
+            "training error, epoch 1": _cell(pick(d[d.epoch == 1], "loss", "train"), 1, 4),
+            "training error, last epoch": _cell(pick(last, "loss", "train"), 1, 4),
+        }
     return pd.DataFrame(out).T
 
 
@@ -961,7 +1221,8 @@ def alpha_table(df: pd.DataFrame) -> pd.DataFrame:
             "pruned nodes": _cell(pick("pruned_nodes", "-"), 1, 1),
             "val accuracy (%)": _cell(pick("accuracy", "val"), 100, 2),
             "val accuracy after pruning (%)": _cell(pick("accuracy_pruned", "val"), 100, 2),
-            "final training error": _cell(pick("loss", "train"), 1, 4)}
+            "final training error": _cell(pick("loss", "train"), 1, 4),
+        }
     tab = pd.DataFrame(out).T
     tab.index.names = ["lambda", "alpha"]
     return tab
@@ -992,19 +1253,28 @@ def _runs_of(df: pd.DataFrame, methods: list[str] | None = None) -> list[str]:
     """The run labels (``run`` column, `config_rows`) of the rows of `methods` (all when None): a claim's
     ``depends_on``."""
     if "run" not in df.columns:
-        raise ValueError("the frame has no 'run' column: build it with config_rows() so that claims can name "
-                         "their runs")
+        raise ValueError(
+            "the frame has no 'run' column: build it with config_rows() so that claims can name their runs"
+        )
     d = df if methods is None else df[df["method"].isin(methods)]
     return sorted(set(d["run"].dropna()))
 
 
 FIG3 = "Fig. 3: SL1"
-GENERALISATION = ("SL1 mitigates overfitting and improves generalisation (smaller train − test accuracy gap than "
-                  "without penalty)")
+GENERALISATION = (
+    "SL1 mitigates overfitting and improves generalisation (smaller train − test accuracy gap than without penalty)"
+)
 
 
-def claims(final: pd.DataFrame, sweep: pd.DataFrame | None = None, *, methods: list[str], epochs: int,
-           chosen_alpha: float | None = None, error_function: str = HEADLINE_ERROR_FUNCTION) -> list[dict[str, Any]]:
+def claims(
+    final: pd.DataFrame,
+    sweep: pd.DataFrame | None = None,
+    *,
+    methods: list[str],
+    epochs: int,
+    chosen_alpha: float | None = None,
+    error_function: str = HEADLINE_ERROR_FUNCTION,
+) -> list[dict[str, Any]]:
     """Yang et al.'s claims (abstract, §1, §2(3), §3(3) with Fig. 3, §4), typed from their words and judged by
     `study.claims.judge` over seeds, each naming the runs its values come from (``depends_on``).
 
@@ -1038,79 +1308,180 @@ def claims(final: pd.DataFrame, sweep: pd.DataFrame | None = None, *, methods: l
     out = []
     has_sl1 = "sl1" in methods and len(methods) > 1
     why_no = f"needs 'sl1' and another method in methods (methods={methods})"
-    what_curve = ("entropy error, eq. 4, without penalty" if quantity == "loss"
-                  else "eq. 7's objective: data term + the method's own penalty")
-    for e, name, what in ((1, "early", "reduces the training error fastest early on (lowest after epoch 1)"),
-                          (epochs, "final", "converges best (lowest training error at the last epoch)")):
+    what_curve = (
+        "entropy error, eq. 4, without penalty"
+        if quantity == "loss"
+        else "eq. 7's objective: data term + the method's own penalty"
+    )
+    for e, name, what in (
+        (1, "early", "reduces the training error fastest early on (lowest after epoch 1)"),
+        (epochs, "final", "converges best (lowest training error at the last epoch)"),
+    ):
         claim = f"{FIG3} {what}"
         if not has_sl1:
-            out.append(claims_mod.not_tested(PAPER + ", §3(3) Fig. 3", claim, "ordering", why_no,
-                                             paper_value="SL1 < every other method", unit="nats"))
+            out.append(
+                claims_mod.not_tested(
+                    PAPER + ", §3(3) Fig. 3",
+                    claim,
+                    "ordering",
+                    why_no,
+                    paper_value="SL1 < every other method",
+                    unit="nats",
+                )
+            )
         elif name == "final" and epochs < 2:
-            out.append(claims_mod.not_tested(PAPER + ", §3(3) Fig. 3", claim, "ordering",
-                                             "1 epoch: the final error is the early one", unit="nats",
-                                             paper_value="SL1 < every other method"))
+            out.append(
+                claims_mod.not_tested(
+                    PAPER + ", §3(3) Fig. 3",
+                    claim,
+                    "ordering",
+                    "1 epoch: the final error is the early one",
+                    unit="nats",
+                    paper_value="SL1 < every other method",
+                )
+            )
         else:
             d, note = _vs_best_other(final, methods, "lower", metric=quantity, split="train", epoch=e)
-            out.append(claims_mod.judge(
-                PAPER + ", §3(3) Fig. 3", claim, "ordering", d, paper_value="SL1 < every other method", unit="nats",
-                note=f"per seed: lowest other training error − SL1's ({what_curve}, nats/example, mean over the "
-                     f"epoch's batches; > 0: SL1 lowest); final runs, epoch {e}; {note}",
-                depends_on=_runs_of(final, methods)))
+            out.append(
+                claims_mod.judge(
+                    PAPER + ", §3(3) Fig. 3",
+                    claim,
+                    "ordering",
+                    d,
+                    paper_value="SL1 < every other method",
+                    unit="nats",
+                    note=f"per seed: lowest other training error − SL1's ({what_curve}, nats/example, mean over the "
+                    f"epoch's batches; > 0: SL1 lowest); final runs, epoch {e}; {note}",
+                    depends_on=_runs_of(final, methods),
+                )
+            )
     claim = "SL1 achieves higher precision (highest test accuracy)"
     if has_sl1:
         d, note = _vs_best_other(final, methods, "higher", metric="accuracy", split="test", epoch="last")
-        out.append(claims_mod.judge(PAPER + ", §3(3)", claim, "ordering", d, paper_value="SL1 > every other method",
-                                    unit="fraction", note=f"per seed: SL1 test accuracy − best other's (final runs, "
-                                                          f"last epoch); {note}", depends_on=_runs_of(final, methods)))
+        out.append(
+            claims_mod.judge(
+                PAPER + ", §3(3)",
+                claim,
+                "ordering",
+                d,
+                paper_value="SL1 > every other method",
+                unit="fraction",
+                note=f"per seed: SL1 test accuracy − best other's (final runs, last epoch); {note}",
+                depends_on=_runs_of(final, methods),
+            )
+        )
     else:
-        out.append(claims_mod.not_tested(PAPER + ", §3(3)", claim, "ordering", why_no,
-                                         paper_value="SL1 > every other method", unit="fraction"))
+        out.append(
+            claims_mod.not_tested(
+                PAPER + ", §3(3)", claim, "ordering", why_no, paper_value="SL1 > every other method", unit="fraction"
+            )
+        )
     both = "sl1" in methods and "none" in methods
     claim = "SL1 prunes nodes of the fully connected layer (more near-zero ‖u_k‖ than without penalty)"
     if both:
         tab = _by_method(final, ["sl1", "none"], metric="pruned_nodes", split="-", epoch="last")
         d = claims_mod.differences(tab["sl1"], tab["none"], better="higher")
-        out.append(claims_mod.judge(PAPER + ", §1, §4", claim, "ordering", d, paper_value="SL1 > no penalty",
-                                    unit="nodes", note=f"per seed: pruned nodes (of 192) SL1 − none; SL1 mean "
-                                                       f"{tab['sl1'].mean():.1f}, none {tab['none'].mean():.1f}",
-                                    depends_on=_runs_of(final, ["sl1", "none"])))
+        out.append(
+            claims_mod.judge(
+                PAPER + ", §1, §4",
+                claim,
+                "ordering",
+                d,
+                paper_value="SL1 > no penalty",
+                unit="nodes",
+                note=f"per seed: pruned nodes (of 192) SL1 − none; SL1 mean "
+                f"{tab['sl1'].mean():.1f}, none {tab['none'].mean():.1f}",
+                depends_on=_runs_of(final, ["sl1", "none"]),
+            )
+        )
     else:
-        out.append(claims_mod.not_tested(PAPER + ", §1, §4", claim, "ordering", f"needs 'sl1' and 'none' in methods "
-                                         f"(methods={methods})", paper_value="SL1 > no penalty", unit="nodes"))
+        out.append(
+            claims_mod.not_tested(
+                PAPER + ", §1, §4",
+                claim,
+                "ordering",
+                f"needs 'sl1' and 'none' in methods (methods={methods})",
+                paper_value="SL1 > no penalty",
+                unit="nodes",
+            )
+        )
     claim = "Pruning SL1's near-zero nodes costs no accuracy"
-    pruned = (claims_mod.per_seed(final, method="sl1", metric="pruned_nodes", split="-", epoch="last")
-              if "sl1" in methods else pd.Series(dtype=float))
+    pruned = (
+        claims_mod.per_seed(final, method="sl1", metric="pruned_nodes", split="-", epoch="last")
+        if "sl1" in methods
+        else pd.Series(dtype=float)
+    )
     if "sl1" in methods and (pruned == 0).all():
-        out.append(claims_mod.not_tested(PAPER + ", §1, §4", claim, "point", "SL1 pruned no node in any seed at this "
-                                         "setting: there is nothing to zero, so the claim cannot be tested",
-                                         paper_value=0.0, quantity="accuracy", depends_on=_runs_of(final, ["sl1"])))
+        out.append(
+            claims_mod.not_tested(
+                PAPER + ", §1, §4",
+                claim,
+                "point",
+                "SL1 pruned no node in any seed at this "
+                "setting: there is nothing to zero, so the claim cannot be tested",
+                paper_value=0.0,
+                quantity="accuracy",
+                depends_on=_runs_of(final, ["sl1"]),
+            )
+        )
     elif "sl1" in methods:
-        tab = pd.concat({k: claims_mod.per_seed(final, method="sl1", metric=k, split="test", epoch="last")
-                         for k in ("accuracy", "accuracy_pruned")}, axis=1).dropna()
-        out.append(claims_mod.judge(PAPER + ", §1, §4", claim, "point", tab["accuracy"] - tab["accuracy_pruned"],
-                                    paper_value=0.0, quantity="accuracy",
-                                    note="per seed: SL1 test accuracy − test accuracy after zeroing its pruned "
-                                         "columns u_k (final runs)", depends_on=_runs_of(final, ["sl1"])))
+        tab = pd.concat(
+            {
+                k: claims_mod.per_seed(final, method="sl1", metric=k, split="test", epoch="last")
+                for k in ("accuracy", "accuracy_pruned")
+            },
+            axis=1,
+        ).dropna()
+        out.append(
+            claims_mod.judge(
+                PAPER + ", §1, §4",
+                claim,
+                "point",
+                tab["accuracy"] - tab["accuracy_pruned"],
+                paper_value=0.0,
+                quantity="accuracy",
+                note="per seed: SL1 test accuracy − test accuracy after zeroing its pruned columns u_k (final runs)",
+                depends_on=_runs_of(final, ["sl1"]),
+            )
+        )
     else:
-        out.append(claims_mod.not_tested(PAPER + ", §1, §4", claim, "point", "needs 'sl1' in methods",
-                                         paper_value=0.0, quantity="accuracy"))
+        out.append(
+            claims_mod.not_tested(
+                PAPER + ", §1, §4", claim, "point", "needs 'sl1' in methods", paper_value=0.0, quantity="accuracy"
+            )
+        )
     if both and ((final["metric"] == "accuracy") & (final["split"] == "train")).any():
-        gap = {m: claims_mod.per_seed(final[final.split == "train"], method=m, metric="accuracy", epoch="last")
-               - claims_mod.per_seed(final[final.split == "test"], method=m, metric="accuracy", epoch="last")
-               for m in ("sl1", "none")}
+        gap = {
+            m: claims_mod.per_seed(final[final.split == "train"], method=m, metric="accuracy", epoch="last")
+            - claims_mod.per_seed(final[final.split == "test"], method=m, metric="accuracy", epoch="last")
+            for m in ("sl1", "none")
+        }
         d = claims_mod.differences(gap["sl1"], gap["none"], better="lower").dropna()
-        out.append(claims_mod.judge(
-            PAPER + ", abstract, §4", GENERALISATION, "ordering", d, paper_value="gap(SL1) < gap(no penalty)",
-            unit="fraction", depends_on=_runs_of(final, ["sl1", "none"]),
-            note=f"per seed: (train − test accuracy) without penalty minus SL1's, final runs at the last epoch, train "
-                 f"accuracy on the first {TRAIN_EVAL:,} training images; mean gap SL1 {gap['sl1'].mean():.4f}, none "
-                 f"{gap['none'].mean():.4f}"))
+        out.append(
+            claims_mod.judge(
+                PAPER + ", abstract, §4",
+                GENERALISATION,
+                "ordering",
+                d,
+                paper_value="gap(SL1) < gap(no penalty)",
+                unit="fraction",
+                depends_on=_runs_of(final, ["sl1", "none"]),
+                note=f"per seed: (train − test accuracy) without penalty minus SL1's, final runs at the last epoch, train "
+                f"accuracy on the first {TRAIN_EVAL:,} training images; mean gap SL1 {gap['sl1'].mean():.4f}, none "
+                f"{gap['none'].mean():.4f}",
+            )
+        )
     else:
-        out.append(claims_mod.not_tested(PAPER + ", abstract, §4", GENERALISATION, "ordering",
-                                         f"needs 'sl1' and 'none' in methods and their train accuracy "
-                                         f"(methods={methods})", paper_value="gap(SL1) < gap(no penalty)",
-                                         unit="fraction"))
+        out.append(
+            claims_mod.not_tested(
+                PAPER + ", abstract, §4",
+                GENERALISATION,
+                "ordering",
+                f"needs 'sl1' and 'none' in methods and their train accuracy (methods={methods})",
+                paper_value="gap(SL1) < gap(no penalty)",
+                unit="fraction",
+            )
+        )
     claim = "Smoothing makes the training loss curve smoother than non-smooth group L1 (α → 0)"
     lams = sorted(sweep["lam"].dropna().unique()) if sweep is not None and not sweep.empty else []
     for lam in lams:
@@ -1118,32 +1489,63 @@ def claims(final: pd.DataFrame, sweep: pd.DataFrame | None = None, *, methods: l
         if chosen_alpha is None or not {0.0, float(chosen_alpha)} <= set(d["alpha"].dropna()):
             continue
         used = d[d["alpha"].isin([0.0, float(chosen_alpha)])]
-        tv = {a: claims_mod.per_seed(d[d["alpha"] == a], metric="tv_batch_objective", split="train",
-                                     epoch="last") for a in (0.0, float(chosen_alpha))}
+        tv = {
+            a: claims_mod.per_seed(d[d["alpha"] == a], metric="tv_batch_objective", split="train", epoch="last")
+            for a in (0.0, float(chosen_alpha))
+        }
         diff = claims_mod.differences(tv[float(chosen_alpha)], tv[0.0], better="lower")
         if (diff == 0).all():  # SL1 at α equals group L1 exactly when no ‖u_k‖ fell below α: nothing to compare
-            out.append(claims_mod.not_tested(
-                PAPER + ", §1, §2(3)", f"{claim}, at λ = {lam:g}", "ordering",
-                f"at λ = {lam:g} the runs at α = {chosen_alpha:g} and α = 0 are identical in every seed (no ‖u_k‖ "
-                "fell below α, where the smoothing acts)", paper_value="TV(SL1, α > 0) < TV(group L1, α = 0)",
-                unit="nats/step", depends_on=_runs_of(used)))
+            out.append(
+                claims_mod.not_tested(
+                    PAPER + ", §1, §2(3)",
+                    f"{claim}, at λ = {lam:g}",
+                    "ordering",
+                    f"at λ = {lam:g} the runs at α = {chosen_alpha:g} and α = 0 are identical in every seed (no ‖u_k‖ "
+                    "fell below α, where the smoothing acts)",
+                    paper_value="TV(SL1, α > 0) < TV(group L1, α = 0)",
+                    unit="nats/step",
+                    depends_on=_runs_of(used),
+                )
+            )
             continue
-        out.append(claims_mod.judge(
-            PAPER + ", §1, §2(3)", f"{claim}, at λ = {lam:g}", "ordering", diff,
-            paper_value="TV(SL1, α > 0) < TV(group L1, α = 0)", unit="nats/step", depends_on=_runs_of(used),
-            note=f"α sweep (validation runs, training curves) at λ = {lam:g}: per seed, total variation per batch "
-                 f"of the training objective at α = 0 minus at α = {chosen_alpha:g}; the paper does not "
-                 f"measure smoothness"))
+        out.append(
+            claims_mod.judge(
+                PAPER + ", §1, §2(3)",
+                f"{claim}, at λ = {lam:g}",
+                "ordering",
+                diff,
+                paper_value="TV(SL1, α > 0) < TV(group L1, α = 0)",
+                unit="nats/step",
+                depends_on=_runs_of(used),
+                note=f"α sweep (validation runs, training curves) at λ = {lam:g}: per seed, total variation per batch "
+                f"of the training objective at α = 0 minus at α = {chosen_alpha:g}; the paper does not "
+                f"measure smoothness",
+            )
+        )
     if not any(c["claim"].startswith(claim) for c in out):
-        out.append(claims_mod.not_tested(PAPER + ", §1, §2(3)", claim, "ordering",
-                                         "no α sweep with α = 0 and the chosen α in this profile",
-                                         paper_value="TV(SL1, α > 0) < TV(group L1, α = 0)", unit="nats/step"))
+        out.append(
+            claims_mod.not_tested(
+                PAPER + ", §1, §2(3)",
+                claim,
+                "ordering",
+                "no α sweep with α = 0 and the chosen α in this profile",
+                paper_value="TV(SL1, α > 0) < TV(group L1, α = 0)",
+                unit="nats/step",
+            )
+        )
     return out
 
 
-def claims_with_readings(frames: dict[str, pd.DataFrame], sweep: pd.DataFrame | None, *, methods: list[str],
-                         epochs: int, chosen: dict[str, Any], keys: list[str], diverged: Any = ()
-                         ) -> list[dict[str, Any]]:
+def claims_with_readings(
+    frames: dict[str, pd.DataFrame],
+    sweep: pd.DataFrame | None,
+    *,
+    methods: list[str],
+    epochs: int,
+    chosen: dict[str, Any],
+    keys: list[str],
+    diverged: Any = (),
+) -> list[dict[str, Any]]:
     """Every claim judged under every reading (issue 17): `claims` on the headline runs, then the same builder on
     each reading's runs (`reading_frames`; one choice changed), and `study.claims.across_readings`.
 
@@ -1173,17 +1575,32 @@ def claims_with_readings(frames: dict[str, pd.DataFrame], sweep: pd.DataFrame | 
         try:
             rows = claims(df, sweep if choice == "alpha" else None, methods=methods, epochs=epochs, chosen_alpha=a)
         except ValueError as err:  # the reading's runs failed: nothing to judge there
-            rows = [claims_mod.not_tested(c["paper"], c["claim"], c["type"], f"the runs of reading {key} failed: "
-                                          f"{err}", paper_value=c["paper_value"], unit=c["unit"]) for c in head]
+            rows = [
+                claims_mod.not_tested(
+                    c["paper"],
+                    c["claim"],
+                    c["type"],
+                    f"the runs of reading {key} failed: {err}",
+                    paper_value=c["paper_value"],
+                    unit=c["unit"],
+                )
+                for c in head
+            ]
         if choice != "alpha":  # the smoothness claims come from the α sweep, which only the α readings vary
             rows = [c for c in rows if not c["claim"].startswith("Smoothing")]
-        by[key] = [{**c, "verdict": "inconclusive"} if c["verdict"] != "not tested" and bad & set(c["depends_on"])
-                   else c for c in rows]
+        by[key] = [
+            {**c, "verdict": "inconclusive"} if c["verdict"] != "not tested" and bad & set(c["depends_on"]) else c
+            for c in rows
+        ]
     for ef in ERROR_FUNCTIONS:
         if ef != HEADLINE_ERROR_FUNCTION:
             by[claims_mod.reading_key("error_function", ef)] = [
-                c for c in claims(frames["headline"], None, methods=methods, epochs=epochs, chosen_alpha=alpha,
-                                  error_function=ef) if c["claim"].startswith(FIG3)]
+                c
+                for c in claims(
+                    frames["headline"], None, methods=methods, epochs=epochs, chosen_alpha=alpha, error_function=ef
+                )
+                if c["claim"].startswith(FIG3)
+            ]
     return claims_mod.across_readings(head, by, headline_keys=keys)
 
 
@@ -1217,19 +1634,30 @@ def equal_lambda_ablation(frames: dict[str, pd.DataFrame], chosen: dict[str, Any
     if zero is None or zero.empty or chosen.get("alpha") in (None, 0.0):
         return pd.DataFrame(columns=cols)
     a, b = frames["headline"], zero
-    label = (f"[our extension] SL1 (α = {chosen['alpha']:g}) − group L1 (α = 0), both at λ = "
-             f"{chosen['lam']['sl1']:g}")
+    label = f"[our extension] SL1 (α = {chosen['alpha']:g}) − group L1 (α = 0), both at λ = {chosen['lam']['sl1']:g}"
     rows = []
-    for q, metric, split, unit in (("test accuracy", "accuracy", "test", "fraction"),
-                                   ("test accuracy after pruning", "accuracy_pruned", "test", "fraction"),
-                                   ("pruned nodes", "pruned_nodes", "-", "nodes"),
-                                   ("final training error", "loss", "train", "nats")):
-        d = (claims_mod.per_seed(a[a.method == "sl1"], metric=metric, split=split, epoch="last")
-             - claims_mod.per_seed(b[b.method == "sl1"], metric=metric, split=split, epoch="last")).dropna()
+    for q, metric, split, unit in (
+        ("test accuracy", "accuracy", "test", "fraction"),
+        ("test accuracy after pruning", "accuracy_pruned", "test", "fraction"),
+        ("pruned nodes", "pruned_nodes", "-", "nodes"),
+        ("final training error", "loss", "train", "nats"),
+    ):
+        d = (
+            claims_mod.per_seed(a[a.method == "sl1"], metric=metric, split=split, epoch="last")
+            - claims_mod.per_seed(b[b.method == "sl1"], metric=metric, split=split, epoch="last")
+        ).dropna()
         if len(d):
             m, ci, n = claims_mod.interval(d)
-            rows.append({"comparison": label, "quantity": q, "unit": unit, "mean": m,
-                         "ci95": None if ci is None else list(ci), "n": n})
+            rows.append(
+                {
+                    "comparison": label,
+                    "quantity": q,
+                    "unit": unit,
+                    "mean": m,
+                    "ci95": None if ci is None else list(ci),
+                    "n": n,
+                }
+            )
     return pd.DataFrame(rows, columns=cols)
 
 
@@ -1244,8 +1672,11 @@ def readings_record(chosen: dict[str, Any], frames: dict[str, pd.DataFrame], **p
         if choice not in heads:
             continue
         vals = sorted({k.split("=", 1)[1] for k in keys if k.startswith(choice + "=")} | {heads[choice]})
-        out[choice] = {"readings": vals, "headline": heads[choice],
-                       "why": f"rule: {spec['headline']}; evidence: {spec['why']}"}
+        out[choice] = {
+            "readings": vals,
+            "headline": heads[choice],
+            "why": f"rule: {spec['headline']}; evidence: {spec['why']}",
+        }
     return out
 
 
@@ -1256,9 +1687,14 @@ def metrics(final: pd.DataFrame, sweep: pd.DataFrame | None = None) -> dict[str,
     training images); and from the α sweep (`config_rows`, relabelled by `sweep_label`), per (λ, α):
     ``val_accuracy/sl1_lam<λ>_alpha<α>``, ``pruned_nodes/...``, ``tv_batch_objective/...`` (nats/step)."""
     out = {}
-    for name, split, unit in [("accuracy", "test", "fraction"), ("accuracy_pruned", "test", "fraction"),
-                              ("pruned_nodes", "-", "nodes"), ("loss", "train", "nats"),
-                              (f"cos_init_{LAYER}", "-", "cosine"), ("accuracy", "train", "fraction")]:
+    for name, split, unit in [
+        ("accuracy", "test", "fraction"),
+        ("accuracy_pruned", "test", "fraction"),
+        ("pruned_nodes", "-", "nodes"),
+        ("loss", "train", "nats"),
+        (f"cos_init_{LAYER}", "-", "cosine"),
+        ("accuracy", "train", "fraction"),
+    ]:
         if not ((final["metric"] == name) & (final["split"] == split)).any():
             continue
         for k, v in results.metric_summary(final, name, split=split, unit=unit).items():
@@ -1266,8 +1702,11 @@ def metrics(final: pd.DataFrame, sweep: pd.DataFrame | None = None) -> dict[str,
             out[pre + k] = v
     if sweep is not None and not sweep.empty:
         s = sweep.assign(method=[sweep_label(lam, a) for lam, a in zip(sweep["lam"], sweep["alpha"])])
-        for name, split, unit in [("accuracy", "val", "fraction"), ("pruned_nodes", "-", "nodes"),
-                                  ("tv_batch_objective", "train", "nats/step")]:
+        for name, split, unit in [
+            ("accuracy", "val", "fraction"),
+            ("pruned_nodes", "-", "nodes"),
+            ("tv_batch_objective", "train", "nats/step"),
+        ]:
             for k, v in results.metric_summary(s, name, split=split, unit=unit).items():
                 out[("val_" if split == "val" else "") + k] = v
     return out
@@ -1287,92 +1726,159 @@ def deviations(p: dict[str, Any], chosen: dict[str, Any], *, n_train: int, n_tes
     """
     dev = claims_mod.deviation
     lam = chosen["lam"]
-    picked = ", ".join([f"activation {chosen['activation']}", f"lr {chosen['lr']:g}"]
-                       + [f"λ_{m} {lam[m]:g}" for m in PENALISED if lam.get(m) is not None]
-                       + ([f"α {chosen['alpha']:g}"] if chosen.get("alpha") is not None else []))
+    picked = ", ".join(
+        [f"activation {chosen['activation']}", f"lr {chosen['lr']:g}"]
+        + [f"λ_{m} {lam[m]:g}" for m in PENALISED if lam.get(m) is not None]
+        + ([f"α {chosen['alpha']:g}"] if chosen.get("alpha") is not None else [])
+    )
     tune_n, val_n = p["tune_subset"] or N_FIT, p["val_subset"] or N_VAL
-    reached = {e: momentum_reached(p["momentum"], p["momentum_ramp_epochs"], e)
-               for e in (p["epochs"], p["tune_epochs"], p["sweep_epochs"])}
-    short = [f"{k} runs ({e} epochs) reach {reached[e]:g}" for k, e in
-             (("final", p["epochs"]), ("candidate", p["tune_epochs"]), ("α-sweep", p["sweep_epochs"]))
-             if reached[e] < p["momentum"] - 1e-12]
+    reached = {
+        e: momentum_reached(p["momentum"], p["momentum_ramp_epochs"], e)
+        for e in (p["epochs"], p["tune_epochs"], p["sweep_epochs"])
+    }
+    short = [
+        f"{k} runs ({e} epochs) reach {reached[e]:g}"
+        for k, e in (("final", p["epochs"]), ("candidate", p["tune_epochs"]), ("α-sweep", p["sweep_epochs"]))
+        if reached[e] < p["momentum"] - 1e-12
+    ]
     edges = {m: e for m, e in lambda_edges(chosen, **p).items() if e != "inside"}
     out = [
-        dev("learning rate, λ, α, activation",
+        dev(
+            "learning rate, λ, α, activation",
             "not given (activation: sigmoid in the §2(1) text, ReLU in eq. 3 and Table 1)",
             f"chosen on validation (MNIST train's last 10,000 images) by selection.RULE: {picked}",
             "the paper gives none of them; earlier sessions fixed λ = 1e-3, α = 0.05, lr = 0.1 and ReLU after "
             "looking at test accuracy (a test-split leak): those values are replaced by these validation-chosen ones",
             "any verdict can depend on them; the tuning tables show every candidate; α and the activation are "
             "readings (every claim judged under each)"
-            + ("; λ chosen at the edge of its grid: " + ", ".join(f"{m} ({e})" for m, e in edges.items()) +
-               " -- a wider grid might choose otherwise" if edges else "; every chosen λ lies inside its grid")),
-        dev("tuning schedule", "not given (no tuning described)",
+            + (
+                "; λ chosen at the edge of its grid: "
+                + ", ".join(f"{m} ({e})" for m, e in edges.items())
+                + " -- a wider grid might choose otherwise"
+                if edges
+                else "; every chosen λ lies inside its grid"
+            ),
+        ),
+        dev(
+            "tuning schedule",
+            "not given (no tuning described)",
             f"candidates: {p['tune_epochs']} epoch(s) on {tune_n:,} fit images, {p['tune_seeds']} seed(s), scored on "
             f"{val_n:,} validation images (stage 1: accuracy of the unpenalised net; stage 2: accuracy after "
             f"pruning); final runs retrain on {n_train:,} training images for {p['epochs']} epochs",
             "2-core CPU budget of the profile",
             "a short schedule can favour another lr or λ than the final one would, and the penalty acts over fewer "
             "steps in a candidate than in a final run (final runs prune more); the paper profile tunes on all "
-            "50,000 fit images for longer; no ablation in this profile"),
-        dev("epochs", "not given",
+            "50,000 fit images for longer; no ablation in this profile",
+        ),
+        dev(
+            "epochs",
+            "not given",
             f"{p['epochs']} (final runs), {p['tune_epochs']} (candidates), {p['sweep_epochs']} (α sweep)",
             "2-core CPU budget; the paper profile trains 50",
             "Fig. 3's claims are read after epoch 1 and at the last epoch; a longer schedule could reorder the "
-            "final training errors"),
-        dev("momentum schedule", "0.2, 'gradually increased' over 'the initial 20 iterations' (unit not stated)",
+            "final training errors",
+        ),
+        dev(
+            "momentum schedule",
+            "0.2, 'gradually increased' over 'the initial 20 iterations' (unit not stated)",
             f"headline reading 'ramp_to': {p['momentum']:g}, linear per epoch from {p['momentum']:g}/R to "
             f"{p['momentum']:g} over the first R = {p['momentum_ramp_epochs']} epochs"
             + (f"; {', '.join(short)}" if short else "")
-            + ("; reading 'ramp_from' (final runs): from " + f"{p['momentum']:g} at epoch 1 to "
-               f"{p['momentum_final']:g} at epoch R + 1" if "ramp_from" in p["momentum_readings"] else ""),
+            + (
+                "; reading 'ramp_from' (final runs): from " + f"{p['momentum']:g} at epoch 1 to "
+                f"{p['momentum_final']:g} at epoch R + 1"
+                if "ramp_from" in p["momentum_readings"]
+                else ""
+            ),
             "'iterations' read as epochs; the ramp shortened with the schedule; 'set to 0.2' read as the value the "
             "ramp reaches (the end value of the other reading is not given: 0.9 is the usual one)",
             "every claim is judged under both readings (claims table: readings, robustness)"
-            if "ramp_from" in p["momentum_readings"] else "not varied in this profile"),
-        dev("batch size", "not given", f"{p['batch_size']}, fixed (not tuned)", "2-core CPU budget",
-            "it interacts with the learning rate, which is tuned on validation; not ablated"),
-        dev("comparison methods", "'other algorithms', not named",
+            if "ramp_from" in p["momentum_readings"]
+            else "not varied in this profile",
+        ),
+        dev(
+            "batch size",
+            "not given",
+            f"{p['batch_size']}, fixed (not tuned)",
+            "2-core CPU budget",
+            "it interacts with the learning rate, which is tuned on validation; not ablated",
+        ),
+        dev(
+            "comparison methods",
+            "'other algorithms', not named",
             "no penalty; group L1 (non-smooth, by subgradient); L2 on the fully connected weights; each penalty at "
             "its own validation-chosen λ",
             "group L1 is what SL1 smooths, L2 the usual weight penalty",
-            "the ordering claims depend on the compared methods; group L1 is also α = 0 of the α sweep"),
-        dev("penalty per example", "eq. 7: the error summed over the J examples + λ Σ_j Σ_k h(u_k · x^j)",
+            "the ordering claims depend on the compared methods; group L1 is also α = 0 of the α sweep",
+        ),
+        dev(
+            "penalty per example",
+            "eq. 7: the error summed over the J examples + λ Σ_j Σ_k h(u_k · x^j)",
             "mean entropy error over each mini-batch + λ Σ_k h(u_k, α)",
             "eq. 7's penalty is summed over the J examples too, so per example it is λ Σ_k h: the same balance; "
             "h(u_k · x^j) read as h(u_k, α), which eq. 5 defines",
-            "none on the method; λ values are per example and per mini-batch step"),
-        dev("Fig. 3 quantity", "'error function' curves per algorithm (axis not readable in our copy)",
+            "none on the method; λ values are per example and per mini-batch step",
+        ),
+        dev(
+            "Fig. 3 quantity",
+            "'error function' curves per algorithm (axis not readable in our copy)",
             "headline reading: the data term (entropy error, eq. 4) per example, mean over each epoch's mini-batches, "
             "no penalty; reading 'objective': eq. 7's error function, data term + each method's own penalty",
             "all methods compared on the same quantity",
-            "Fig. 3's two claims are judged under both readings (readings error_function=…)"),
-        dev("α sweep", "α > 0 (eq. 5); no α or λ given, no sweep",
+            "Fig. 3's two claims are judged under both readings (readings error_function=…)",
+        ),
+        dev(
+            "α sweep",
+            "α > 0 (eq. 5); no α or λ given, no sweep",
             "α = 0 (group L1 by subgradient, 0 at u = 0) added; α in "
-            + ", ".join(f"{a:g}" for a in sorted(set(p["sweep_alphas"]) | ({chosen["alpha"]} if chosen.get("alpha")
-                                                                              is not None else set())))
-            + " at λ = " + ", ".join(f"{x:g}" for x in sorted(set(p["sweep_lams"]) | {lam.get("sl1") or 0.0}))
+            + ", ".join(
+                f"{a:g}"
+                for a in sorted(
+                    set(p["sweep_alphas"]) | ({chosen["alpha"]} if chosen.get("alpha") is not None else set())
+                )
+            )
+            + " at λ = "
+            + ", ".join(f"{x:g}" for x in sorted(set(p["sweep_lams"]) | {lam.get("sl1") or 0.0}))
             + " (the chosen λ and a larger one), on the validation runs",
             "issue 11: what smoothing changes needs the non-smooth limit; smoothing acts only on columns with "
             "‖u_k‖ < α, which a small λ may never produce",
-            "analysis only: it decides the smoothness claim, no other verdict"),
-        dev("input scaling", "not given", "standardised with mean 0.1307, std 0.3081", "usual MNIST practice",
-            "small; not ablated"),
-        dev("pruning threshold", "'nodes approaching zero', no threshold",
+            "analysis only: it decides the smoothness claim, no other verdict",
+        ),
+        dev(
+            "input scaling",
+            "not given",
+            "standardised with mean 0.1307, std 0.3081",
+            "usual MNIST practice",
+            "small; not ablated",
+        ),
+        dev(
+            "pruning threshold",
+            "'nodes approaching zero', no threshold",
             f"‖u_k‖ < {p['prune_threshold']:g}, checked by zeroing those columns and evaluating again",
             "a count needs a threshold",
-            "the pruned-node counts depend on it; the group-norm histogram shows the counts at any threshold"),
-        dev("architecture details", "text: 'zero-padding' to keep the size; Table 1: padding 0, 28→24→12→8→4, "
+            "the pruned-node counts depend on it; the group-norm histogram shows the counts at any threshold",
+        ),
+        dev(
+            "architecture details",
+            "text: 'zero-padding' to keep the size; Table 1: padding 0, 28→24→12→8→4, "
             "rows '16×1' and '192×1 fully connected'",
             "Table 1's sizes: padding 0, flatten 4×4×12 = 192 → fully connected 10",
-            "Table 1's sizes are self-consistent (192 = 4·4·12)", "none expected"),
+            "Table 1's sizes are self-consistent (192 = 4·4·12)",
+            "none expected",
+        ),
     ]
     if p["loss"] != "entropy_error":
         out.append(dev("loss", "entropy error (eq. 4)", p["loss"], "profile setting", "changes the method"))
     if n_train != MNIST_TRAIN or n_test != MNIST_TEST:
-        out.append(dev("data size", "60,000 training / 10,000 test images",
-                       f"{n_train:,} training / {n_test:,} test images (random subsets)", "profile budget",
-                       "smaller data: lower accuracy, noisier verdicts"))
+        out.append(
+            dev(
+                "data size",
+                "60,000 training / 10,000 test images",
+                f"{n_train:,} training / {n_test:,} test images (random subsets)",
+                "profile budget",
+                "smaller data: lower accuracy, noisier verdicts",
+            )
+        )
     return out
 
 
@@ -1429,8 +1935,9 @@ def plot_fig3(sweep: runs.Sweep, final: pd.DataFrame):
         per_epoch = n / epochs[m]
         mean = np.mean([_running_mean(x[:n], max(1, int(per_epoch / 10))) for x in cs], axis=0)
         ax[0].plot(np.arange(1, n + 1) / per_epoch, mean, lw=1, label=m)
-    ax[0].set(yscale="log", xlabel="epoch", ylabel="training error (nats/example)",
-              title="(a) per mini-batch (running mean)")
+    ax[0].set(
+        yscale="log", xlabel="epoch", ylabel="training error (nats/example)", title="(a) per mini-batch (running mean)"
+    )
     ax[0].legend()
     d = final[(final.epoch >= 1) & (final.split == "train") & (final.metric == "loss")]
     sns.lineplot(data=d, x="epoch", y="value", hue="method", errorbar="sd", marker="o", ax=ax[1])
@@ -1457,16 +1964,18 @@ def plot_alpha_sweep(sweep: runs.Sweep, df: pd.DataFrame, chosen_alpha: float):
     colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     for j, (lam, dl) in enumerate(last.groupby("lam")):
         col = colours[j % len(colours)]
-        for i, (metric, split) in enumerate([("tv_batch_objective", "train"), ("pruned_nodes", "-"),
-                                             ("accuracy", "val")]):
+        for i, (metric, split) in enumerate(
+            [("tv_batch_objective", "train"), ("pruned_nodes", "-"), ("accuracy", "val")]
+        ):
             d = dl[(dl.metric == metric) & (dl.split == split)]
             ax[i].scatter(d["alpha"], d["value"], s=10, alpha=0.5, color=col)
             mean = d.groupby("alpha")["value"].mean()
             ax[i].plot(mean.index, mean.values, "-o", color=col, label=f"λ = {lam:g}")
         dp = dl[(dl.metric == "accuracy_pruned") & (dl.split == "val")].groupby("alpha")["value"].mean()
         ax[2].plot(dp.index, dp.values, "--s", color=col, mfc="none", label=f"λ = {lam:g}, after pruning")
-    for i, title in enumerate(["(a) TV per batch of the objective", "(b) pruned nodes (of 192)",
-                               "(c) validation accuracy"]):
+    for i, title in enumerate(
+        ["(a) TV per batch of the objective", "(b) pruned nodes (of 192)", "(c) validation accuracy"]
+    ):
         ax[i].axvline(chosen_alpha, color="grey", lw=0.8, ls=":")
         ax[i].set_xscale("symlog", linthresh=pos[0] if pos else 1e-3)
         ax[i].set_xlim(left=-0.3 * (pos[0] if pos else 1e-3))

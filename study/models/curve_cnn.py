@@ -6,6 +6,7 @@
 With S = 104 (the paper) the dense layer `fc` holds 32·13·13·128 = 692,224 weights (the paper's "700,000"), the
 conv layers 288, 9,216 and 9,216 weights (their "about 10,000"). The dense layer is the one RVSM sparsifies.
 """
+
 from __future__ import annotations
 
 import torch

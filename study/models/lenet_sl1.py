@@ -4,6 +4,7 @@ Application", Table 1 / §2(1).
 1×28×28 → conv 5×5, 6 maps (24×24×6) → 2×2 average pool (12×12×6) → conv 5×5, 12 maps (8×8×12) → 2×2 average pool
 (4×4×12) → flatten (192) → fully connected 10. 3,898 parameters.
 """
+
 from __future__ import annotations
 
 import torch
@@ -29,8 +30,12 @@ class LeNetSL1(nn.Module):
             raise ValueError(f"activation={activation!r} is not one of {sorted(ACTIVATIONS)}")
         act = ACTIVATIONS[activation]
         self.features = nn.Sequential(
-            nn.Conv2d(1, 6, kernel_size=5), act(), nn.AvgPool2d(2),
-            nn.Conv2d(6, 12, kernel_size=5), act(), nn.AvgPool2d(2),
+            nn.Conv2d(1, 6, kernel_size=5),
+            act(),
+            nn.AvgPool2d(2),
+            nn.Conv2d(6, 12, kernel_size=5),
+            act(),
+            nn.AvgPool2d(2),
             nn.Flatten(),
         )
         self.fc = nn.Linear(192, num_classes)

@@ -17,6 +17,7 @@
   convolution with 1 input channel and no max pool (the usual CIFAR-style adaptation); everything else is
   torchvision's.
 """
+
 from __future__ import annotations
 
 import torch
@@ -35,8 +36,9 @@ class ShallowCNN(nn.Module):
 
     layer_names = ("conv1", "conv2", "fc1", "fc2", "logits")
 
-    def __init__(self, num_classes: int = 10, channels: tuple[int, int] = (10, 20), hidden: tuple[int, int] = (100, 60)
-                 ) -> None:
+    def __init__(
+        self, num_classes: int = 10, channels: tuple[int, int] = (10, 20), hidden: tuple[int, int] = (100, 60)
+    ) -> None:
         super().__init__()
         c1, c2 = channels
         h1, h2 = hidden
@@ -78,6 +80,7 @@ class ResNet18MI(nn.Module):
             raise ValueError(f"image_size={image_size} must be >= 32 for the paper stem")
         self.stem, self.image_size = stem, image_size
         from torchvision.models import resnet18  # here, not at import: torchvision costs ~1 s in every worker process
+
         self.net = resnet18(weights=None, num_classes=num_classes)
         if stem == "small":
             self.net.conv1 = nn.Conv2d(1, 64, kernel_size=3, stride=1, padding=1, bias=False)
@@ -86,6 +89,7 @@ class ResNet18MI(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.stem == "paper":
             from torchvision.transforms.v2 import functional as TF
+
             x = TF.resize(x, [self.image_size, self.image_size], antialias=True)
             if x.shape[1] == 1:
                 x = x.expand(-1, 3, -1, -1)
@@ -104,6 +108,8 @@ def count_parameters(model: nn.Module) -> int:
 
 def layer_table(model: nn.Module) -> list[tuple[str, str, int]]:
     """(name, module, parameters) for every leaf module with parameters, in order (for printing the sizes)."""
-    return [(name, repr(m), sum(p.numel() for p in m.parameters()))
-            for name, m in model.named_modules()
-            if len(list(m.children())) == 0 and sum(p.numel() for p in m.parameters()) > 0]
+    return [
+        (name, repr(m), sum(p.numel() for p in m.parameters()))
+        for name, m in model.named_modules()
+        if len(list(m.children())) == 0 and sum(p.numel() for p in m.parameters()) > 0
+    ]
