@@ -1,7 +1,8 @@
 # The study's commands. `make` alone lists them.
 #   make reproduce [PROFILE=smoke|default|paper]   environment, data, every notebook, HTML report
-#   make test                                      unit tests + nbval on every notebook with smoke parameters,
-#                                                  then the report of nbval's outputs built and checked (report-check)
+#   make test                                      ruff + mypy on study/ (lint), unit tests, nbval on every notebook
+#                                                  with smoke parameters, then the report of nbval's outputs built
+#                                                  and checked (report-check)
 SHELL := /bin/bash
 PROFILE ?= default
 PYTHON ?= python3
@@ -27,12 +28,12 @@ ifeq ($(filter $(PROFILE),smoke default paper),)
 $(error PROFILE=$(PROFILE) is not one of smoke, default, paper)
 endif
 
-.PHONY: help reproduce env data notebooks report report-check test unit nbval lab clean clean-runs machine-check FORCE
+.PHONY: help reproduce env data notebooks report report-check test lint unit nbval lab clean clean-runs machine-check FORCE
 .DEFAULT_GOAL := help
 
 help:  ## list the targets
 	@echo "make reproduce [PROFILE=smoke|default|paper]  environment, data, every notebook, HTML report (default: $(PROFILE))"
-	@echo "make test       unit tests + nbval on every notebook with smoke parameters + the report of those outputs checked"
+	@echo "make test       ruff + mypy on study/, unit tests, nbval on every notebook with smoke parameters, the report of those outputs checked"
 	@echo "make report     HTML report from the executed notebooks in reports/ (exit 1 if a headline.json is unreadable)"
 	@echo "make report-check  the report of nbval's smoke outputs (build/nbval/report), its links, anchors, claims checked"
 	@echo "make data       fill and verify data/ (MNIST, Fashion-MNIST) from a mirror or the network"
@@ -118,7 +119,13 @@ reports/%/headline.json: notebooks/%.ipynb notebooks/params/$(PROFILE)/%.yaml $(
 report: | $(VENV_STAMP)
 	$(PY) -m study.report reports --profile "$$(cat build/profile 2>/dev/null)"
 
-test: unit nbval report-check
+test: lint unit nbval report-check
+
+# lint: ruff (lint and format check; rules in pyproject.toml) and mypy (pyproject.toml [tool.mypy]) on study/
+lint: $(VENV_STAMP)
+	$(VENV)/bin/ruff check study
+	$(VENV)/bin/ruff format --check study
+	$(VENV)/bin/mypy
 
 unit: $(VENV_STAMP) $(DATA_STAMP)
 	$(PY) -m pytest -q tests

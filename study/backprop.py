@@ -223,10 +223,10 @@ def _check(params: dict[str, Tensor], X: Tensor, y: Tensor) -> None:
         raise ValueError(f"labels must lie in [0, {classes - 1}], got range [{int(y.min())}, {int(y.max())}]")
 
 
-def layers(params: dict[str, Tensor], in_shape: tuple[int, int, int], pool: int = 2) -> list:
+def layers(params: dict[str, Tensor], in_shape: tuple[int, ...], pool: int = 2) -> list:
     """The K = 2 layers [ConvReLUMaxPool, DenseSoftmax] sharing the tensors of `params`."""
     return [
-        ConvReLUMaxPool(params["conv.weight"], params["conv.bias"], tuple(in_shape), pool),
+        ConvReLUMaxPool(params["conv.weight"], params["conv.bias"], tuple(in_shape), pool),  # type: ignore[arg-type]  # (C, H, W): unpacked, checked in __post_init__
         DenseSoftmax(params["fc.weight"], params["fc.bias"]),
     ]
 
@@ -263,7 +263,7 @@ def backprop(params: dict[str, Tensor], X: Tensor, y: Tensor, *, pool: int = 2) 
         q[y[n]] = 1.0  # one-hot q
         loss_n = -torch.log(p[y[n]])
         g = (-q / p)[None, :]  # g = ∂ℓ/∂p  (eq. 4), a row
-        grad_n = []
+        grad_n: list[Tensor] = []
         for k in range(len(net) - 1, -1, -1):  # back-propagation, k = K..1
             grad_n.insert(0, (g @ net[k].jac_w()).squeeze(0))  # eq. (2)
             if k > 0:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, TypeGuard
 
 
 def out_of_range(name: str, value: Any, accepted: str) -> ValueError:
@@ -48,7 +48,7 @@ def is_int(v: Any, low: int | None = None) -> bool:
     return isinstance(v, int) and not isinstance(v, bool) and (low is None or v >= low)
 
 
-def is_num(v: Any) -> bool:
+def is_num(v: Any) -> TypeGuard[float]:
     """A finite int or float (not a bool)."""
     return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 

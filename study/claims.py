@@ -139,7 +139,7 @@ def verdict(
     m, ci, n = interval(values)
     if n < MIN_SEEDS:
         return "inconclusive", f"n = {n} < {MIN_SEEDS} seeds: no interval to judge by"
-    lo, hi = ci
+    lo, hi = ci  # type: ignore[misc]  # n >= MIN_SEEDS: interval gives one
     open_ = type in ("ordering", "trend")
     inside = (lo > lo_ok if open_ else lo >= lo_ok) and hi <= hi_ok
     outside = (hi <= lo_ok if open_ else hi < lo_ok) or lo > hi_ok

@@ -161,7 +161,7 @@ def glyph_contours(char: str, font_file: str) -> tuple[np.ndarray, ...]:
     from matplotlib.textpath import TextPath
 
     path = TextPath((0, 0), char, size=1.0, prop=FontProperties(fname=font_file))
-    polys = [np.asarray(p, dtype=np.float64) for p in path.to_polygons(closed_only=True) if len(p) >= 3]
+    polys = [np.asarray(p, dtype=np.float64) for p in path.to_polygons(closed_only=True) if len(p) >= 3]  # type: ignore[arg-type]  # polygons are arrays
     if not polys:
         raise ValueError(f"glyph {char!r} of {font_file} has no closed contour")
     allp = np.concatenate(polys)

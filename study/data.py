@@ -282,7 +282,7 @@ def verify(
             ``make data`` and lists the ways to supply it.
     """
     root = Path(root)
-    prefix = SPLIT_PREFIX[split] + "-" if _check_split(split) else ""
+    prefix = SPLIT_PREFIX[split] + "-" if _check_split(split) else ""  # type: ignore[index]  # split checked not None
     for fname, expected in MD5[_check_name(name)].items():
         if not fname.startswith(prefix):
             continue
@@ -350,7 +350,7 @@ def ensure(name: str, root: Path | str = DEFAULT_ROOT, *, download: bool = True,
     def take(source: Source) -> list[tuple[Path, str]]:
         bad = []
         for fname in list(tried):
-            cands = [p for p in (source.folder / f"{fname}.gz", source.folder / fname) if p.is_file()]
+            cands = [p for p in (source.folder / f"{fname}.gz", source.folder / fname) if p.is_file()]  # type: ignore[operator]  # only sources with a folder are taken
             if not cands:
                 tried[fname].append(f"{source.label}: no {fname}.gz or {fname} in {source.folder}")
             for src in cands:

@@ -142,7 +142,7 @@ def _check_beta(beta: float) -> float:
 
 
 def _check_a(a: float | None) -> float:
-    return _check_number("a", a, positive=True, meaning="the transformed-l1 shape parameter")
+    return _check_number("a", a, positive=True, meaning="the transformed-l1 shape parameter")  # type: ignore[arg-type]  # None refused there
 
 
 def tl1_rho(x: Tensor, a: float) -> Tensor:

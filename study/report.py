@@ -52,7 +52,7 @@ import shutil
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 # `study.results` (torch, pandas: ~2 s to import) is imported where it is used, so that the commands the Makefile
 # runs around every notebook execution (`inputs`, `install`) start quickly.
@@ -356,9 +356,9 @@ def _markdown(text: str) -> str:
     import mistune
 
     md = mistune.create_markdown(escape=True, plugins=["table", "strikethrough", "math"])
-    md.renderer.register("block_math", lambda r, text: f'<div class="math">{_mathml(text, "block")}</div>\n')
-    md.renderer.register("inline_math", lambda r, text: f'<span class="math">{_mathml(text, "inline")}</span>')
-    return md(text)
+    md.renderer.register("block_math", lambda r, text: f'<div class="math">{_mathml(text, "block")}</div>\n')  # type: ignore[union-attr]  # HTML renderer
+    md.renderer.register("inline_math", lambda r, text: f'<span class="math">{_mathml(text, "inline")}</span>')  # type: ignore[union-attr]  # HTML renderer
+    return md(text)  # type: ignore[return-value]  # HTML renderer: a str
 
 
 # ------------------------------------------------------------------- summary facts from headline.json (issue 17)
@@ -591,7 +591,7 @@ def _figure_names(tree: ast.Module | None, wrappers: dict[str, tuple[int, str]])
             pats.append(re.compile(re.escape(arg.value)))
         elif isinstance(arg, ast.JoinedStr):
             pats.append(
-                re.compile("".join(re.escape(v.value) if isinstance(v, ast.Constant) else ".+" for v in arg.values))
+                re.compile("".join(re.escape(v.value) if isinstance(v, ast.Constant) else ".+" for v in arg.values))  # type: ignore[type-var,misc]  # f-string literal parts are str
             )
         elif arg is not None:
             dynamic = True
@@ -764,7 +764,7 @@ def load_headline(path: Path | str) -> tuple[dict[str, Any], list[str]]:
 
 
 # ------------------------------------------------------------------------------------------------- formatting
-def _finite(x: Any) -> bool:
+def _finite(x: Any) -> TypeGuard[float]:
     return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
 
 

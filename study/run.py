@@ -15,13 +15,16 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import torch
 
 from . import checks, results, runs
 from .train import pick_device, seed_everything, set_threads
+
+if TYPE_CHECKING:
+    from .runs import Sweep  # the field `runs` shadows the module in the class body
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 PROFILES = ("smoke", "default", "paper")
@@ -195,7 +198,7 @@ class Run:
         divergence_expected: bool = False,
         predicted: Callable[[dict[str, Any]], str | None] | None = None,
         **kw,
-    ) -> runs.Sweep:
+    ) -> Sweep:
         """`study.runs.sweep` with this notebook's executor; adds the sweep's counts to `runs` (see `save`).
 
         `divergence_expected`: the sweep explores settings where diverging is a possible finding (a learning-rate or

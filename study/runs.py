@@ -122,7 +122,7 @@ def experiment(
     if chance is not None and not 0 < chance < 1:
         raise ValueError(f"chance={chance!r} must be a fraction in (0, 1) (1 / number of classes)")
 
-    def mark(fn: Callable) -> Callable:
+    def mark(fn: Any) -> Any:
         fn.experiment = name
         fn.depends = tuple(depends)
         fn.chance = chance
@@ -304,7 +304,7 @@ def _value_digest(v: Any) -> str | None:
     if isinstance(v, IMMUTABLE_CONSTANTS) and not isinstance(v, (tuple, frozenset, types.MappingProxyType)):
         return repr(v)
     if isinstance(v, (tuple, frozenset)):
-        parts = [_value_digest(x) for x in (sorted(v, key=repr) if isinstance(v, frozenset) else v)]
+        parts: list[Any] = [_value_digest(x) for x in (sorted(v, key=repr) if isinstance(v, frozenset) else v)]
         return None if any(p is None for p in parts) else "(" + ",".join(parts) + ")"
     if isinstance(v, types.MappingProxyType):
         parts = [(_value_digest(k), _value_digest(x)) for k, x in sorted(v.items(), key=lambda kv: repr(kv[0]))]
@@ -379,6 +379,7 @@ def code_sources(run_fn: Callable, extra: Iterable[Any] = ()) -> dict[str, str]:
     root = (home.split(".")[0], __name__.split(".")[0])  # the run's own package, and always `study`
     out: dict[str, str] = {}
     todo: list[Any] = [run_fn, *extra, *getattr(run_fn, "depends", ())]
+    mod: str | None
     for path in ROW_SHAPERS:
         mod, _, attr = path.rpartition(".")
         v = getattr(sys.modules.get(mod) or __import__(mod, fromlist=[attr]), attr)
@@ -455,7 +456,7 @@ def code_version(run_fn: Callable, extra: Iterable[Any] = ()) -> str:
 
 
 # ------------------------------------------------------------------------------------------------------- the store
-def canonical(config: dict[str, Any]) -> str:
+def canonical(config: Any) -> str:
     """A config as canonical JSON (sorted keys, no whitespace): the config's part of the store key.
 
     Raises:
@@ -893,6 +894,8 @@ def sweep(
 
     done: dict[str, Result] = {}
     failed: dict[str, str] = {}
+    futs: Any  # a dict of futures (processes) or a list of dask futures
+    f: Any
     todo = []
     now = results.library_versions()
     for t in dict.fromkeys(texts):

@@ -79,7 +79,7 @@ class RVSM:
     """
 
     def __init__(
-        self, weight: nn.Parameter, penalty: str, lam: float, beta: float, a: float | None = None, scale: str = "abs"
+        self, weight: torch.Tensor, penalty: str, lam: float, beta: float, a: float | None = None, scale: str = "abs"
     ) -> None:
         lam, beta, a = check_parameters(penalty, lam, beta, a)
         if scale not in SCALE_MODES:
@@ -278,7 +278,7 @@ class ScheduledSGD(torch.optim.SGD):
     # (`study.runs.code_version`) -- after the first run in a process: a worker's key would then differ from the
     # notebook's. Marked as hooked, the method stays ours (no profiler record or global optimiser step hooks, which
     # the study does not use).
-    step.hooked = True
+    step.hooked = True  # type: ignore[attr-defined]  # a marker attribute on the function
 
 
 def check_parameters(
@@ -310,7 +310,7 @@ def threshold(penalty: str, lam: float, beta: float, a: float | None = None) -> 
         return (2 * mu) ** 0.5
     if penalty == "l1":
         return mu
-    return penalties.tl1_threshold_value(mu, a)
+    return penalties.tl1_threshold_value(mu, a)  # type: ignore[arg-type]  # check_parameters sets a for tl1
 
 
 def sparsity(weight: Tensor) -> float:
@@ -412,7 +412,7 @@ def fit_rvsm(
     if coupling == "outside" and not isinstance(opt, ScheduledSGD):
         raise ValueError(f"coupling='outside' needs a ScheduledSGD optimiser, got {type(opt).__name__}")
     if normalize in RESCALING:  # w₀ normalised too, so u₀ = prox(w₀) is taken at the same scale as every later u
-        normalize_layer(layer, next_layer, normalize, opt)
+        normalize_layer(layer, next_layer, normalize, opt)  # type: ignore[arg-type]  # next_layer checked above
     state = RVSM(layer.weight, penalty, lam, beta, a, scale=SCALE_OF[normalize])
     sparsity_init = state.sparsity()
     if coupling == "outside":
@@ -424,7 +424,7 @@ def fit_rvsm(
 
     def after_step(m: nn.Module) -> None:
         if normalize in RESCALING:
-            normalize_layer(layer, next_layer, normalize, opt)
+            normalize_layer(layer, next_layer, normalize, opt)  # type: ignore[arg-type]  # next_layer checked above
         state.update_u()
 
     def on_epoch_end(m: nn.Module, epoch: int) -> dict[str, float]:

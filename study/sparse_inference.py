@@ -178,7 +178,7 @@ def layer_report(
     for b in batches:
         x = torch.randn(b, w.shape[1], generator=g)
         with torch_threads(threads):
-            t = {k: time_call(lambda f=f: f(x), repeats=repeats, target_s=target_s) for k, f in fns.items()}
+            t = {k: time_call(lambda f=f: f(x), repeats=repeats, target_s=target_s) for k, f in fns.items()}  # type: ignore[misc]  # default-bound lambda
         for k in BACKENDS:
             rows.append(
                 {

@@ -7,13 +7,7 @@ import torch.nn.functional as F
 from study import backprop as bp
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny tensors: one intra-op thread is faster and fair to a shared 2-core machine."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
 
 def _problem(seed=0, in_shape=(1, 10, 10), channels=3, kernel=3, pool=2, classes=5, n=6):

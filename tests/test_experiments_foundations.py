@@ -9,22 +9,17 @@ import pytest
 import torch
 
 from study import claims as cl
-from study import data, results, runs, selection
+from study import results, runs, selection
 from study import foundations as fd
 from study.experiments import foundations as fx
 
 matplotlib.use("Agg")
-HAVE_MNIST = (data.raw_folder("mnist") / "t10k-labels-idx1-ubyte").exists()
-needs_mnist = pytest.mark.skipif(not HAVE_MNIST, reason="run `make data`")
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py: tiny networks, one intra-op thread
 
 
 @pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny networks: one intra-op thread is faster and fair to a shared 2-core machine."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
+def close_figures():
     yield
-    torch.set_num_threads(n)
     plt.close("all")
 
 
@@ -133,7 +128,7 @@ def test_run_configs_are_validated():
 
 
 # ----------------------------------------------------------------------------------------------------------- runs
-@needs_mnist
+@pytest.mark.needs_mnist
 def test_every_run_kind_returns_tidy_finite_rows_and_is_deterministic():
     for kind, (fn, plan) in tiny_plans().items():
         c = plan[1] if kind == "dropout" else plan[0]             # the dropout run with the expectation check
@@ -150,7 +145,7 @@ def test_every_run_kind_returns_tidy_finite_rows_and_is_deterministic():
     assert float(sx.rows.query("metric == 'max_abs_sum_minus_1'").value.iloc[0]) < 1e-12
 
 
-@needs_mnist
+@pytest.mark.needs_mnist
 def test_learning_rate_candidates_never_touch_the_test_split(monkeypatch):
     """Momentum and mini-batch runs compete in a learning-rate choice: they evaluate the validation split (held out
     of the training images) and never the test split; a diverged run reads as infinitely bad on validation."""
@@ -173,7 +168,7 @@ def test_learning_rate_candidates_never_touch_the_test_split(monkeypatch):
     assert val["risk_nats"] == math.inf and val["error"] == 1.0
 
 
-@needs_mnist
+@pytest.mark.needs_mnist
 def test_the_choice_refuses_test_rows_and_the_findings_refuse_a_run_that_saw_test():
     sw = sweep_of(*tiny_plans(n_seeds=1)["momentum"])
     frame = pd.concat([r.rows.assign(lr=c["lr"]) for c, r in zip(sw.configs, sw.results)], ignore_index=True)
@@ -188,7 +183,7 @@ def test_the_choice_refuses_test_rows_and_the_findings_refuse_a_run_that_saw_tes
         fx.momentum_findings(runs.Sweep(sw.configs, [leaked] + sw.results[1:], {}, []))
 
 
-@needs_mnist
+@pytest.mark.needs_mnist
 def test_a_run_depends_on_its_seed_and_the_variants_of_a_seed_share_data_and_initial_weights():
     fn, plan = tiny_plans()["early"]
     a, b = fn(plan[0]), fn(plan[1])                   # seeds 3000 and 3001, same noise
@@ -202,13 +197,17 @@ def test_a_run_depends_on_its_seed_and_the_variants_of_a_seed_share_data_and_ini
     assert start[0] == start[1] != start[2]
     assert none.artifacts["expectation"] is None and notes.artifacts["expectation"] is not None
     s = none.artifacts["summary"]
-    assert s["gap (test - train)"] == pytest.approx(s["test error"] - s["train error"])
     test = none.rows[none.rows.split == "test"]       # the test split once, at the end
     assert set(test.epoch) == {plan[0]["epochs"]} and set(test.metric) == {"risk_nats", "error"}
-    assert test[test.metric == "error"].value.iloc[0] == pytest.approx(s["test error"])
+    # the summary of a "none" run (its test-time network is the trained one) agrees with its last-epoch rows
+    last = none.rows[none.rows.epoch == plan[0]["epochs"]].set_index(["split", "metric"])["value"]
+    assert s["train error"] == pytest.approx(last[("train", "error")])
+    assert s["test error"] == pytest.approx(last[("test", "error")])
+    assert s["gap (test - train)"] == pytest.approx(last[("test", "error")] - last[("train", "error")])
+    assert s["risk gap (nats)"] == pytest.approx(last[("test", "risk_nats")] - last[("train", "risk_nats")])
 
 
-@needs_mnist
+@pytest.mark.needs_mnist
 def test_early_stopping_keeps_the_network_of_the_validation_minimum():
     fn, plan = tiny_plans()["early"]
     c = {**plan[2], "epochs": 4}
@@ -226,7 +225,7 @@ def test_early_stopping_keeps_the_network_of_the_validation_minimum():
         assert s["gain (end - stop)"] == 0.0
 
 
-@needs_mnist
+@pytest.mark.needs_mnist
 def test_dropout_expectation_converges_and_scaling_is_exact():
     torch.manual_seed(0)
     net = fd.mlp([784, 16, 16, 10], dropout=0.5, input_dropout=0.8)
@@ -237,7 +236,9 @@ def test_dropout_expectation_converges_and_scaling_is_exact():
     for col in mc.columns[1:]:                        # the Monte Carlo error falls roughly as 1/sqrt(M)
         assert mc[col].iloc[-1] < mc[col].iloc[0] / 5
         assert mc[col].iloc[-1] < 3 / math.sqrt(400)
-    assert ex["exact_eval"] < 1e-5 and 0 <= ex["agree"] <= 1 and ex["tv"] >= 0 and ex["n_avg"] == 400
+    assert ex["exact_eval"] < 1e-5 and ex["n_avg"] == 400
+    # the scaled network approximates the 400-mask average (same argmax) without being it (ReLU is not linear)
+    assert ex["agree"] >= 0.9 and 0 < ex["tv"] < 0.05
 
 
 # ------------------------------------------------------------------------------------------------------- analyses
@@ -288,7 +289,7 @@ def test_a_failed_run_stops_its_section_with_a_clear_error():
         fx.momentum_findings(sw)
 
 
-@needs_mnist
+@pytest.mark.needs_mnist
 def test_findings_from_tiny_sweeps_feed_the_claims():
     p = tiny_plans(n_seeds=3)
     sw = {k: sweep_of(fn, plan) for k, (fn, plan) in p.items()}

@@ -6,11 +6,9 @@ import pandas as pd
 import pytest
 import torch
 
-from study import claims as cl, data, penalties, results, runs, selection
+from study import claims as cl, penalties, results, runs, selection
 from study.experiments import sl1
 
-HAVE_MNIST = (data.raw_folder("mnist") / "t10k-labels-idx1-ubyte").exists()
-needs_mnist = pytest.mark.skipif(not HAVE_MNIST, reason="run `make data`")
 
 PARAMS = dict(n_seeds=3, epochs=4, batch_size=64, momentum=0.2, momentum_ramp_epochs=2, loss="entropy_error",
               methods=["none", "sl1", "group_l1", "l2"], prune_threshold=1e-2, train_subset=512, test_subset=500,
@@ -191,7 +189,7 @@ def test_choose_penalties_per_method_and_failed_candidates_are_never_chosen():
         sl1.choose_base(fake_sweep(sl1.tune_base_stage(**PARAMS, **WHERE), fail=range(8)), **PARAMS)
 
 
-@needs_mnist
+@pytest.mark.needs_mnist
 def test_validation_runs_never_load_the_test_split(monkeypatch):
     real = sl1._mnist_split
 
@@ -213,7 +211,7 @@ def test_validation_runs_never_load_the_test_split(monkeypatch):
 
 
 # ----------------------------------------------------------------------------------------------------------- run
-@needs_mnist
+@pytest.mark.needs_mnist
 def test_mnist_tensors_subsets_are_seeded_and_standardised():
     a = sl1.mnist_tensors("test", 100, 50, 0)
     b = sl1.mnist_tensors("test", 100, 50, 0)
@@ -231,7 +229,7 @@ def test_mnist_tensors_subsets_are_seeded_and_standardised():
         sl1.mnist_tensors("train", 10, 10, 0)
 
 
-@needs_mnist
+@pytest.mark.needs_mnist
 def test_run_rows_artifacts_and_pruning_are_consistent():
     cfg = tiny()
     out = sl1.run(cfg)
@@ -269,7 +267,7 @@ def test_run_rows_artifacts_and_pruning_are_consistent():
     assert torch.equal(plain.artifacts["batch_loss"], plain.artifacts["batch_objective"])
 
 
-@needs_mnist
+@pytest.mark.needs_mnist
 def test_run_is_deterministic_and_depends_on_seed_method_and_alpha():
     def values(cfg):
         r = sl1.run(cfg)
@@ -292,7 +290,7 @@ def test_run_is_deterministic_and_depends_on_seed_method_and_alpha():
     assert not torch.allclose(n0, values(tiny(alpha=1.0, lam=1e-2))[1])  # a large α trains differently
 
 
-@needs_mnist
+@pytest.mark.needs_mnist
 def test_code_version_covers_the_science_not_the_analysis():
     src = runs.code_sources(sl1.run)
     for key in ("module study.penalties", "module study.models.lenet_sl1", "module study.losses",

@@ -194,16 +194,27 @@ def test_gradient_matches_finite_differences():
 
 
 def test_mi_regularized_loss_eq7():
+    assert inf.transition_factor(3) == pytest.approx(0.5) and inf.transition_factor(0) == 1.0
+    # f = 1 (epoch 0): pure cross-entropy, whatever the MI term
     g = gen(13)
-    logits = torch.randn(50, 10, generator=g, requires_grad=True)
+    logits = torch.randn(50, 10, generator=g)
     y = torch.randint(0, 10, (50,), generator=g)
-    f = inf.transition_factor(3)
-    assert f == pytest.approx(0.5)
-    assert inf.transition_factor(0) == 1.0
-    loss, ce, mi = inf.mi_regularized_loss(logits, y, f=f, width=0.5)
-    assert loss.item() == pytest.approx(f * ce.item() - (1 - f) * mi.item(), rel=1e-6)
-    loss.backward()
-    assert torch.isfinite(logits.grad).all()
+    loss, _, _ = inf.mi_regularized_loss(logits, y, f=1.0, width=0.5)
+    assert loss.item() == pytest.approx(torch.nn.functional.cross_entropy(logits, y).item(), rel=1e-6)
+    # a 2-sample toy batch by hand: logits (ln 3, 0) and (0, ln 3), labels 0 and 1, so softmax rows (3/4, 1/4) and
+    # (1/4, 3/4), ‖p1 − p2‖² = 1/2; with s² = (1/2)/ln 2 the kernel's off-diagonal is 1/2 and A has eigenvalues 1/4,
+    # 3/4. K_y = I: H(Y) = 1 bit = H(Y, Ŷ), so I(Y; Ŷ) = H(Ŷ) = −log2(1/16 + 9/16) = log2 1.6 = 0.6780719051 bits
+    # (α = 2); CE = ln(4/3) = 0.2876820725 nats. L = ½·CE − ½·I = −0.1951949163.
+    toy = torch.tensor([[math.log(3), 0.0], [0.0, math.log(3)]], dtype=torch.float64)
+    loss, ce, mi = inf.mi_regularized_loss(toy, torch.tensor([0, 1]), f=0.5, width=0.8493218003, alpha=2.0)
+    assert ce.item() == pytest.approx(0.2876820725, rel=1e-9)
+    assert mi.item() == pytest.approx(0.6780719051, rel=1e-8)
+    assert loss.item() == pytest.approx(-0.1951949163, rel=1e-8)
+    # the gradient the training step follows is the loss's (finite differences, float64, f strictly inside (0, 1))
+    x = torch.randn(8, 4, generator=gen(14), dtype=torch.float64, requires_grad=True)
+    yx = torch.tensor([0, 1, 2, 3, 0, 1, 2, 3])
+    assert torch.autograd.gradcheck(lambda z: inf.mi_regularized_loss(z, yx, f=0.3, width=0.5)[0], (x,),
+                                    eps=1e-6, atol=1e-5)
 
 
 # -------------------------------------------------------------------------------------------- kernel width
@@ -228,10 +239,23 @@ def test_alignment_and_width_search():
 
 
 def test_silverman_width():
-    x = torch.randn(500, 1, generator=gen(16), dtype=torch.float64)
-    sigma = float(x.std()) * (4.0 / (3 * 500)) ** 0.2  # the 1-D rule 1.06 σ N^-1/5 up to (4/3)^(1/5) = 1.059
-    assert inf.silverman_width(x) == pytest.approx(math.sqrt(2) * sigma)
-    assert (4 / 3) ** 0.2 == pytest.approx(1.06, abs=1e-3)
+    """Silverman (1986, eq. 4.14): σ = σ̂ (4 / ((d + 2) N))^(1/(d+4)), and our s = √2 σ; values worked out by hand."""
+    # d = 1, N = 2, rows 0 and 2: σ̂ = √2 (sample std), σ = √2 (2/3)^(1/5), s = 2 (2/3)^(1/5) = 1.8442158230
+    assert inf.silverman_width(torch.tensor([[0.0], [2.0]], dtype=torch.float64)) == pytest.approx(1.8442158230)
+    # d = 2, N = 4, the corners of a 2 × 4 rectangle: σ̂ = (2/√3 + 4/√3) / 2 = √3, σ = √3 · 4^(-1/6),
+    # s = √6 · 2^(-1/3) = 1.9441612972
+    corners = torch.tensor([[0.0, 0.0], [2.0, 0.0], [0.0, 4.0], [2.0, 4.0]], dtype=torch.float64)
+    assert inf.silverman_width(corners) == pytest.approx(1.9441612972)
+    # properties: the width scales with the data and ignores a shift; at a fixed spread it falls as N^(-1/(d+4))
+    x = torch.randn(500, 3, generator=gen(16), dtype=torch.float64)
+    s = inf.silverman_width(x)
+    assert inf.silverman_width(7.5 * x + 3.0) == pytest.approx(7.5 * s)
+    x4 = (x - x.mean(0)) / x.std(0)                    # unit sample std per dimension, N = 500 and N = 1000
+    x8 = torch.cat([x4, -x4]) * math.sqrt(999 / 998)   # same per-dimension sample std (1), twice the rows
+    assert inf.silverman_width(x8) / inf.silverman_width(x4) == pytest.approx(2 ** (-1 / 7))
+    # in 1-D it is the familiar 1.06 σ̂ N^(-1/5), times √2: (4/3)^(1/5) = 1.0592
+    x1 = torch.randn(500, 1, generator=gen(17), dtype=torch.float64)
+    assert inf.silverman_width(x1) / math.sqrt(2) == pytest.approx(1.06 * float(x1.std()) * 500 ** -0.2, rel=1e-3)
 
 
 # --------------------------------------------------------------------------------------------------- errors

@@ -280,13 +280,18 @@ def test_same_stored_rows_whatever_the_executor(tmp_path, monkeypatch):
     monkeypatch.delenv("STUDY_EXECUTOR", raising=False)
     from tests_support_training import train_tiny  # noqa: F401  (importable by spawned workers too)
     frames = {}
-    for ex in runs.EXECUTORS:
-        res = runs.sweep(train_tiny, _training_configs(), executor=ex, workers=2, store=tmp_path / ex)
-        assert res.counts["ran"] == 2 and res.counts["executor"] == ex
-        frames[ex] = res.frame
+    prev = torch.get_num_threads()
+    torch.set_num_threads(2)  # not the runs' 1 thread: a count the sweep failed to restore would show
+    try:
+        for ex in runs.EXECUTORS:
+            res = runs.sweep(train_tiny, _training_configs(), executor=ex, workers=2, store=tmp_path / ex)
+            assert res.counts["ran"] == 2 and res.counts["executor"] == ex
+            assert torch.get_num_threads() == 2, f"the {ex} sweep changed the notebook's thread count"
+            frames[ex] = res.frame
+    finally:
+        torch.set_num_threads(prev)
     pd.testing.assert_frame_equal(frames["serial"], frames["processes"], check_exact=True)
     pd.testing.assert_frame_equal(frames["serial"], frames["dask"], check_exact=True)
-    assert torch.get_num_threads() >= 1  # the serial run left the notebook's thread count alone
 
 
 def test_dask_local_cluster_with_two_workers(toy):
@@ -299,8 +304,9 @@ def test_dask_local_cluster_with_two_workers(toy):
         finally:
             runs._DASK.pop("local:2", None)
         assert res.counts == {"total": 4, "cached": 0, "ran": 4, "failed": 0, "diverged": 0, "executor": "dask"}
-        workers = {m["host"] + ":" + str(m["wall_s"] >= 0) for m in res.meta}
-        assert workers and len(client.scheduler_info()["workers"]) == 2
+        assert len(client.scheduler_info()["workers"]) == 2
+        # each result carries its own run's record, and the run saw the sweep's one torch thread
+        assert [m["config"] for m in res.meta] == configs(4) and all(m["threads"] == 1 for m in res.meta)
     again = runs.sweep(toy.module.run, configs(4))  # the serial executor reads what the Dask workers stored
     assert again.counts["cached"] == 4
     pd.testing.assert_frame_equal(again.frame, res.frame)

@@ -48,16 +48,6 @@ class DeviceGuard(TorchDispatchMode):
         return func(*args, **kwargs)
 
 
-@pytest.fixture
-def moves_params_in_place():
-    """`module.to(device)` keeps each Parameter object and moves its data, as it does from CPU to CUDA (to `meta`
-    torch would otherwise make new Parameters, and a reference kept to the old one would go unnoticed)."""
-    old = torch.__future__.get_swap_module_params_on_conversion()
-    torch.__future__.set_swap_module_params_on_conversion(True)
-    yield
-    torch.__future__.set_swap_module_params_on_conversion(old)
-
-
 def small_cnn():
     torch.manual_seed(0)
     return nn.Sequential(nn.Conv2d(1, 3, 3, padding=1), nn.ReLU(), nn.Flatten(), nn.Linear(3 * 8 * 8, 2))

@@ -467,7 +467,7 @@ def early_stopping_run(config: dict[str, Any]) -> runs.Result:
     y = y.to(dev)
     xv, yv = x_train[va_idx].to(dev), y_train[va_idx].to(dev)
     model = fd.mlp([D_IN, c["hidden"], N_CLASSES]).to(dev)
-    best = {"err": math.inf, "epoch": 0, "state": None}
+    best: dict[str, Any] = {"err": math.inf, "epoch": 0, "state": None}
 
     def checkpoint(net: nn.Module, epoch: float, rows_so_far: list[dict[str, Any]]) -> None:
         v_err = next(r["value"] for r in reversed(rows_so_far) if r["split"] == "val" and r["metric"] == "error")
@@ -551,7 +551,7 @@ def dropout_expectation(
     """
     net = net.cpu().eval()
     j = next(i for i in range(1, len(net)) if isinstance(net[i], fd.Dropout) and isinstance(net[i - 1], nn.ReLU))
-    lin2 = net[j + 1]  # the Linear after the first hidden dropout layer
+    lin2: nn.Linear = net[j + 1]  # type: ignore[assignment]  # the Linear after the first hidden dropout layer
     with torch.inference_mode():
         h1 = net[:j](x_test[:DROPOUT_MC_IMAGES].cpu())  # (images, hidden) outputs of hidden layer 1
         target_notes = lin2(h1 * p)  # notes: weights leaving the units multiplied by p
@@ -1263,6 +1263,9 @@ def merge(*sections: Findings, seed: int) -> tuple[dict[str, Any], pd.DataFrame,
     Raises:
         ValueError: two sections define the same value name.
     """
+    values: dict[str, Any]
+    parts: list[pd.DataFrame]
+    metrics: dict[str, Any]
     values, parts, metrics = {}, [], {}
     for f in sections:
         clash = set(values) & set(f.values)
@@ -1291,7 +1294,7 @@ def _by_config(sweep: runs.Sweep, **columns: str) -> pd.DataFrame:
             "re-run the sweep (it retries only the failed runs)"
         )
     return pd.concat(
-        [r.rows.assign(**{k: c[v] for k, v in columns.items()}) for c, r in zip(sweep.configs, sweep.results)],
+        [r.rows.assign(**{k: c[v] for k, v in columns.items()}) for c, r in zip(sweep.configs, sweep.results)],  # type: ignore[union-attr]  # failed runs raise first (sweep, `_by_config`)
         ignore_index=True,
     )
 
@@ -1311,7 +1314,7 @@ def simplex_outputs(sweep: runs.Sweep) -> dict[int, tuple[torch.Tensor, torch.Te
         RuntimeError: a run failed.
     """
     _by_config(sweep)  # raises on a failed run
-    return {c["seed"]: (r.artifacts["logits"], r.artifacts["labels"]) for c, r in zip(sweep.configs, sweep.results)}
+    return {c["seed"]: (r.artifacts["logits"], r.artifacts["labels"]) for c, r in zip(sweep.configs, sweep.results)}  # type: ignore[union-attr]  # failed runs raise first (sweep, `_by_config`)
 
 
 def simplex_findings(sweep: runs.Sweep) -> Findings:
@@ -1321,7 +1324,7 @@ def simplex_findings(sweep: runs.Sweep) -> Findings:
     frame = _by_config(sweep)
     config, res = sweep.configs[0], sweep.results[0]
     V = SIMPLEX_VERTICES
-    cls, logits, yt = config["classes"], res.artifacts["logits"], res.artifacts["labels"]
+    cls, logits, yt = config["classes"], res.artifacts["logits"], res.artifacts["labels"]  # type: ignore[union-attr]  # failed runs raise first (sweep, `_by_config`)
     p3 = fd.softmax(logits)
     acc = cl.per_seed(frame, metric="accuracy")
     on = cl.per_seed(frame, metric="max_abs_sum_minus_1")
@@ -1527,6 +1530,8 @@ def convexity_findings(*, seeds: list[int], classes: list[int], per_class: int, 
     _positive_int(points=points, per_class=per_class, n_seeds=len(seeds))
     x_train, y_train = mnist("train")
     relabel = {d: i for i, d in enumerate(classes)}
+    hess_rows: list[dict[str, Any]]
+    spectra: dict[Any, list[Any]]
     hess_rows, spectra = [], {}
     for s in seeds:
         idx = subset(y_train, per_class, torch.Generator().manual_seed(s), classes=classes)
@@ -1646,12 +1651,12 @@ def entropy_findings(
         axs[1].plot(qv, h, "o", color=col)
     axs[1].set(xlabel="p", ylabel="bits", ylim=(0, 4), title="H(q, p) ≥ H(q) (dotted), equal at p = q")
     axs[1].legend()
-    axs[2].hist(gibbs0.numpy(), bins=80)
+    axs[2].hist(gibbs0.numpy(), bins=80)  # type: ignore[union-attr]  # set in the loop above
     axs[2].set(
         xlabel="H(q, p) − H(q)  (bits)",
         ylabel="pairs",
         yscale="log",
-        title=f"Gibbs, 10 outcomes: min = {float(gibbs0.min()):.2e}",
+        title=f"Gibbs, 10 outcomes: min = {float(gibbs0.min()):.2e}",  # type: ignore[union-attr]  # set in the loop above
     )
     fig.tight_layout()
     ent = {
@@ -1936,7 +1941,7 @@ def momentum_findings(sweep: runs.Sweep) -> Findings:
     fig, axs = plt.subplots(1, 2, figsize=(13, 3.8))
     ts = np.arange(0, 30001)
     for mm in [0.9, 0.99, 0.995, 0.999]:
-        axs[0].plot(ts, fd.sutskever_momentum(torch.tensor(ts), mu_max=mm).numpy(), label=f"μ_max = {mm}")
+        axs[0].plot(ts, fd.sutskever_momentum(torch.tensor(ts), mu_max=mm).numpy(), label=f"μ_max = {mm}")  # type: ignore[union-attr]  # tensor in, tensor out
     axs[0].set(xlabel="step t", ylabel="μ_t", title="Sutskever et al. momentum schedule (Fig. 4)", ylim=(0.45, 1.01))
     axs[0].legend()
     risk = lrdf[(lrdf.metric == "risk_nats") & (lrdf.split == "train")]
@@ -2140,7 +2145,7 @@ def early_stopping_findings(sweep: runs.Sweep) -> Findings:
     esdf = _by_config(sweep, noise="label_noise")
     es = pd.DataFrame(
         [
-            {"label noise": c["label_noise"], "seed": c["seed"], **early_stopping_summary(r.rows)}
+            {"label noise": c["label_noise"], "seed": c["seed"], **early_stopping_summary(r.rows)}  # type: ignore[union-attr]  # failed runs raise first (sweep, `_by_config`)
             for c, r in zip(sweep.configs, sweep.results)
         ]
     )
@@ -2207,7 +2212,7 @@ def dropout_findings(sweep: runs.Sweep) -> Findings:
                 "variant": dropout_variant_name(c["variant"], p),
                 "key": c["variant"],
                 "seed": c["seed"],
-                **r.artifacts["summary"],
+                **r.artifacts["summary"],  # type: ignore[union-attr]  # failed runs raise first (sweep, `_by_config`)
             }
             for c, r in zip(sweep.configs, sweep.results)
         ]
@@ -2234,9 +2239,9 @@ def dropout_findings(sweep: runs.Sweep) -> Findings:
             gap[key], "fraction"
         )
     notes = [
-        (c, r.artifacts["expectation"])
+        (c, r.artifacts["expectation"])  # type: ignore[union-attr]  # failed runs raise first (sweep, `_by_config`)
         for c, r in zip(sweep.configs, sweep.results)
-        if r.artifacts["expectation"] is not None
+        if r.artifacts["expectation"] is not None  # type: ignore[union-attr]  # failed runs raise first (sweep, `_by_config`)
     ]
     if not notes:
         raise ValueError("no 'notes' run with the expectation check (mc_samples) in the sweep")

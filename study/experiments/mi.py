@@ -256,7 +256,7 @@ def subsets(
         i_te = data.balanced_indices(te.labels, test_per_class, generator=gen)
         i_mi = torch.arange(len(i_tr))[data.balanced_indices(tr.labels[i_tr], mi_eval_per_class, generator=gen)]
         i_mi_te = torch.arange(len(i_te))[data.balanced_indices(te.labels[i_te], mi_eval_per_class, generator=gen)]
-        sets = {
+        sets: dict[str, Any] = {
             "train": (tr.subset(i_tr).float(), tr.labels[i_tr]),
             "val": (tr.subset(i_va).float(), tr.labels[i_va]),
             "test": (te.subset(i_te).float(), te.labels[i_te]),
@@ -340,7 +340,7 @@ def make_model(model: str, stem: str | None = None, bn_cumulative: bool | None =
         return ShallowCNN()
     if model != "resnet18":
         raise ValueError(f"model={model!r} is not one of {MODELS}")
-    net = ResNet18MI(stem)
+    net = ResNet18MI(stem)  # type: ignore[arg-type]  # None refused there
     if bn_cumulative:
         for m in net.modules():
             if isinstance(m, torch.nn.BatchNorm2d):
@@ -414,7 +414,7 @@ def run(config: dict[str, Any]) -> runs.Result:
     rel, n_widths = c["layer_width_rel"], c["n_widths"]
     gen = train.seed_everything(c["seed"])
     model = make_model(c["model"], c["resnet_stem"], c["resnet_bn_cumulative"]).to(dev)
-    last_name, last_w = model.last_hidden()
+    last_name, last_w = model.last_hidden()  # type: ignore[operator]  # both models of make_model define it
     w_init = last_w.detach().clone()
     state = {"f": 0.0 if c["method"] == "mi_only" else 1.0}
     rows: list[dict[str, Any]] = []
@@ -1102,7 +1102,7 @@ def plan(
                 device,
                 epochs,
                 lr_,
-                s_star[(model, name)] if method != "ce" else None,
+                s_star[(model, name)] if method != "ce" else None,  # type: ignore[index]  # given for mi methods
                 bool(p["info_plane"]) and model == "shallow" and s == seeds[0] and method != "mi_only",
             )
             out.append(check_config(cfg))
@@ -1321,7 +1321,7 @@ def x_width_frame(
 ) -> pd.DataFrame:
     """Tidy rows ``mi_yx_sstar_bits`` (I(Y;X) with X at s*, mean over the evaluation batches of `table`, the same
     every epoch) per run and epoch, split train: the headline reading of the DPI."""
-    rows = []
+    rows: list[dict[str, Any]] = []
     if table.empty:
         return results.tidy(rows, study=STUDY)
     mean = table[table.x_width == "s_star"].groupby(["model", "dataset"])["i_yx_bits"].mean()
@@ -1448,7 +1448,7 @@ def input_information(
     configs: list[dict[str, Any]], artifacts: list[dict[str, Any] | None]
 ) -> dict[tuple[str, str], tuple[float, float]]:
     """{(model, data set): (I(Y;X) in bits, s_X)} from the first stored run of each (the same for every run)."""
-    out = {}
+    out: dict[tuple[str, str], tuple[float, float]] = {}
     for cfg, art in zip(configs, artifacts):
         if art is not None:
             out.setdefault((cfg["model"], cfg["dataset"]), (art["i_yx_bits"], art["s_x"]))
@@ -1491,7 +1491,7 @@ def width_dependence(
     Returns:
         (frame with columns "net/data", s, labels, "I(Y;Ŷ) [bits]"; {(model, data set): Silverman width}).
     """
-    first = {}
+    first: dict[tuple[str, str], tuple[dict[str, Any], dict[str, Any]]] = {}
     for cfg, art in zip(configs, artifacts):
         if cfg["method"] == "ce" and art is not None:
             first.setdefault((cfg["model"], cfg["dataset"]), (cfg, art))
@@ -1794,7 +1794,7 @@ def claims_list(
                 if model == "shallow"
                 else ""
             )
-            rows = [
+            rows: list[tuple[Any, ...]] = [
                 (
                     f"Fig. 3 {tag}: minimising CE raises I(Y;Ŷ)",
                     "trend",

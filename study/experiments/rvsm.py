@@ -96,7 +96,7 @@ READING_TEXT = {
 }
 #: ablations of the headline RVSM-l0 that are not readings of the text but parts of the authors' group's public code
 #: (tdinh15/rvsm-rgsm-admm); "lam_val" (λ chosen on validation) is set by `main_plan`
-VARIANTS = {
+VARIANTS: dict[str, dict[str, Any]] = {
     "coupling_outside": {"coupling": "outside"},
     "epoch_end_H": {"epoch_end_hard": True},
     "public_code_parts": {"normalize": "none", "coupling": "outside", "epoch_end_hard": True, "nesterov": True},
@@ -134,7 +134,7 @@ PAPER_T12 = {
 #: Table 3 (their "Table 4" in the text), RVSM vs SGD on the TL1-penalised loss: % of dense weights with
 #: |w|/max|w| below 1e-1, 1e-2, 1e-3, 1e-4, 1e-5, then test accuracy %. The SGD rows have four numbers for five
 #: scales in the extracted text; we read them as 1e-1..1e-4 (None: missing).
-PAPER_T3 = {
+PAPER_T3: dict[tuple[str, float], list[float | None]] = {
     ("rvsm", 0.01): [99.7, 96.0, 91.3, 88.6, 84.9, 99.5],
     ("sgd", 0.01): [99.9, 99.9, 45.9, 5.44, None, 96.7],
     ("rvsm", 100.0): [99.9, 97.5, 92.7, 88.5, 80.3, 99.3],
@@ -185,6 +185,7 @@ def run(config: dict[str, Any]) -> runs.Result:
     layers0 = {k: m.weight.detach().clone() for k, m in studied_layers(model).items()}
     g = torch.Generator().manual_seed(c["seed"])
     model.to(device)
+    opt: torch.optim.Optimizer
     if c["optimizer"] == "adam":
         opt = torch.optim.Adam(model.parameters(), lr=c["lr"], weight_decay=c["weight_decay"])
     else:
@@ -215,7 +216,7 @@ def run(config: dict[str, Any]) -> runs.Result:
             model.fc,
             x_train,
             y_train,
-            penalty=penalty,
+            penalty=penalty,  # type: ignore[arg-type]  # an RVSM method names its penalty
             lam=c["lam"],
             beta=c["beta"],
             a=a,
@@ -228,13 +229,13 @@ def run(config: dict[str, Any]) -> runs.Result:
         dense_sparse = state.u.detach().cpu()
     else:
         lam = c["lam"]
-        hook = (lambda m_: penalties.tl1(m_.fc.weight, lam, a)) if penalty == "tl1" else None
+        hook = (lambda m_: penalties.tl1(m_.fc.weight, lam, a)) if penalty == "tl1" else None  # type: ignore[arg-type]  # tl1 sets a
         rows = fit(
             model,
             x_train,
             y_train,
             penalty=hook,
-            on_epoch_end=lambda m_, e: {"sparsity": sparsity(m_.fc.weight.detach())},
+            on_epoch_end=lambda m_, e: {"sparsity": sparsity(m_.fc.weight.detach())},  # type: ignore[union-attr,operator]  # m_: the CurveCNN
             **kw,
         )
         dense_sparse = model.fc.weight.detach().cpu()
@@ -280,7 +281,7 @@ def init_weights(model: torch.nn.Module, init: str) -> None:
                     torch.nn.init.zeros_(m.bias)
 
 
-def studied_layers(model: CurveCNN) -> dict[str, torch.nn.Module]:
+def studied_layers(model: CurveCNN) -> dict[str, torch.nn.Linear | torch.nn.Conv2d]:
     """The layers whose movement from initialisation a run records (``cos_init_<name>``): dense (RVSM's), conv1-3."""
     return {"dense": model.fc, **model.conv_layers()}
 
@@ -509,8 +510,8 @@ def curve_params(dataset: str, data: Mapping[str, Any]) -> curves.CurveParams:
         image_size=int(data["image_size"]),
         n_train=int(data["n_train"]),
         n_test=int(data["n_test"]),
-        amplitude=tuple(float(v) for v in data["amplitude"]),
-        wavelength=tuple(float(v) for v in data["wavelength"]),
+        amplitude=tuple(float(v) for v in data["amplitude"]),  # type: ignore[arg-type]  # (min, max): checked by CurveParams
+        wavelength=tuple(float(v) for v in data["wavelength"]),  # type: ignore[arg-type]  # (min, max): as amplitude
         n_waves=int(data["n_waves"]),
         elastic_alpha=float(data["elastic_alpha"]),
         elastic_sigma=float(data["elastic_sigma"]),
@@ -552,7 +553,7 @@ def split_sets(
         raise ValueError(f"eval_split={eval_split!r} is not one of {EVAL_SPLITS}")
     if n_val is None or not 1 <= n_val < len(y):
         raise ValueError(f"n_val={n_val!r} must be in [1, {len(y) - 1}] (the training split has {len(y)} images)")
-    split = selection.carve(len(y), int(n_val), seed=int(val_seed))
+    split = selection.carve(len(y), int(n_val), seed=int(val_seed))  # type: ignore[arg-type]  # None refused by int()
     return x[split.fit], y[split.fit], x[split.val], y[split.val]
 
 
@@ -1178,7 +1179,7 @@ COLLAPSE_MARGIN = 0.05
 def normalization_plan(params: Params, schedule: Mapping[str, Any], device: str | torch.device) -> list[dict[str, Any]]:
     """Stage 1b: the dense baseline and `NORM_CHECK_METHODS` under each candidate of ``readings["normalize"]`` on
     the validation split of ``tune_dataset`` at the chosen schedule, seed ``seed``. Length 1 + candidates."""
-    kw = dict(eval_split="val", device=device, schedule=schedule)
+    kw: dict[str, Any] = dict(eval_split="val", device=device, schedule=schedule)
     cands = params.readings["normalize"]
     return [run_config(params, params.tune_dataset, "sgd_plain", params.seed, normalize=cands[0], **kw)] + [
         run_config(params, params.tune_dataset, m, params.seed, normalize=n, **kw)
@@ -1245,7 +1246,7 @@ def choose_normalization(configs: list[dict[str, Any]], sweep: runs.Sweep, param
             ratio = moved / b if b > 0 else float("nan")
             gap = abs(float(f["sparsity"]) - float(f["sparsity_init"]))
             acc = float(
-                sweep.results[[i for i, c in enumerate(configs) if (c["method"], c["normalize"]) == (m, n)][0]]
+                sweep.results[[i for i, c in enumerate(configs) if (c["method"], c["normalize"]) == (m, n)][0]]  # type: ignore[union-attr]  # validation runs were checked
                 .rows.query("metric == 'accuracy_sparse' and split == 'val'")
                 .sort_values("epoch")["value"]
                 .iloc[-1]
@@ -1365,7 +1366,7 @@ def main_plan(
     (variant "lam_val") per data set where that λ differs from ``lam``.
     Length n_seeds · (len(datasets) · len(methods) + Σ_readings methods of the reading + len(ablations) + data
     sets whose chosen λ differs)."""
-    kw = dict(schedule=schedule, eval_split="test", device=device, normalize=normalize)
+    kw: dict[str, Any] = dict(schedule=schedule, eval_split="test", device=device, normalize=normalize)
     out = [run_config(params, d, m, s, **kw) for d in params.datasets for m in params.methods for s in params.seeds]
     for key in reading_keys(params, schedule, normalize):
         ms = params.rvsm_methods if key.split("=")[0] in RVSM_ONLY_CHOICES else params.methods
@@ -1396,7 +1397,7 @@ def artifacts_by_run(configs: list[dict[str, Any]], sweep: runs.Sweep) -> dict[t
 def threshold_of(method: str, lam: float, beta: float) -> float:
     """|w| at or below which u = 0 for an RVSM method at (λ, β) (`study.rvsm.threshold`)."""
     _, penalty, a = method_spec(method)
-    return rvsm_threshold(penalty, lam, beta, a)
+    return rvsm_threshold(penalty, lam, beta, a)  # type: ignore[arg-type]  # None refused there
 
 
 def generate_data(params: Params) -> tuple[dict[str, curves.CurveSet], pd.DataFrame]:
@@ -1445,7 +1446,7 @@ def ci_text(v: pd.Series, scale: float = 100, digits: int = 1) -> str:
     return f"{m * scale:.{digits}f} [{ci[0] * scale:.{digits}f}, {ci[1] * scale:.{digits}f}] (n={n})"
 
 
-def tables_1_2(df: pd.DataFrame, params: Params, readings: list[str] = ()) -> dict[str, pd.DataFrame]:
+def tables_1_2(df: pd.DataFrame, params: Params, readings: Iterable[str] = ()) -> dict[str, pd.DataFrame]:
     """Tables 1 (letters) and 2 (shapes): per RVSM penalty at the paper's λ, β: threshold, sparsity of u and test
     accuracy of u and of w (ours: mean [95 % CI] (n) in percent) beside the paper's, plus the dense baseline row;
     keyed by data set. With `readings` (keys of `reading_keys`), the table of ``tune_dataset`` also gives the range
@@ -1591,7 +1592,12 @@ def table_3(df: pd.DataFrame, params: Params, readings: Iterable[str] = ()) -> p
         for (kind, a), paper_vals in PAPER_T3.items():
             m = f"{kind}_tl1_a{fmt_a(a)}"
             for what in ["w", "sparse"] if kind == "rvsm" else ["w"]:
-                row = {"dataset": d, "a": a, "algorithm": kind.upper(), "weights": "w" if what == "w" else "u"}
+                row: dict[str, Any] = {
+                    "dataset": d,
+                    "a": a,
+                    "algorithm": kind.upper(),
+                    "weights": "w" if what == "w" else "u",
+                }
 
                 def cell(metric: str, split: str) -> str:
                     text = ci_text(values(last, d, m, metric, split))
@@ -1672,6 +1678,7 @@ def claims(df: pd.DataFrame, params: Params, labels: Labels, datasets: list[str]
     * Fig. 4 "accuracy ... 99 % within 20 epochs": ``not tested`` when the runs have fewer than 20 epochs.
     """
     datasets = list(params.datasets if datasets is None else datasets)
+    pv: Any  # a paper value: text, or a row of Table 3
     h = headline_rows(df)
     last = last_rows(h)
     E = int(last["epoch"].max()) if len(last) else 0

@@ -120,7 +120,7 @@ def run(config: dict[str, Any]) -> runs.Result:
         return value
 
     def penalty_fn(m: nn.Module) -> torch.Tensor:
-        value = penalty(m)
+        value = penalty(m)  # type: ignore[misc]  # penalty_fn is passed only when penalty is set
         batch_penalty.append(value.detach())
         return value
 
@@ -342,14 +342,14 @@ def penalty_hook(method: str, lam: float | None, alpha: float | None) -> Callabl
     if method == "none":
         return None
     if method == "sl1":
-        penalties.sl1(torch.zeros(1, 1), lam, alpha)  # validates λ and α now, not at the first batch
-        return lambda m: penalties.sl1(m.fc.weight, lam, alpha)
+        penalties.sl1(torch.zeros(1, 1), lam, alpha)  # type: ignore[arg-type]  # validates λ and α now (None refused)
+        return lambda m: penalties.sl1(m.fc.weight, lam, alpha)  # type: ignore[union-attr,arg-type]  # m: the LeNet
     if method == "group_l1":
-        penalties.group_l1(torch.zeros(1, 1), lam)
-        return lambda m: penalties.group_l1(m.fc.weight, lam)
+        penalties.group_l1(torch.zeros(1, 1), lam)  # type: ignore[arg-type]  # None refused there
+        return lambda m: penalties.group_l1(m.fc.weight, lam)  # type: ignore[union-attr,arg-type]  # m: the LeNet
     if method == "l2":
-        penalties.l2(torch.zeros(1, 1), lam)
-        return lambda m: penalties.l2(m.fc.weight, lam)
+        penalties.l2(torch.zeros(1, 1), lam)  # type: ignore[arg-type]  # None refused there
+        return lambda m: penalties.l2(m.fc.weight, lam)  # type: ignore[union-attr,arg-type]  # m: the LeNet
     raise ValueError(f"method={method!r} is not one of 'none', 'sl1', 'group_l1', 'l2'")
 
 
@@ -822,7 +822,7 @@ def reading_plan(
         ValueError: as `final_stage`, or an activation missing from `base_lrs`.
     """
     p, _ = _start(params, seed, device)
-    where = dict(seed=seed, device=device)
+    where: dict[str, Any] = dict(seed=seed, device=device)
     out = {"headline": final_stage(chosen, **p, **where)}
     for a in reading_alphas(chosen, **p):
         if a != float(chosen["alpha"]):
@@ -996,6 +996,8 @@ def select(
                 "max"
             )
         ]
+    ok: list[Any]
+    failed: list[Any]
     ok, failed = [], []
     for g in grid:
         d = df
@@ -1485,7 +1487,7 @@ def claims(
     claim = "Smoothing makes the training loss curve smoother than non-smooth group L1 (α → 0)"
     lams = sorted(sweep["lam"].dropna().unique()) if sweep is not None and not sweep.empty else []
     for lam in lams:
-        d = sweep[sweep["lam"] == lam]
+        d = sweep[sweep["lam"] == lam]  # type: ignore[index]  # lams is empty when sweep is None
         if chosen_alpha is None or not {0.0, float(chosen_alpha)} <= set(d["alpha"].dropna()):
             continue
         used = d[d["alpha"].isin([0.0, float(chosen_alpha)])]
@@ -1904,10 +1906,10 @@ def plot_penalty(alpha: float):
         w = (u0 * r).requires_grad_()
         h = penalties.sl1_h(w, a)
         h.sum().backward()
-        err = (w.grad - penalties.sl1_grad(w.detach(), a)).abs().max().item()
+        err = (w.grad - penalties.sl1_grad(w.detach(), a)).abs().max().item()  # type: ignore[operator]  # set by backward()
         print(f"α = {a:g}: max |autograd − eq. (6)| = {err:.1e}")
         ax[0].plot(r, h.detach(), label=f"α = {a:g}" + (" (group L1)" if a == 0 else ""))
-        ax[1].plot(r, w.grad.norm(dim=0), label=f"α = {a:g}")
+        ax[1].plot(r, w.grad.norm(dim=0), label=f"α = {a:g}")  # type: ignore[union-attr]  # set by backward()
     ax[0].set(xlabel="‖u‖", ylabel="h(u, α)", title="h is smooth at 0 and equals ‖u‖ beyond α")
     ax[1].set(xlabel="‖u‖", ylabel="‖∇h‖", title="gradient norm: min(‖u‖/α, 1)")
     for x in ax:
