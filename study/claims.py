@@ -203,18 +203,49 @@ def judge(
         pv = None
     v, reason = verdict(type, values, pv, tol)
     m, ci, n = interval(values)
+    return _row(
+        paper,
+        claim,
+        type,
+        paper_value,
+        unit if unit is not None else qunit,
+        tol,
+        n,
+        m,
+        list(ci) if ci is not None else None,
+        v,
+        "; ".join(x for x in (note, reason) if x),
+        depends_on,
+    )
+
+
+def _row(
+    paper: str,
+    claim: str,
+    type: str,
+    paper_value: Any,
+    unit: str,
+    tol: float | None,
+    n: int,
+    mean: float | None,
+    ci95: list[float] | None,
+    verdict: str,
+    note: str,
+    depends_on: Iterable[str],
+) -> dict[str, Any]:
+    """A claim row with the fields of `CLAIM_FIELDS` (the tolerance kept for point / bound types only)."""
     return {
         "paper": paper,
         "claim": claim,
         "type": type,
         "paper_value": paper_value,
-        "unit": unit if unit is not None else qunit,
+        "unit": unit,
         "tolerance": tol if type in TYPES[:3] else None,
         "n": n,
-        "mean": m,
-        "ci95": list(ci) if ci is not None else None,
-        "verdict": v,
-        "note": "; ".join(x for x in (note, reason) if x),
+        "mean": mean,
+        "ci95": ci95,
+        "verdict": verdict,
+        "note": note,
         "depends_on": sorted(set(depends_on)),
     }
 
@@ -240,20 +271,20 @@ def not_tested(
     if not reason:
         raise ValueError("a 'not tested' claim needs a reason")
     tol, qunit = tolerance_of(quantity) if quantity else (None, "")
-    return {
-        "paper": paper,
-        "claim": claim,
-        "type": type,
-        "paper_value": paper_value,
-        "unit": unit if unit is not None else qunit,
-        "tolerance": tol if type in TYPES[:3] else None,
-        "n": 0,
-        "mean": None,
-        "ci95": None,
-        "verdict": "not tested",
-        "note": reason,
-        "depends_on": sorted(set(depends_on)),
-    }
+    return _row(
+        paper,
+        claim,
+        type,
+        paper_value,
+        unit if unit is not None else qunit,
+        tol,
+        0,
+        None,
+        None,
+        "not tested",
+        reason,
+        depends_on,
+    )
 
 
 # ------------------------------------------------------------------------------------------ per-seed value helpers
