@@ -365,7 +365,7 @@ def _markdown(text: str) -> str:
 #: ``{{kind:argument}}`` in a notebook's reproducibility summary: a fact filled from its headline.json
 #: (`fill_placeholders`). Kinds: count (a verdict, a robustness label, or "machine-sensitive"), verdict / ours /
 #: robustness (of the claim whose text is the argument), metric (mean [95 % CI] of a headline metric).
-PLACEHOLDER = re.compile(r"\{\{\s*(count|verdict|ours|robustness|metric)\s*:\s*(.+?)\s*\}\}")
+PLACEHOLDER = re.compile(r"\{\{\s*(count|verdict|ours|robustness|metric|reading)\s*:\s*(.+?)\s*\}\}")
 #: A count stated in words next to a verdict ("12 reproduced", "3 claims are not reproduced").
 COUNT_STATEMENT = re.compile(
     r"\b(\d+)\s+(?:of\s+\d+\s+)?(?:claims?\s+)?(?:(?:are|were|is|was)\s+)?"
@@ -400,7 +400,10 @@ def fill_placeholders(text: str, head: dict[str, Any]) -> tuple[str, list[str]]:
                 problems.append(f"{{{{metric:{arg}}}}}: headline.json has no such metric")
                 return f"⟨unknown metric {arg}⟩"
             return fmt_ours({**mm, "verdict": ""})
-        c = _claim_by_text(head, arg)
+        key = ""
+        if kind == "reading":  # {{reading:<choice>=<value>|<claim text>}}: that claim under one reading
+            key, _, arg = arg.partition("|")
+        c = _claim_by_text(head, arg.strip())
         if c is None:
             problems.append(f"{{{{{kind}:{arg}}}}}: headline.json has no claim with this text")
             return f"⟨unknown claim {arg}⟩"
@@ -408,6 +411,12 @@ def fill_placeholders(text: str, head: dict[str, Any]) -> tuple[str, list[str]]:
             return f"**{c.get('verdict')}**"
         if kind == "robustness":
             return str(c.get("robustness") or EMPTY)
+        if kind == "reading":
+            r = (c.get("readings") or {}).get(key.strip())
+            if not isinstance(r, dict):
+                problems.append(f"{{{{reading:{key}|{arg}}}}}: the claim has no reading {key.strip()!r}")
+                return f"⟨unknown reading {key.strip()}⟩"
+            return f"{fmt_ours({**c, **r})}, **{r.get('verdict')}**"
         return fmt_ours(c)
 
     return PLACEHOLDER.sub(one, text), problems

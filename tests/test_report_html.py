@@ -346,6 +346,12 @@ def test_summaries_facts_come_from_the_headline_and_contradictions_are_found(tmp
     assert report.summary_contradictions(f"{claim} is reproduced, 2 inconclusive", head) == []
     filled, unknown = report.fill_placeholders("{{verdict:no such claim}} {{count:robust}}", head)
     assert unknown and "no such claim" in unknown[0] and filled.endswith(" 0")
+    # a claim under one reading: its own mean, interval and verdict, not the headline's
+    filled, unknown = report.fill_placeholders("{{reading:alpha=0.01|Table 1: sparsity reached}}", head)
+    assert not unknown and filled == "88.33 [84.54, 92.13] % (n = 3), **reproduced**", filled
+    assert report.fill_placeholders("{{ours:Table 1: sparsity reached}}", head)[0].startswith("51 [")
+    filled, unknown = report.fill_placeholders("{{reading:alpha=7|Table 1: sparsity reached}}", head)
+    assert filled == "⟨unknown reading alpha=7⟩" and "has no reading 'alpha=7'" in unknown[0]
     # a contradicting summary is a problem of the report check
     nb = reports / "01_alpha" / "01_alpha.ipynb"
     nb.write_text(nb.read_text().replace("{{count:reading-dependent}} claim", "3 claims are reading-dependent;"))
