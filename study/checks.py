@@ -78,6 +78,26 @@ CAPS = {
 SEED_LIMIT = 2**32
 
 
+#: what a run config's device may be: resolved, present on this machine
+DEVICE_ACCEPTED = "'cpu' or 'cuda[:n]' with a CUDA device n present here (resolved, never 'auto')"
+
+
+def device_ok(device: Any) -> bool:
+    """`device` is "cpu", or "cuda" / "cuda:n" with CUDA available and n < the number of devices."""
+    import torch
+
+    if device == "cpu":
+        return True
+    if not isinstance(device, str) or not device.startswith("cuda") or not torch.cuda.is_available():
+        return False
+    index = device[len("cuda") :]
+    if index == "":
+        return True
+    return (
+        index[0] == ":" and index[1:].isascii() and index[1:].isdigit() and int(index[1:]) < torch.cuda.device_count()
+    )
+
+
 def capped(p: dict[str, Any], name: str, low: int, kind: str) -> int:
     """p[name] when it is an int in [low, `CAPS[kind]`], the cap named in the message.
 

@@ -184,7 +184,8 @@ def test_val_split_is_the_carved_partition_of_the_training_split():
                                        ("normalize", "l2"), ("coupling", "inside"), ("variant", "mine"),
                                        ("warmup_steps", -1), ("clip", 0), ("standardize", "yes"), ("init", "he"),
                                        ("weight_decay", -1.0), ("variant", "lr=0.1"), ("curves", "yes"),
-                                       ("variant", []), ("variant", {}), ("epochs", 10**12), ("batch_size", 10**12)])
+                                       ("variant", []), ("variant", {}), ("epochs", 10**12), ("batch_size", 10**12),
+                                       ("seed", 2**64), ("weight_decay", 1e308), ("device", "cuda:99")])
 def test_check_config_rejects_bad_values_naming_the_key(key, value):
     p = rvsm.Params.from_namespace(TINY)
     cfg = rvsm.run_config(p, "shapes", "rvsm_l0", 0, lam=1e-3, schedule=SCHED, eval_split="test", device="cpu",

@@ -185,13 +185,10 @@ def _check(config: dict[str, Any], need: set[str], kind: str) -> dict[str, Any]:
         raise ValueError(
             f"{kind} config={config!r}: missing keys {sorted(need - got)}, unknown keys {sorted(got - need)}"
         )
-    if not isinstance(config["seed"], int) or isinstance(config["seed"], bool) or config["seed"] < 0:
-        raise ValueError(f"config['seed']={config['seed']!r} is out of range; accepted: an integer >= 0")
-    if not (isinstance(config["device"], str) and config["device"].split(":")[0] in ("cpu", "cuda")):
-        raise ValueError(
-            f"config['device']={config['device']!r} is out of range; accepted: 'cpu' or 'cuda[:n]' "
-            "(resolved, never 'auto')"
-        )
+    if not checks.is_int(config["seed"], 0) or config["seed"] >= 2**63:
+        raise ValueError(f"config['seed']={config['seed']!r} is out of range; accepted: an integer in [0, 2**63)")
+    if not checks.device_ok(config["device"]):
+        raise ValueError(f"config['device']={config['device']!r} is out of range; accepted: {checks.DEVICE_ACCEPTED}")
     sizes = {
         "per_class": "samples",
         "val_per_class": "samples",

@@ -601,11 +601,11 @@ def check_config(config: dict[str, Any]) -> dict[str, Any]:
     need("model", c["model"] in MODELS, str(MODELS))
     need("method", c["method"] in METHODS, str(METHODS))
     for key in ("seed", "data_seed"):
-        need(key, is_int(c[key], 0), "an integer >= 0")
+        need(key, is_int(c[key], 0) and c[key] < 2**63, "an integer in [0, 2**63)")
     need(
         "device",
-        isinstance(c["device"], str) and c["device"].split(":")[0] in ("cpu", "cuda"),
-        "'cpu' or 'cuda[:n]' (resolved, never 'auto')",
+        checks.device_ok(c["device"]),
+        checks.DEVICE_ACCEPTED,
     )
     caps = checks.CAPS
     for key, kind in (

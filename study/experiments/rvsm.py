@@ -429,7 +429,7 @@ def check_config(config: dict[str, Any]) -> dict[str, Any]:
                 raise bad(key, f"{want!r} for optimizer 'adam'")
     for key, ok, accepted in [
         ("lr", is_num(c["lr"]) and c["lr"] > 0, "a number > 0"),
-        ("weight_decay", is_num(c["weight_decay"]) and c["weight_decay"] >= 0, "a number >= 0"),
+        ("weight_decay", is_num(c["weight_decay"]) and 0 <= c["weight_decay"] <= 1, "a number in [0, 1]"),
         ("init", c["init"] in INITS, f"one of {INITS}"),
         ("standardize", isinstance(c["standardize"], bool), "True or False"),
         (
@@ -444,11 +444,11 @@ def check_config(config: dict[str, Any]) -> dict[str, Any]:
         ),
         ("channels_last", isinstance(c["channels_last"], bool), "True or False"),
         ("curves", isinstance(c["curves"], bool), "True or False"),
-        ("seed", is_int(c["seed"]) and c["seed"] >= 0, "an integer >= 0"),
+        ("seed", is_int(c["seed"]) and 0 <= c["seed"] < 2**63, "an integer in [0, 2**63)"),
         (
             "device",
-            isinstance(c["device"], str) and c["device"].split(":")[0] in ("cpu", "cuda"),
-            "'cpu' or 'cuda[:n]' (resolved, never 'auto')",
+            checks.device_ok(c["device"]),
+            checks.DEVICE_ACCEPTED,
         ),
     ]:
         if not ok:
@@ -773,7 +773,7 @@ def check_params(params: dict[str, Any]) -> dict[str, Any]:
     out["adam_lr"] = number("adam_lr", lambda x: x > 0, "a number > 0")
     out["lam"] = number("lam", lambda x: x >= 0, "a number >= 0")
     out["beta"] = number("beta", lambda x: x > 0, "a number > 0")
-    out["weight_decay"] = number("weight_decay", lambda x: x >= 0, "a number >= 0")
+    out["weight_decay"] = number("weight_decay", lambda x: 0 <= x <= 1, "a number in [0, 1] (an L2 coefficient)")
     out["init"] = choice("init", INITS)
     out["readings"] = check_readings(p["readings"])
     out["coupling"] = choice("coupling", COUPLINGS)
@@ -835,14 +835,14 @@ def check_readings(readings: Any) -> dict[str, list]:
         if ok and allowed is not None:
             ok = all(isinstance(v, str) and v in allowed for v in values)
         elif ok and choice == "weight_decay":
-            ok = all(checks.is_num(v) and v >= 0 for v in values)
+            ok = all(checks.is_num(v) and 0 <= v <= 1 for v in values)
         elif ok and choice == "epochs":
             ok = all(checks.is_int(v) and 1 <= v <= checks.CAPS["epochs"] for v in values)
         if not ok:
             accepted = (
                 f"distinct names of {allowed}"
                 if allowed is not None
-                else "distinct numbers >= 0"
+                else "distinct numbers in [0, 1]"
                 if choice == "weight_decay"
                 else f"distinct integers in [1, {checks.CAPS['epochs']}]"
             )

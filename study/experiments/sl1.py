@@ -316,11 +316,11 @@ def check_config(config: dict[str, Any]) -> dict[str, Any]:
             f"None or an integer in [1, {n_eval:,}] for split {c['split']!r}",
         ),
         ("subset_seed", is_int(c["subset_seed"]) and c["subset_seed"] >= 0, "an integer >= 0"),
-        ("seed", is_int(c["seed"]) and c["seed"] >= 0, "an integer >= 0"),
+        ("seed", is_int(c["seed"]) and 0 <= c["seed"] < 2**63, "an integer in [0, 2**63)"),
         (
             "device",
-            isinstance(c["device"], str) and c["device"].split(":")[0] in ("cpu", "cuda"),
-            "'cpu' or 'cuda[:n]' (resolved, never 'auto')",
+            checks.device_ok(c["device"]),
+            checks.DEVICE_ACCEPTED,
         ),
     ]:
         if not ok:
