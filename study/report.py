@@ -43,7 +43,6 @@ run notebooks included: they are shown as such), 1 when one could not (the index
 from __future__ import annotations
 
 import argparse
-import ast
 import hashlib
 import json
 import math
@@ -544,134 +543,32 @@ def reproducibility_summary(nb_path: Path | str, head: dict[str, Any] | None = N
     return out
 
 
-def _parse_cell(source: str) -> ast.Module | None:
-    code = "\n".join("" if line.lstrip().startswith(("%", "!")) else line for line in source.splitlines())
-    try:
-        return ast.parse(code)
-    except SyntaxError:
-        return None
-
-
-def _name_arg(call: ast.Call, position: int, keyword: str) -> ast.expr | None:
-    if len(call.args) > position:
-        return call.args[position]
-    return next((k.value for k in call.keywords if k.arg == keyword), None)
-
-
-def _wrappers(trees: list[ast.Module | None]) -> dict[str, tuple[int, str]]:
-    """Functions a notebook defines that pass one of their parameters on as the name of ``<x>.figure(fig, name)``:
-    ``{function: (position, parameter)}`` (e.g. ``def show(fig, name, caption): nb.figure(fig, name, ...)``)."""
-    out = {}
-    for tree in trees:
-        for fn in ast.walk(tree) if tree else ():
-            if not isinstance(fn, ast.FunctionDef):
-                continue
-            params = [a.arg for a in fn.args.args]
-            for node in ast.walk(fn):
-                if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "figure":
-                    arg = _name_arg(node, 1, "name")
-                    if isinstance(arg, ast.Name) and arg.id in params:
-                        out[fn.name] = (params.index(arg.id), arg.id)
-    return out
-
-
-def _figure_names(tree: ast.Module | None, wrappers: dict[str, tuple[int, str]]) -> tuple[list[re.Pattern], bool]:
-    """The names given to figures in a cell: ``<x>.figure(fig, name, ...)`` calls and calls of `wrappers`. A
-    literal name gives itself, an f-string its literal parts with ``.+`` for each replacement field
-    (``f"samples_{name}"`` -> ``samples_.+``); returns ``(patterns, dynamic)`` with dynamic True when some name is
-    computed otherwise (a variable: any name may come from this cell). The wrappers' own definitions do not count."""
-    pats, dynamic = [], False
-    inner = {
-        id(n)
-        for fn in (ast.walk(tree) if tree else ())
-        if isinstance(fn, ast.FunctionDef) and fn.name in wrappers
-        for n in ast.walk(fn)
-    }
-    for node in ast.walk(tree) if tree else ():
-        if not isinstance(node, ast.Call) or id(node) in inner:
-            continue
-        if isinstance(node.func, ast.Attribute) and node.func.attr == "figure":
-            arg = _name_arg(node, 1, "name")
-        elif isinstance(node.func, ast.Name) and node.func.id in wrappers:
-            arg = _name_arg(node, *wrappers[node.func.id])
-        else:
-            continue
-        if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
-            pats.append(re.compile(re.escape(arg.value)))
-        elif isinstance(arg, ast.JoinedStr):
-            pats.append(
-                re.compile("".join(re.escape(v.value) if isinstance(v, ast.Constant) else ".+" for v in arg.values))  # type: ignore[type-var,misc]  # f-string literal parts are str
-            )
-        elif arg is not None:
-            dynamic = True
-    return pats, dynamic
-
-
-def _run_vars(trees: list[ast.Module | None]) -> set[str]:
-    """The names a notebook binds its `study.run.Run` to (``nb = Run.start(...)``), default {"nb"}."""
-    out = set()
-    for tree in trees:
-        for node in ast.walk(tree) if tree else ():
-            if (
-                isinstance(node, ast.Assign)
-                and isinstance(node.value, ast.Call)
-                and isinstance(node.value.func, ast.Attribute)
-                and node.value.func.attr == "start"
-            ):
-                out |= {t.id for t in node.targets if isinstance(t, ast.Name)}
-    return out or {"nb"}
-
-
-def _passes_run(tree: ast.Module | None, run_vars: set[str]) -> bool:
-    """Whether a cell hands the notebook's Run to a function (which may save figures with it)."""
-    for node in ast.walk(tree) if tree else ():
-        if isinstance(node, ast.Call) and any(
-            isinstance(a, ast.Name) and a.id in run_vars for a in [*node.args, *(k.value for k in node.keywords)]
-        ):
-            return True
-    return False
-
-
-def _images(cell: dict[str, Any]) -> int:
-    return sum(isinstance(o.get("data"), dict) and "image/png" in o["data"] for o in cell.get("outputs") or [])
-
-
-def figure_cells(nb_path: Path | str, names: list[str]) -> dict[str, tuple[str, str]]:
-    """``{figure name: (id of the code cell that drew it, how it was found)}`` for the figures of a notebook, in
-    the order they were saved (``headline.json`` figures); figures not located are left out.
-
-    How ("name" or "order"): the first code cell whose ``.figure(fig, name, ...)`` call (directly, or through a
-    function the notebook defines that passes its parameter on as the name) gives a matching name (a literal or an
-    f-string), else the first code cell whose source contains the name -- "name"; else, for figures saved under a
-    name the notebook does not spell (a computed name, or saved inside `study` by a function the cell hands the
-    Run to), the next such cell at or after the cell of the previous figure, each cell taking as many figures as it
-    shows images (one when the notebook was not executed) -- "order". Cells without an id are skipped.
-    """
+def figure_cells(nb_path: Path | str, figures: list[dict[str, Any]]) -> dict[str, str]:
+    """``{figure name: id of the code cell that drew it}`` for the `figures` of a ``headline.json``: each figure's
+    ``cell`` record (`study.results.current_cell`, written by `study.run.Run.figure` while the cell ran) names the
+    cell by its source digest; the first code cell of the notebook at `nb_path` with that digest, at or after the
+    cell of the previous figure (else anywhere), is the one (the cell with the recorded id first, where the front
+    end sent one and its source still matches). Figures without the record, or whose cell the notebook
+    no longer has, are left out (the report then links the executed notebook). Cells without an id are skipped."""
     nb = _read_nb(Path(nb_path))
     cells = [c for c in (nb or {}).get("cells", []) if c.get("cell_type") == "code" and c.get("id")]
-    sources = [_source(c) for c in cells]
-    trees = [_parse_cell(s) for s in sources]
-    wrappers, run_vars = _wrappers(trees), _run_vars(trees)
-    calls = [_figure_names(t, wrappers) for t in trees]
-    executed = any(c.get("outputs") for c in cells)
-    capacity = [
-        (_images(c) if executed else 1) if dyn or _passes_run(t, run_vars) else 0
-        for c, t, (_, dyn) in zip(cells, trees, calls)
-    ]
-    used = [0] * len(cells)
-    found: dict[str, tuple[str, str]] = {}
+    from .results import cell_digest
+
+    digests = [cell_digest(_source(c)) for c in cells]
+    found: dict[str, str] = {}
     cursor = 0
-    for name in names:
-        hit = next((i for i, (ps, _) in enumerate(calls) if any(p.fullmatch(name) for p in ps)), None)
+    for f in figures:
+        rec = f.get("cell") if isinstance(f, dict) else None
+        if not isinstance(rec, dict) or not rec.get("cell_sha256"):
+            continue
+        want = rec["cell_sha256"]
+        by_id = [i for i, c in enumerate(cells) if c["id"] == rec.get("cell_id") and digests[i] == want]
+        hit = by_id[0] if by_id else next((i for i in range(cursor, len(cells)) if digests[i] == want), None)
         if hit is None:
-            hit = next((i for i, src in enumerate(sources) if name in src), None)
-        how = "name"
-        if hit is None:
-            hit, how = next((i for i in range(cursor, len(cells)) if used[i] < capacity[i]), None), "order"
+            hit = next((i for i, d in enumerate(digests) if d == want), None)
         if hit is None:
             continue
-        found[name] = (cells[hit]["id"], how)
-        used[hit] += 1
+        found[str(f.get("name") or "")] = cells[hit]["id"]
         cursor = hit
     return found
 
@@ -1356,7 +1253,7 @@ def _figures(
 ) -> tuple[list[dict[str, Any]], list[str], list[str]]:
     """The figures of a headline as template rows, the PNGs in `folder` it does not list, and problems."""
     figs, problems = [], []
-    cells = figure_cells(executed, [str(f.get("name") or "") for f in head["figures"]]) if nb_page else {}
+    cells = figure_cells(executed, head["figures"]) if nb_page else {}
     for i, f in enumerate(head["figures"], 1):
         fname = str(f.get("name") or Path(str(f["file"])).stem)
         inside = (folder / str(f["file"])).resolve().parent == folder.resolve()
@@ -1365,7 +1262,7 @@ def _figures(
             problems.append(f"figure {fname!r}: its file {str(f['file'])!r} is not inside {folder}; not shown")
         elif not exists:
             problems.append(f"{folder / str(f['file'])}: figure {fname!r} is listed in headline.json but missing")
-        cell, how = cells.get(fname, (None, None))
+        cell = cells.get(fname)
         figs.append(
             {
                 "anchor": f"{name}-fig-{re.sub(r'[^A-Za-z0-9_.-]+', '-', fname)}",
@@ -1376,7 +1273,6 @@ def _figures(
                 "caption": fmt_text(f.get("caption")),
                 "paper_ref": str(f.get("paper_ref") or "").strip(),
                 "cell": f"{nb_page}#cell-id={cell}" if cell else None,
-                "by_order": how == "order",
                 "page": nb_page,
             }
         )

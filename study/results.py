@@ -13,6 +13,7 @@ Claims and their verdicts are `study.claims` (the one verdict rule); this module
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
@@ -48,6 +49,49 @@ def atomic_write_text(path: Path | str, text: str) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def cell_digest(source: str) -> str:
+    """The digest (16 hex digits of SHA-256) of a notebook cell's source, surrounding white space ignored: what
+    `study.run.Run.figure` records of the cell that drew a figure and `study.report.figure_cells` looks up."""
+    return hashlib.sha256(source.strip().encode("utf-8")).hexdigest()[:16]
+
+
+#: the cell IPython runs now, from its ``pre_run_cell`` event (`watch_cells`): its raw source and, where the
+#: front end sends one (JupyterLab), its id
+_CELL: dict[str, Any] = {}
+
+
+def _remember_cell(info: Any) -> None:
+    _CELL.clear()
+    _CELL.update(raw=str(getattr(info, "raw_cell", "") or ""), cell_id=getattr(info, "cell_id", None))
+
+
+def watch_cells() -> None:
+    """Follow the cells IPython runs (``pre_run_cell``, which fires whether or not the front end stores history:
+    nbval does not), so that `current_cell` can name the cell that draws a figure; nothing outside IPython."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    ip = get_ipython()
+    if ip is None:
+        return
+    callbacks = ip.events.callbacks["pre_run_cell"]
+    for cb in [cb for cb in callbacks if getattr(cb, "__qualname__", "") == _remember_cell.__qualname__]:
+        ip.events.unregister("pre_run_cell", cb)  # one watcher, also after a reload of this module
+    ip.events.register("pre_run_cell", _remember_cell)
+
+
+def current_cell() -> dict[str, Any]:
+    """The code cell IPython is running (`watch_cells`): ``{"cell_sha256": cell_digest(its source)}`` plus
+    ``"cell_id"`` where the front end sent one; {} when no cell is watched (a script, a worker process)."""
+    if not _CELL:
+        return {}
+    out: dict[str, Any] = {"cell_sha256": cell_digest(_CELL["raw"])}
+    if _CELL.get("cell_id"):
+        out["cell_id"] = str(_CELL["cell_id"])
+    return out
 
 
 def save_figure(fig, path: Path | str, dpi: int = 110) -> Path:

@@ -178,6 +178,7 @@ class Run:
         executor = loaded.get("executor", executor)
         executor = runs.resolve_executor(executor)
         checks.seed_in({"seed": seed})  # run seeds derived from it (seed·1000 + s, seed + s) stay below 2**63
+        results.watch_cells()  # so that figures record the cell that drew them
         gen = seed_everything(seed)
         dev = pick_device(device)
         set_threads(threads)
@@ -281,8 +282,8 @@ class Run:
         """Save a figure as ``<out>/<name>.png`` (whole file) and record it for the report.
 
         `caption`: what is plotted, from which data and seeds; `paper_ref`: the paper's figure or table it
-        corresponds to ("Fig. 3", "Table 1"), or "" for a figure of our own. The report links the figure to the
-        notebook cell whose source contains `name`.
+        corresponds to ("Fig. 3", "Table 1"), or "" for a figure of our own. The cell being executed is recorded
+        (`study.results.current_cell`: its source digest), and the report links the figure to that cell.
 
         Raises:
             ValueError: an empty caption, or `name` used twice.
@@ -292,7 +293,15 @@ class Run:
         if any(f["name"] == name for f in self.figures):
             raise ValueError(f"figure name {name!r} used twice in {self.notebook}")
         path = results.save_figure(fig, self.out / f"{name}.png")
-        self.figures.append({"name": name, "file": path.name, "caption": caption.strip(), "paper_ref": paper_ref})
+        self.figures.append(
+            {
+                "name": name,
+                "file": path.name,
+                "caption": caption.strip(),
+                "paper_ref": paper_ref,
+                "cell": results.current_cell(),
+            }
+        )
         return path
 
     def save(

@@ -65,42 +65,44 @@ def test_reproducibility_summary_is_extracted_by_section_and_missing_parts_are_n
 
 
 def test_figures_are_linked_to_the_cell_that_drew_them(tmp_path):
+    """The cell is the one whose source digest the figure's record names (issue 20: recorded by `Run.figure` while
+    the cell ran, not guessed from sources): a computed name, a name spelt nowhere, two figures of one cell."""
     v4 = nbformat.v4
-    cells = [v4.new_code_cell("nb.figure(fig, 'loss', caption='c')"),
-             v4.new_code_cell("for d in ds:\n    nb.figure(fig, f'samples_{d}_x', caption='c')"),
-             v4.new_code_cell("%time x = 1\nnb.figure(fig, name='by_keyword', caption='c')"),
-             v4.new_code_cell("helper(name='hist_weights')  # saves the figure inside study/"),
-             v4.new_code_cell("def show(fig, name, caption):\n    nb.figure(fig, name, caption=caption)"),
-             v4.new_code_cell("show(plot(), 'via_wrapper', 'c')\nshow(plot(), f'gap_{ds}', 'c')"),
-             v4.new_code_cell("for name, fig in figs.items():\n    show(fig, name, 'c')")]
+    srcs = ["nb.figure(fig, 'loss', caption='c')", "for name, fig in figs.items():\n    show(fig, name, 'c')",
+            "fx.report(nb, fx.first())", "display(table)", "nb.figure(fig, 'loss', caption='c')"]
+    cells = [v4.new_code_cell(x) for x in srcs]
     path = tmp_path / "n.ipynb"
     nbformat.write(v4.new_notebook(cells=cells), str(path))
     ids = [c.id for c in cells]
-    found = report.figure_cells(path, ["loss", "samples_letters_x", "by_keyword", "hist_weights", "via_wrapper",
-                                       "gap_mnist", "fig5_computed"])
-    assert found == {"loss": (ids[0], "name"), "samples_letters_x": (ids[1], "name"), "by_keyword": (ids[2], "name"),
-                     "hist_weights": (ids[3], "name"), "via_wrapper": (ids[5], "name"), "gap_mnist": (ids[5], "name"),
-                     "fig5_computed": (ids[6], "order")}
-    nbformat.write(v4.new_notebook(cells=cells[:4]), str(path))
-    assert "absent" not in report.figure_cells(path, ["absent"])
+
+    def fig(name, src):
+        return {"name": name, "cell": {"cell_sha256": results.cell_digest(src), "execution_count": 1}}
+    figures = [fig("loss", srcs[0]), fig("computed_a", srcs[1]), fig("computed_b", srcs[1]),
+               fig("inside_study", srcs[2]), fig("loss_again", srcs[4]), {"name": "no_record"},
+               fig("gone", "a cell the notebook no longer has")]
+    found = report.figure_cells(path, figures)
+    assert found == {"loss": ids[0], "computed_a": ids[1], "computed_b": ids[1], "inside_study": ids[2],
+                     "loss_again": ids[4]}   # the same source twice: the one after the previous figure's cell
+    assert results.cell_digest("  x = 1\n") == results.cell_digest("x = 1")
 
 
-def test_figures_saved_inside_study_are_located_by_the_order_they_were_saved_in(tmp_path):
-    """Cells that hand the Run to a function (``fx.report(nb, ...)``) saved their figures under names the notebook
-    does not spell: each such cell takes as many figures, in order, as it shows images."""
-    v4 = nbformat.v4
-    image = v4.new_output("display_data", data={"image/png": "iVBORw0KGgo=", "text/plain": "<Figure>"})
-    cells = [v4.new_code_cell("run = Run.start('x', profile=profile)"),
-             v4.new_code_cell("f1 = fx.report(run, fx.first())", outputs=[image]),
-             v4.new_code_cell("display(table)"),
-             v4.new_code_cell("run.figure(fig, 'named', caption='c')", outputs=[image]),
-             v4.new_code_cell("f2 = fx.report(run, fx.second())", outputs=[image, image])]
-    path = tmp_path / "n.ipynb"
-    nbformat.write(v4.new_notebook(cells=cells), str(path))
-    ids = [c.id for c in cells]
-    found = report.figure_cells(path, ["fig1_simplex", "named", "fig2_entropy", "fig3_hessian", "fig4_extra"])
-    assert found == {"fig1_simplex": (ids[1], "order"), "named": (ids[3], "name"),
-                     "fig2_entropy": (ids[4], "order"), "fig3_hessian": (ids[4], "order")}  # fig4: no image left
+def test_the_figure_record_names_the_cell_ipython_is_running():
+    from IPython.core.interactiveshell import InteractiveShell
+    results._CELL.clear()
+    assert results.current_cell() == {}          # outside IPython (a worker, a script): nothing recorded
+    shell = InteractiveShell.instance()
+    try:
+        shell.run_cell("from study import results as _r\n_r.watch_cells()\n_r.watch_cells()", store_history=False)
+        for src in ("rec = _r.current_cell()\n", "x = 1\nrec2 = _r.current_cell()"):
+            shell.run_cell(src, store_history=False)   # as nbval runs cells: no history
+        assert shell.user_ns["rec"] == {"cell_sha256": results.cell_digest("rec = _r.current_cell()")}
+        assert shell.user_ns["rec2"]["cell_sha256"] == results.cell_digest("x = 1\nrec2 = _r.current_cell()")
+        shell.run_cell("rec3 = _r.current_cell()", store_history=False, cell_id="abc-1")   # JupyterLab sends ids
+        assert shell.user_ns["rec3"]["cell_id"] == "abc-1"
+        assert len(shell.events.callbacks["pre_run_cell"]) == 1   # watching twice registers one watcher
+    finally:
+        InteractiveShell.clear_instance()
+        results._CELL.clear()
 
 
 def test_rendered_notebook_cells_carry_the_ids_the_report_links_to(tmp_path):

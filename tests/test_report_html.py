@@ -201,15 +201,18 @@ The paper gives no batch size. <script>alert(1)</script>
 """
 
 
+#: the fixture notebook's two figure cells; the fixture headline records their digests as `Run.figure` would
+LOSS_CELL = "fig = plot_loss(df)\nnb.figure(fig, 'loss_curves', caption='...', paper_ref='Fig. 3')"
+SAMPLES_CELL = "for d in ('letters', 'shapes'):\n    fig = samples(d)\n    nb.figure(fig, f\"samples_{d}\", caption='...')"
+
+
 def executed_notebook(path: Path, title: str, *, summary: str | None = SUMMARY) -> Path:
     """A small 'executed' notebook: a title, a cell drawing figure `loss_curves`, one drawing `samples_{d}` through
     an f-string, and (unless `summary` is None) the reproducibility summary cell."""
     import nbformat
     v4 = nbformat.v4
     cells = [v4.new_markdown_cell(f"# {title}\n\nA fixture."),
-             v4.new_code_cell("fig = plot_loss(df)\nnb.figure(fig, 'loss_curves', caption='...', paper_ref='Fig. 3')"),
-             v4.new_code_cell("for d in ('letters', 'shapes'):\n    fig = samples(d)\n"
-                              "    nb.figure(fig, f\"samples_{d}\", caption='...')"),
+             v4.new_code_cell(LOSS_CELL), v4.new_code_cell(SAMPLES_CELL),
              v4.new_code_cell("%matplotlib inline\nwall = nb.save(df, metrics=m, claims=c)")]
     if summary is not None:
         cells.append(v4.new_markdown_cell(summary))
@@ -255,9 +258,10 @@ def fixture_headline(folder: Path, name: str, *, claims: list[dict] | None = Non
     """A new-format headline.json with figures (files written) in `folder`."""
     folder.mkdir(parents=True, exist_ok=True)
     figures = [{"name": "loss_curves", "file": "loss_curves.png", "caption": "Training loss per epoch, 3 seeds "
-                "(mean ± sd), MNIST.", "paper_ref": "Fig. 3"},
+                "(mean ± sd), MNIST.", "paper_ref": "Fig. 3",
+                "cell": {"cell_sha256": results.cell_digest(LOSS_CELL), "execution_count": 2}},
                {"name": "samples_letters", "file": "samples_letters.png", "caption": "Letters, 8 samples, seed 0.",
-                "paper_ref": ""}]
+                "paper_ref": "", "cell": {"cell_sha256": results.cell_digest(SAMPLES_CELL), "execution_count": 3}}]
     for f in figures:
         png(folder / f["file"])
     metrics = {"test_accuracy/sl1": {"mean": 0.982, "std": 0.001, "ci95": [0.9795, 0.9845], "n": 3,
@@ -386,3 +390,8 @@ def test_built_report_passes_the_html_check():
     shown = shown_headlines(reports)
     assert shown, f"{reports}: no notebook outputs to check"
     assert check_report(reports) == []
+    # every figure nbval's run saved names the cell that drew it, and that cell is in the notebook (issue 20)
+    for name in shown:
+        head = json.loads((reports / name / "headline.json").read_text())
+        cells = report.figure_cells(reports / name / f"{name}.ipynb", head["figures"])
+        assert [f["name"] for f in head["figures"] if f["name"] not in cells] == [], name
