@@ -72,7 +72,7 @@ import pandas as pd
 import torch
 from tqdm import tqdm
 
-from . import results
+from . import checks, results
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 EXECUTORS = ("serial", "processes", "dask")
@@ -700,7 +700,7 @@ def _load_cached(
 
 
 # ------------------------------------------------------------------------------------------------------- executors
-def _env_int(name: str, low: int, high: int = 1_024) -> int | None:
+def _env_int(name: str, low: int, high: int = checks.CAPS["threads"]) -> int | None:
     raw = os.environ.get(name)
     if raw in (None, ""):
         return None

@@ -29,6 +29,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 from tqdm import tqdm
 
+from . import checks
+
 Tensor = torch.Tensor
 
 
@@ -67,8 +69,8 @@ def pick_device(device: str = "auto") -> torch.device:
     return dev
 
 
-#: the most torch threads one process is given (study.checks.CAPS["threads"])
-MAX_THREADS = 1_024
+#: the most torch threads one process is given
+MAX_THREADS = checks.CAPS["threads"]
 
 
 def set_threads(n: int | None = None) -> int:

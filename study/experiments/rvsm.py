@@ -1453,9 +1453,6 @@ def tables_1_2(df: pd.DataFrame, params: Params, readings: Iterable[str] = ()) -
     (min–max of the per-reading means, headline included) of sparsity and sparse accuracy over those readings."""
     last = last_rows(df)
 
-    def spread(d: str, m: str, metric: str, split: str) -> str:
-        return reading_range(last, d, m, metric, split, readings)
-
     out = {}
     for d in params.datasets:
         rows = []
@@ -1474,8 +1471,10 @@ def tables_1_2(df: pd.DataFrame, params: Params, readings: Iterable[str] = ()) -
                 }
             )
             if readings and d == params.tune_dataset:
-                rows[-1]["sparsity % range over readings"] = spread(d, m, "sparsity", "-")
-                rows[-1]["accuracy % (u) range over readings"] = spread(d, m, "accuracy_sparse", "test")
+                rows[-1]["sparsity % range over readings"] = reading_range(last, d, m, "sparsity", "-", readings)
+                rows[-1]["accuracy % (u) range over readings"] = reading_range(
+                    last, d, m, "accuracy_sparse", "test", readings
+                )
         out[d] = pd.DataFrame(rows)
     return out
 
