@@ -81,7 +81,7 @@ EXECUTORS = ("serial", "processes", "dask")
 RUN_THREADS = 1
 #: Modules whose code never changes what a run computes (bookkeeping, tables, verdicts, report): not in the key.
 EXCLUDED_MODULES = frozenset(
-    {"study.runs", "study.run", "study.results", "study.report", "study.claims", "study.notebook"}
+    {"study.runs", "study.run", "study.results", "study.report", "study.claims", "study.notebook", "study.params"}
 )
 
 
