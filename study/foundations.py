@@ -17,6 +17,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from . import train
+
 Tensor = torch.Tensor
 
 
@@ -150,6 +152,27 @@ def momentum_step(params: Iterable[Tensor], velocities: list[Tensor], lr: float,
             continue
         v.mul_(mu).add_(w.grad, alpha=-lr)
         w.add_(v)
+
+
+class Momentum(torch.optim.Optimizer):
+    """The momentum method of §4 as a torch optimiser, so that `study.train.step` drives it: each `step` applies
+    `momentum_step` with μ = `mu`(t) at step index t = 0, 1, ... (a constant μ: ``lambda t: μ``).
+
+    Args:
+        params: the tensors trained (leaf tensors with gradients); velocities start at zero.
+        lr: α > 0; mu: the schedule μ(t) in [0, 1] (e.g. `sutskever_momentum`).
+    """
+
+    def __init__(self, params: list[Tensor], *, lr: float, mu: Callable[[int], float]) -> None:
+        super().__init__(params, {"lr": lr})
+        self.mu, self.t = mu, 0
+        self.velocities = [torch.zeros_like(p) for p in params]
+
+    @torch.no_grad()
+    def step(self, closure: Any = None) -> None:  # type: ignore[override]  # no closure: one gradient per step
+        params = [p for g in self.param_groups for p in g["params"]]
+        momentum_step(params, self.velocities, self.param_groups[0]["lr"], self.mu(self.t))
+        self.t += 1
 
 
 # ----------------------------------------------------------------------------------------------------- §5 dropout
@@ -323,8 +346,7 @@ def train_momentum(
         raise ValueError(f"epochs={epochs} gives no step")
     mu_fn = mu if callable(mu) else (lambda t, m=float(mu): m)
     eval_sets = eval_sets or {}
-    params = [p for p in model.parameters() if p.requires_grad]
-    vel = [torch.zeros_like(p) for p in params]
+    optimizer = Momentum([p for p in model.parameters() if p.requires_grad], lr=lr, mu=mu_fn)
     every = max(1, steps_per_epoch // max(1, evals_per_epoch))
     rows: list[dict[str, Any]] = []
     seen = 0
@@ -344,29 +366,25 @@ def train_momentum(
     record(0)
     model.train()
     step = 0
-    order = torch.empty(0, dtype=torch.long)
     while step < total:
-        if len(order) == 0:
-            order = torch.randperm(n, generator=generator).to(x.device)
-        idx, order = order[:batch_size], order[batch_size:]
-        loss = F.cross_entropy(model(x[idx]), y[idx])
-        if not torch.isfinite(loss):
-            if on_non_finite == "raise":
-                raise FloatingPointError(
-                    f"non-finite training loss ({float(loss.detach())}) at step {step + 1} of {total} "
-                    f"(epoch {seen / n:.4g}, batch {step % steps_per_epoch}), lr={lr}: lower the learning rate or "
-                    "check the inputs (on_non_finite='record' records the divergence instead)"
-                )
-            rows.append({"epoch": seen / n, "split": "train", "metric": "diverged", "value": 1.0})
-            break
-        for p in params:
-            p.grad = None
-        loss.backward()
-        momentum_step(params, vel, lr, mu_fn(step))
-        step += 1
-        seen += len(idx)
-        if progress is not None:
-            progress.update(1)
-        if step % every == 0 or step == total:
-            record(step)
+        for idx in torch.randperm(n, generator=generator).to(x.device).split(batch_size):
+            try:
+                train.step(model, x[idx], y[idx], optimizer, epoch=seen / n, batch=step % steps_per_epoch)
+            except train.NonFinite as exc:
+                if on_non_finite == "raise":
+                    raise FloatingPointError(
+                        f"non-finite training loss ({exc.values[0]}) at step {step + 1} of {total} (epoch "
+                        f"{seen / n:.4g}, batch {step % steps_per_epoch}), lr={lr}: lower the learning rate or check "
+                        "the inputs (on_non_finite='record' records the divergence instead)"
+                    ) from exc
+                rows.append({"epoch": seen / n, "split": "train", "metric": "diverged", "value": 1.0})
+                return rows
+            step += 1
+            seen += len(idx)
+            if progress is not None:
+                progress.update(1)
+            if step % every == 0 or step == total:
+                record(step)
+            if step == total:
+                break
     return rows

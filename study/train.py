@@ -1,4 +1,6 @@
-"""One training loop for every study: mini-batch SGD (with a momentum schedule) plus hooks.
+"""One training step for every study (`step`), one pass over the data (`epoch_pass`) and the epoch loop with its
+callbacks and evaluations (`fit`): mini-batch SGD (with a momentum schedule) plus hooks. Foundations' step-indexed
+momentum training (`study.foundations.train_momentum`) and the throughput benchmark (`throughput`) call `step` too.
 
 Hooks (all optional) are where the science plugs in, each one hop away from the notebook that uses it:
 
@@ -195,13 +197,96 @@ def evaluate(
     return out
 
 
+class NonFinite(FloatingPointError):
+    """A NaN or infinite training objective; `values` holds its first elements (for the caller's message)."""
+
+    def __init__(self, message: str, values: list[float]) -> None:
+        super().__init__(message)
+        self.values = values
+
+
 def check_finite(value: Tensor, *, what: str, epoch: int, batch: int) -> None:
-    """Raise `FloatingPointError` if `value` is NaN or infinite (never continue on a silent NaN)."""
+    """Raise `NonFinite` (a `FloatingPointError`) if `value` is NaN or infinite (never continue on a silent NaN)."""
     if not torch.isfinite(value).all():
-        raise FloatingPointError(
-            f"non-finite {what} ({value.detach().flatten()[:4].tolist()}) at epoch {epoch}, batch {batch}: "
-            "lower the learning rate or the penalty weight, or check the inputs"
+        values = value.detach().flatten()[:4].tolist()
+        raise NonFinite(
+            f"non-finite {what} ({values}) at epoch {epoch}, batch {batch}: "
+            "lower the learning rate or the penalty weight, or check the inputs",
+            values,
         )
+
+
+def step(
+    model: nn.Module,
+    xb: Tensor,
+    yb: Tensor,
+    optimizer: torch.optim.Optimizer,
+    *,
+    loss_fn: Callable[[Tensor, Tensor], Tensor] = F.cross_entropy,
+    penalty: Callable[[nn.Module], Tensor] | None = None,
+    after_step: Callable[[nn.Module], Any] | None = None,
+    epoch: int | float = 0,
+    batch: int = 0,
+) -> tuple[Tensor, Tensor]:
+    """One training step of every study: forward, data term, + penalty, finite check, backward, optimiser step, then
+    the `after_step` hook (a proximal or thresholding step, RVSM's u update).
+
+    Args:
+        model: in training mode, on the device of `xb`; xb: a mini-batch (B, ...); yb: its labels (B,) int64.
+        optimizer: any torch optimiser over the model's parameters (SGD, Adam, §4's `foundations.Momentum`).
+        loss_fn, penalty, after_step: the hooks of the module docstring; epoch, batch: where, for the error message.
+
+    Returns:
+        (data term, objective): both detached scalars (the objective adds the penalty).
+
+    Raises:
+        FloatingPointError: the objective is NaN or infinite (`check_finite`); nothing was updated.
+    """
+    loss = loss_fn(model(xb), yb)
+    obj = loss + penalty(model) if penalty is not None else loss
+    check_finite(obj, what="training objective", epoch=int(epoch), batch=batch)
+    optimizer.zero_grad(set_to_none=True)
+    obj.backward()
+    optimizer.step()
+    if after_step is not None:
+        after_step(model)
+    return loss.detach(), obj.detach()
+
+
+def epoch_pass(
+    model: nn.Module,
+    x: Tensor,
+    y: Tensor,
+    optimizer: torch.optim.Optimizer,
+    *,
+    batch_size: int,
+    generator: torch.Generator | None = None,
+    channels_last: bool = False,
+    epoch: int = 1,
+    **hooks: Any,
+) -> tuple[float, float]:
+    """One pass over (x (N, ...), y (N,)) on their device in mini-batches (`batches`), one `step` each.
+
+    Returns:
+        (mean data term, mean objective) over the pass's batches.
+
+    Raises:
+        FloatingPointError: as `step`.
+    """
+    model.train()
+    sum_loss = torch.zeros((), device=x.device)
+    sum_obj = torch.zeros((), device=x.device)
+    n_batches = 0
+    for b, idx in enumerate(batches(len(x), batch_size, generator)):
+        idx = idx.to(x.device)
+        xb = x[idx]
+        if channels_last and xb.dim() == 4:
+            xb = xb.contiguous(memory_format=torch.channels_last)
+        loss, obj = step(model, xb, y[idx], optimizer, epoch=epoch, batch=b, **hooks)
+        sum_loss += loss
+        sum_obj += obj
+        n_batches += 1
+    return sum_loss.item() / n_batches, sum_obj.item() / n_batches
 
 
 def fit(
@@ -229,7 +314,8 @@ def fit(
     progress: bool = True,
     desc: str = "train",
 ) -> list[dict[str, Any]]:
-    """Train `model` in place by mini-batch SGD on (x, y) and return the history as tidy rows.
+    """Train `model` in place by mini-batch SGD on (x, y) and return the history as tidy rows: the epoch loop over
+    `epoch_pass` (one `step` per batch) with its callbacks and evaluations.
 
     Args:
         model: the network; moved to `device`.
@@ -237,7 +323,7 @@ def fit(
         epochs: passes over the data (>= 1); batch_size: examples per step (>= 1); lr: learning rate (> 0).
         momentum: a constant in [0, 1) or a schedule mu(epoch) (epochs from 1), e.g. `momentum_ramp`.
         weight_decay: L2 coefficient handed to SGD (the "L2" baseline).
-        loss_fn, penalty, after_step, on_epoch_start, on_epoch_end: hooks (module docstring).
+        loss_fn, penalty, after_step, on_epoch_start, on_epoch_end: callbacks (module docstring).
         eval_sets: {"val": (x, y), "test": (x, y), ...} evaluated after every epoch (accuracy, loss), and before
             the first when `eval_at_start`; with `eval_last_only` after the last epoch alone (runs whose curves
             nobody reads: the evaluation costs about as much as the training at 10 epochs of 1,800 images).
@@ -292,38 +378,20 @@ def fit(
         if mus is not None:
             for g in optimizer.param_groups:
                 g["momentum"] = mus[epoch - 1]
-        model.train()
-        sum_loss = torch.zeros((), device=device)
-        sum_obj = torch.zeros((), device=device)
-        n_batches = 0
-        for b, idx in enumerate(batches(len(xd), batch_size, generator)):
-            idx = idx.to(device)
-            xb, yb = xd[idx], yd[idx]
-            if channels_last and xb.dim() == 4:
-                xb = xb.contiguous(memory_format=torch.channels_last)
-            logits = model(xb)
-            loss = loss_fn(logits, yb)
-            obj = loss + penalty(model) if penalty is not None else loss
-            check_finite(obj, what="training objective", epoch=epoch, batch=b)
-            optimizer.zero_grad(set_to_none=True)
-            obj.backward()
-            optimizer.step()
-            if after_step is not None:
-                after_step(model)
-            sum_loss += loss.detach()
-            sum_obj += obj.detach()
-            n_batches += 1
-        dt = time.perf_counter() - t0
+        loss, obj = epoch_pass(
+            model, xd, yd, optimizer, batch_size=batch_size, generator=generator, channels_last=channels_last,
+            epoch=epoch, loss_fn=loss_fn, penalty=penalty, after_step=after_step,
+        )  # fmt: skip
         rows += [
-            {"epoch": epoch, "split": "train", "metric": "loss", "value": sum_loss.item() / n_batches},
-            {"epoch": epoch, "split": "train", "metric": "objective", "value": sum_obj.item() / n_batches},
-            {"epoch": epoch, "split": "-", "metric": "epoch_time_s", "value": dt},
+            {"epoch": epoch, "split": "train", "metric": "loss", "value": loss},
+            {"epoch": epoch, "split": "train", "metric": "objective", "value": obj},
+            {"epoch": epoch, "split": "-", "metric": "epoch_time_s", "value": time.perf_counter() - t0},
         ]
         shown = record(epoch) if epoch == epochs or not eval_last_only else {}
         if on_epoch_end is not None:
             for k, v in (on_epoch_end(model, epoch) or {}).items():
                 rows.append({"epoch": epoch, "split": "-", "metric": k, "value": float(v)})
-        bar.set_postfix(loss=f"{sum_loss.item() / n_batches:.4f}", **{k: f"{v:.4f}" for k, v in shown.items()})
+        bar.set_postfix(loss=f"{loss:.4f}", **{k: f"{v:.4f}" for k, v in shown.items()})
     return rows
 
 
@@ -343,7 +411,7 @@ def throughput(
     penalty: Callable[[nn.Module], Tensor] | None = None,
     after_step: Callable[[nn.Module], Any] | None = None,
 ) -> float:
-    """Training throughput in images per second of plain SGD steps on `model` (a benchmark helper, not a test).
+    """Training throughput in images per second of `step` (SGD) on `model` (a benchmark helper, not a test).
 
     Uses the first `batch_size` rows of (x, y) repeatedly; `warmup` steps are not timed.
     """
@@ -361,14 +429,7 @@ def throughput(
             if device.type == "cuda":
                 torch.cuda.synchronize()
             t0 = time.perf_counter()
-        loss = loss_fn(model(xb), yb)
-        if penalty is not None:
-            loss = loss + penalty(model)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        if after_step is not None:
-            after_step(model)
+        step(model, xb, yb, opt, loss_fn=loss_fn, penalty=penalty, after_step=after_step, batch=i)
     if device.type == "cuda":
         torch.cuda.synchronize()
     return steps * len(xb) / (time.perf_counter() - t0)
