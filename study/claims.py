@@ -203,20 +203,9 @@ def judge(
         pv = None
     v, reason = verdict(type, values, pv, tol)
     m, ci, n = interval(values)
-    return _row(
-        paper,
-        claim,
-        type,
-        paper_value,
-        unit if unit is not None else qunit,
-        tol,
-        n,
-        m,
-        list(ci) if ci is not None else None,
-        v,
-        "; ".join(x for x in (note, reason) if x),
-        depends_on,
-    )
+    unit = unit if unit is not None else qunit
+    ci95 = list(ci) if ci is not None else None
+    return _row(paper, claim, type, paper_value, unit, tol, n, m, ci95, v, "; ".join(x for x in (note, reason) if x), depends_on)  # fmt: skip
 
 
 def _row(
@@ -271,20 +260,8 @@ def not_tested(
     if not reason:
         raise ValueError("a 'not tested' claim needs a reason")
     tol, qunit = tolerance_of(quantity) if quantity else (None, "")
-    return _row(
-        paper,
-        claim,
-        type,
-        paper_value,
-        unit if unit is not None else qunit,
-        tol,
-        0,
-        None,
-        None,
-        "not tested",
-        reason,
-        depends_on,
-    )
+    unit = unit if unit is not None else qunit
+    return _row(paper, claim, type, paper_value, unit, tol, 0, None, None, "not tested", reason, depends_on)
 
 
 # ------------------------------------------------------------------------------------------ per-seed value helpers

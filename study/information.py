@@ -74,6 +74,14 @@ def _check_square(m: Tensor, name: str) -> None:
         raise ValueError(f"{name} must be a (..., N, N) matrix, got shape {tuple(m.shape)}")
 
 
+def _check_pair(a: Tensor, b: Tensor, names: tuple[str, str]) -> None:
+    """Both (..., N, N) Gram matrices of one batch (the same N)."""
+    _check_square(a, names[0])
+    _check_square(b, names[1])
+    if a.shape[-1] != b.shape[-1]:
+        raise ValueError(f"{names[0]} and {names[1]} must describe the same batch: N={a.shape[-1]} vs N={b.shape[-1]}")
+
+
 def _rows(x: Tensor) -> Tensor:
     """(..., N, D) float64 rows; a (N,) vector becomes (N, 1)."""
     if x.dim() == 1:
@@ -241,10 +249,7 @@ def hadamard_normalize(a: Tensor, b: Tensor) -> Tensor:
     Raises:
         ValueError: not square, or the sizes N differ.
     """
-    _check_square(a, "a")
-    _check_square(b, "b")
-    if a.shape[-1] != b.shape[-1]:
-        raise ValueError(f"a and b must describe the same batch: N={a.shape[-1]} vs N={b.shape[-1]}")
+    _check_pair(a, b, ("a", "b"))
     ab = a.to(torch.float64) * b.to(torch.float64)
     return ab / torch.diagonal(ab, dim1=-2, dim2=-1).sum(-1)[..., None, None]
 
@@ -294,10 +299,7 @@ def kernel_target_alignment(k: Tensor, k_y: Tensor) -> Tensor:
     Raises:
         ValueError: not square, or the sizes N differ.
     """
-    _check_square(k, "k")
-    _check_square(k_y, "k_y")
-    if k.shape[-1] != k_y.shape[-1]:
-        raise ValueError(f"k and k_y must describe the same batch: N={k.shape[-1]} vs N={k_y.shape[-1]}")
+    _check_pair(k, k_y, ("k", "k_y"))
     k, k_y = k.to(torch.float64), k_y.to(torch.float64)
     num = (k * k_y).sum((-2, -1))
     return num / (k.pow(2).sum((-2, -1)).sqrt() * k_y.pow(2).sum((-2, -1)).sqrt())

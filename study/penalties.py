@@ -183,11 +183,7 @@ def hard_threshold(w: Tensor, lam: float, beta: float) -> Tensor:
     """prox of λ‖·‖₀ with coupling β: u = w where |w| > √(2λ/β), else 0 (Xue & Xin eq. 2.1; Blumensath & Davies
     2008). At |w| = √(2λ/β) both 0 and w are minimisers; we return 0.
 
-    Args:
-        w: weights, any shape. lam: λ >= 0. beta: β > 0.
-
-    Returns:
-        u, same shape and dtype as `w`.
+    Args: w: weights, any shape; lam: λ >= 0; beta: β > 0. Returns: u, the shape and dtype of `w`.
 
     Raises:
         ValueError: `lam` < 0 or `beta` <= 0.
