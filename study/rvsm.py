@@ -49,6 +49,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from typing import Any
 
 import torch
 import torch.nn as nn
@@ -469,12 +470,10 @@ def train_step_throughput(
     lam: float = 5e-4,
     beta: float = 1.0,
     a: float | None = None,
-    lr: float = 0.01,
     momentum: float = 0.9,
-    steps: int = 20,
-    warmup: int = 3,
     channels_last: bool = False,
     device: torch.device | str = "cpu",
+    **timing: Any,
 ) -> float:
     """Images per second of our RVSM training step (forward, loss + coupling, backward, SGD step, prox update of
     u), on the first `batch_size` rows of (x, y) repeated; compare with `study.train.throughput` (a bare loop).
@@ -485,7 +484,7 @@ def train_step_throughput(
     Args:
         model, layer: the network and its layer to sparsify (``layer`` a module of ``model``, e.g. ``model.fc``).
         x, y: inputs (N, C, H, W) float and labels (N,) int64 (any device; the first `batch_size` rows are used).
-        batch_size, steps, warmup, lr, momentum, channels_last, device: see `study.train.throughput`.
+        batch_size, momentum, channels_last, device, and in `timing` steps, warmup, lr: see `study.train.throughput`.
         penalty, lam, beta, a: see `RVSM`.
 
     Returns:
@@ -503,19 +502,9 @@ def train_step_throughput(
         model.to(memory_format=torch.channels_last)
     state = RVSM(layer.weight, penalty, lam, beta, a)  # after the move: u on w's device, w the model's own tensor
     return throughput(
-        model,
-        x,
-        y,
-        batch_size=batch_size,
-        steps=steps,
-        warmup=warmup,
-        lr=lr,
-        momentum=momentum,
-        channels_last=channels_last,
-        device=device,
-        penalty=lambda m: state.coupling(),
-        after_step=lambda m: state.update_u(),
-    )
+        model, x, y, batch_size=batch_size, momentum=momentum, channels_last=channels_last, device=device,
+        penalty=lambda m: state.coupling(), after_step=lambda m: state.update_u(), **timing,
+    )  # fmt: skip
 
 
 def _check_layer(model: nn.Module, layer: nn.Module) -> None:
