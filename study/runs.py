@@ -3,7 +3,7 @@
 A *run* is one call of an experiment's run function on one config (a plain JSON-able dict)::
 
     @runs.experiment("rvsm")
-    def run(config: dict) -> runs.Result: ...          # study/experiments/rvsm.py
+    def run(config: dict) -> runs.Result: ...          # study/experiments/rvsm/run.py
 
     res = runs.sweep(run, configs, executor="processes")
     res.frame, res.results, res.artifacts, res.counts
