@@ -1,17 +1,22 @@
 """study.experiments.foundations: the run functions of notebook 00 (Tomasi's notes), their plans, the analyses that
-turn a sweep into findings, the validation-only choices, the claim builder (study.claims rows) and the deviations."""
+turn a sweep into findings, the validation-only choices, the claim builder (study.claims rows) and the deviations;
+the package's layout (run.py alone in the run-store key, no plotting) and the profiles' declared parameters."""
 import math
+import subprocess
+import sys
 
 import matplotlib
 import matplotlib.pyplot as plt
 import pandas as pd
 import pytest
 import torch
+from notebook_params import profile_values
 
 from study import claims as cl
-from study import results, runs, selection
 from study import foundations as fd
+from study import results, runs, selection
 from study.experiments import foundations as fx
+from study.params import parse
 
 matplotlib.use("Agg")
 pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py: tiny networks, one intra-op thread
@@ -109,9 +114,9 @@ def test_plans_reject_bad_parameters(fn, kw, name):
 
 def test_run_configs_are_validated():
     c = tiny_plans()["momentum"][1][0]
-    with pytest.raises(ValueError, match="unknown keys"):
+    with pytest.raises(ValueError, match=r"unknown parameter\(s\) \['threads'\]"):
         fx.momentum_run({**c, "threads": 2})
-    with pytest.raises(ValueError, match="missing keys"):
+    with pytest.raises(ValueError, match=r"missing parameter\(s\) \['val_per_class'\]"):
         fx.momentum_run({k: x for k, x in c.items() if k != "val_per_class"})
     with pytest.raises(ValueError, match="device"):
         fx.momentum_run({**c, "device": "auto"})
@@ -120,7 +125,7 @@ def test_run_configs_are_validated():
     s = tiny_plans()["simplex"][1][0]
     for key, bad in (("classes", [3, 5, 42]), ("classes", [3, 3, 3]), ("hidden", 1.5), ("lr", float("inf")),
                      ("hidden", 10**9), ("epochs", 10**12)):
-        with pytest.raises(ValueError, match=rf"config\['{key}'\]=.* is out of range"):
+        with pytest.raises(ValueError, match=rf"^{key}=.* is out of range; accepted: "):
             fx.simplex_run({**s, key: bad})
     d = tiny_plans()["dropout"][1][0]                 # a "none" run
     with pytest.raises(ValueError, match="mc_samples"):
@@ -161,7 +166,7 @@ def test_learning_rate_candidates_never_touch_the_test_split(monkeypatch):
     def diverging(*a, **kw):                          # a run whose loss became non-finite (recorded, not raised)
         assert kw["on_non_finite"] == "record"
         return train_momentum(*a, **kw) + [{"epoch": 1.0, "split": "train", "metric": "diverged", "value": 1.0}]
-    monkeypatch.setattr(fx.fd, "train_momentum", diverging)
+    monkeypatch.setattr(fd, "train_momentum", diverging)
     fn, plan = tiny_plans()["momentum"]
     bad = fn(plan[5]).rows
     val = bad[bad.split == "val"].set_index("metric").value
@@ -303,8 +308,12 @@ def test_findings_from_tiny_sweeps_feed_the_claims():
                                      h=1e-5),
                 fx.momentum_findings(sw["momentum"]), fx.minibatch_findings(sw["minibatch"]),
                 fx.early_stopping_findings(sw["early"]), fx.dropout_findings(sw["dropout"])]
-    for f in sections:                                # every figure has a caption
-        assert all(isinstance(cap, str) and cap.strip() for _, cap, _ in f.figures.values())
+    drawers = [fx.simplex_figures, fx.cross_entropy_figures, fx.convexity_figures, fx.entropy_figures,
+               fx.backprop_figures, fx.momentum_figures, fx.minibatch_figures, fx.early_stopping_figures,
+               fx.dropout_figures]
+    for f, draw in zip(sections, drawers):            # every section draws; every figure has a caption
+        shown = draw(f)
+        assert shown.figures and all(isinstance(cap, str) and cap.strip() for _, cap, _ in shown.figures.values())
     values, frame, metrics = fx.merge(*sections, seed=3)
     assert list(frame.columns) == results.COLUMNS
     assert len(frame) == sum(len(f.rows) + (0 if f.runs is None else len(f.runs)) for f in sections)
@@ -314,13 +323,13 @@ def test_findings_from_tiny_sweeps_feed_the_claims():
     assert values["Bs"] == [1, 5, 20] and values["lr_star"] in (0.01, 0.3, 30.0)
     assert set(values["es_gain"]) == {0.0, 0.5} and list(values["do_gain"]) == ["notes", "torch"]
     assert (values["gibbs_min"] >= -1e-12).all() and (values["bp_err_ag"] < 1e-8).all()   # identities hold
-    head = fx.headline_metrics(metrics)
+    head = fx.metrics(metrics)
     assert list(head)[:2] == ["backprop_max_rel_error/vs_autograd",
                               "backprop_normwise_rel_error/vs_finite_differences"]
     assert head["backprop_max_rel_error/vs_autograd"]["n"] == 3 and head["backprop_max_rel_error/vs_autograd"]["ci95"]
     assert {"early_stopping_epoch/noise0", "early_stopping_epoch/noise0.5",
             "dropout_gap_test_minus_train_error/notes_p0.5"} <= set(head)
-    claims = fx.claims(values)
+    claims = fx.judge(values)
     for c in claims:
         cl.check_claim(c)
     assert {c["verdict"] for c in claims} <= set(cl.VERDICTS) and "partly" not in {c["verdict"] for c in claims}
@@ -361,7 +370,7 @@ def synthetic_values(**over):
 
 
 def rows(**over):
-    return {c["claim"]: c for c in fx.claims(synthetic_values(**over))}
+    return {c["claim"]: c for c in fx.judge(synthetic_values(**over))}
 
 
 def verdicts(**over):
@@ -437,7 +446,7 @@ def test_claims_name_the_batch_sizes_and_learning_rates_that_ran():
 
 def test_non_finite_values_are_an_error_not_a_verdict():
     with pytest.raises(ValueError, match="non-finite"):
-        fx.claims(synthetic_values(mom_gain=ser(0.1, math.inf, 0.2)))
+        fx.judge(synthetic_values(mom_gain=ser(0.1, math.inf, 0.2)))
 
 
 def test_deviations_are_rows_of_the_shared_shape_and_name_the_parameters():
@@ -458,3 +467,24 @@ def test_deviations_are_rows_of_the_shared_shape_and_name_the_parameters():
 def test_backprop_check_refuses_samples_it_would_truncate(kw):
     with pytest.raises(ValueError, match="samples, fd_samples"):       # before any data is loaded
         fx.backprop_findings(seeds=[0], channels=2, kernel=3, random_trials=0, h=1e-5, **kw)
+
+
+# -------------------------------------------------------------------------------------------------------- package
+def test_run_module_imports_no_plotting_and_its_key_reaches_no_analysis():
+    """Only run.py enters the run-store key (issue 20): it imports no matplotlib, and the code walk of every run
+    function stays out of the package's params, plan, analysis, sweeps, claims and figures modules."""
+    code = "import sys, study.experiments.foundations.run; assert 'matplotlib' not in sys.modules, sorted(sys.modules)"
+    subprocess.run([sys.executable, "-c", code], check=True)
+    for fn in (fx.simplex_run, fx.momentum_run, fx.minibatch_run, fx.early_stopping_run, fx.dropout_run):
+        sources = runs.code_sources(fn)
+        assert f"def study.experiments.foundations.run.{fn.__name__}" in sources
+        reached = [k for k in sources if "foundations." in k and "foundations.run." not in k]
+        assert not reached, (fn.__name__, reached)
+
+
+@pytest.mark.parametrize("profile", ["smoke", "default", "paper"])
+def test_every_profile_parses_with_the_declared_parameters(profile):
+    values = profile_values("00_training_foundations", profile)
+    params = parse(fx.Params, {k: values[k] for k in fx.Params.model_fields})
+    assert params.model_dump() == {k: values[k] for k in fx.Params.model_fields}
+    assert set(values) - set(fx.Params.model_fields) == {"profile", "seed", "device", "out_dir", "executor"}
