@@ -3,11 +3,12 @@ and only for those (issues 12 and 17)."""
 import json
 
 import pytest
+from test_experiments_sl1 import tiny
 
-from study import claims as claims_mod, runs
+from study import claims as claims_mod
+from study import runs
 from study.experiments import sl1
 from study.run import Run
-from test_experiments_sl1 import tiny
 
 
 @pytest.mark.parametrize("lr", [50.0, 1000.0])
@@ -21,7 +22,7 @@ def test_huge_learning_rate_gives_no_verdict(tmp_path, monkeypatch, lr):
     except runs.SweepError as exc:  # a non-finite loss: the run failed, the notebook stops before any claim
         assert "FloatingPointError" in str(exc) or "non-finite" in str(exc)
         return
-    assert res.counts["diverged"] >= 1, "a run at lr=%g neither failed nor was flagged" % lr
+    assert res.counts["diverged"] >= 1, f"a run at lr={lr:g} neither failed nor was flagged"
     assert any(d["config"]["lr"] == lr for d in res.diverged)
     df = sl1.config_rows(res)
     bad = next(d["run"] for d in res.diverged if d["config"]["lr"] == lr)
@@ -32,7 +33,7 @@ def test_huge_learning_rate_gives_no_verdict(tmp_path, monkeypatch, lr):
     good = "sl1/a-run-of-another-sweep#00000000"  # (the tiny lr = 0.05 run may sit at chance too)
     on_good = claims_mod.judge("Yang et al.", "accuracy of another run", "point", [0.9, 0.9, 0.9],
                                paper_value=0.9, quantity="accuracy", depends_on=[good])
-    claims = [on_bad, on_good] + sl1.claims(df, methods=["sl1"], epochs=1)
+    claims = [on_bad, on_good] + sl1.judge_reading(df, methods=["sl1"], epochs=1)
     nb.save(res.frame, metrics={}, claims=claims)
     saved = {c["claim"]: c for c in json.loads((tmp_path / "out" / "headline.json").read_text())["claims"]}
     assert saved["accuracy"]["verdict"] == "inconclusive" and bad in saved["accuracy"]["note"]

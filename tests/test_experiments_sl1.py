@@ -1,13 +1,21 @@
 """study.experiments.sl1: the run function of notebook 01 (Yang et al., SL1 on MNIST), its validation-only tuning
 stages, the final and α-sweep stages, and the claims."""
+import importlib
 import math
+import subprocess
+import sys
 
 import pandas as pd
 import pytest
 import torch
+from notebook_params import profile_values
 
-from study import claims as cl, penalties, results, runs, selection
+from study import claims as cl
+from study import penalties, results, runs, selection
 from study.experiments import sl1
+from study.params import parse
+
+RUN = importlib.import_module("study.experiments.sl1.run")  # the module (sl1.run is its run function)
 
 
 PARAMS = dict(n_seeds=3, epochs=4, batch_size=64, momentum=0.2, momentum_ramp_epochs=2, loss="entropy_error",
@@ -21,20 +29,28 @@ CHOSEN = {"activation": "relu", "lr": 0.1, "lam": {"none": None, "sl1": 1e-3, "g
           "alpha": 0.01}
 
 
+def params(**over):
+    """`PARAMS` with `over`, checked (`sl1.Params`)."""
+    return parse(sl1.Params, {**PARAMS, **over})
+
+
+P = params()
+
+
 def tiny(**over):
     """A validation-split config that trains in well under a second: 96 fit images, 64 validation images, 1 epoch."""
-    c = sl1.tune_penalty_stage({"activation": "relu", "lr": 0.1}, **{**PARAMS, "tune_subset": 96, "val_subset": 64,
-                                                                   "tune_seeds": 1}, **WHERE)[0]
+    c = sl1.tune_penalty_stage(params(tune_subset=96, val_subset=64, tune_seeds=1), {"activation": "relu", "lr": 0.1},
+                               **WHERE)[0]
     return {**c, **over}
 
 
 # ---------------------------------------------------------------------------------------------------------- plan
 def test_tuning_stages_cover_the_grids_on_the_validation_split():
-    base = sl1.tune_base_stage(**PARAMS, **WHERE)
+    base = sl1.tune_base_stage(P, **WHERE)
     assert [(c["activation"], c["lr"], c["seed"]) for c in base] == [
         (a, lr, 5 + i) for a in ("relu", "sigmoid") for lr in (0.03, 0.1) for i in range(2)]
     assert {c["method"] for c in base} == {"none"} and {c["epochs"] for c in base} == {1}
-    pen = sl1.tune_penalty_stage({"activation": "sigmoid", "lr": 0.03}, **PARAMS, **WHERE)
+    pen = sl1.tune_penalty_stage(P, {"activation": "sigmoid", "lr": 0.03}, **WHERE)
     settings = [(c["method"], c["lam"], c["alpha"]) for c in pen if c["seed"] == 5]
     assert settings == [("sl1", 1e-2, 0.1), ("sl1", 1e-2, 0.01), ("sl1", 1e-3, 0.1), ("sl1", 1e-3, 0.01),
                         ("group_l1", 2e-3, None), ("l2", 3e-3, None), ("l2", 3e-4, None)]
@@ -42,31 +58,31 @@ def test_tuning_stages_cover_the_grids_on_the_validation_split():
     assert {(c["activation"], c["lr"]) for c in pen} == {("sigmoid", 0.03)}
     for c in base + pen:  # candidates: the fit part and the validation images, never test
         assert (c["split"], c["train_subset"], c["eval_subset"], c["subset_seed"]) == ("val", 256, 200, 5)
-    grids = sl1.penalty_grids(**PARAMS)
+    grids = sl1.penalty_grids(P)
     assert list(grids) == ["sl1", "group_l1", "l2"] and grids["group_l1"] == [{"method": "group_l1", "lam": 2e-3}]
-    assert sl1.base_grid(**PARAMS)[0] == {"activation": "relu", "lr": 0.03}
+    assert sl1.base_grid(P)[0] == {"activation": "relu", "lr": 0.03}
     every = base + pen
     assert len({runs.canonical(c) for c in every}) == len(every)
 
 
 def test_final_and_alpha_sweep_stages_use_the_chosen_setting():
-    final = sl1.final_stage(CHOSEN, **PARAMS, **WHERE)
+    final = sl1.final_stage(P, CHOSEN, **WHERE)
     assert [(c["method"], c["seed"]) for c in final] == [(m, 5 + i) for i in range(3) for m in PARAMS["methods"]]
     assert {c["method"]: c["lam"] for c in final} == CHOSEN["lam"]
     assert all((c["alpha"] == 0.01) == (c["method"] == "sl1") for c in final)
     for c in final:  # the only test-split runs: all training images' subset, the test subset
         assert (c["split"], c["train_subset"], c["eval_subset"], c["epochs"]) == ("test", 512, 500, 4)
         assert (c["activation"], c["lr"]) == ("relu", 0.1)
-    sweep = sl1.alpha_sweep_stage(CHOSEN, **PARAMS, **WHERE)
-    assert sl1.sweep_alphas(CHOSEN, **PARAMS) == [0.0, 0.001, 0.01]  # the chosen α is added
-    assert sl1.sweep_lambdas(CHOSEN, **PARAMS) == [1e-3, 1e-2]  # the chosen λ and sweep_lams
+    sweep = sl1.alpha_sweep_stage(P, CHOSEN, **WHERE)
+    assert sl1.sweep_alphas(P, CHOSEN) == [0.0, 0.001, 0.01]  # the chosen α is added
+    assert sl1.sweep_lambdas(P, CHOSEN) == [1e-3, 1e-2]  # the chosen λ and sweep_lams
     assert [(c["lam"], c["alpha"], c["seed"]) for c in sweep] == [
         (lam, a, 5 + i) for lam in (1e-3, 1e-2) for a in (0.0, 0.001, 0.01) for i in range(3)]
     assert {(c["method"], c["split"], c["epochs"], c["activation"], c["lr"]) for c in sweep} == {
         ("sl1", "val", 2, "relu", 0.1)}
-    assert len(sl1.alpha_sweep_stage(CHOSEN, **{**PARAMS, "sweep_lams": [1e-3]}, **WHERE)) == 9  # no duplicate
-    assert sl1.alpha_sweep_stage(CHOSEN, **{**PARAMS, "sweep_alphas": []}, **WHERE) == []
-    assert sl1.final_stage(CHOSEN, **PARAMS, seed=0, device="auto")[0]["device"] in ("cpu", "cuda")
+    assert len(sl1.alpha_sweep_stage(params(sweep_lams=[1e-3]), CHOSEN, **WHERE)) == 9  # no duplicate
+    assert sl1.alpha_sweep_stage(params(sweep_alphas=[]), CHOSEN, **WHERE) == []
+    assert sl1.final_stage(P, CHOSEN, seed=0, device="auto")[0]["device"] in ("cpu", "cuda")
 
 
 @pytest.mark.parametrize("over,name", [({"alphas": [0.0]}, "alphas"), ({"lams_sl1": [-1e-3]}, "lams_sl1"),
@@ -77,10 +93,9 @@ def test_final_and_alpha_sweep_stages_use_the_chosen_setting():
                                        ({"momentum": 1.0}, "momentum"), ({"train_subset": -3}, "train_subset"),
                                        ({"tune_subset": 50_001}, "tune_subset"), ({"lrs": []}, "lrs"),
                                        ({"sweep_alphas": [0.01]}, "sweep_alphas")])
-def test_stages_reject_bad_parameters_naming_them(over, name):
-    for stage in (sl1.tune_base_stage, lambda **kw: sl1.final_stage(CHOSEN, **kw)):
-        with pytest.raises(ValueError, match=name):
-            stage(**{**PARAMS, **over}, **WHERE)
+def test_bad_parameters_are_refused_naming_them(over, name):
+    with pytest.raises(ValueError, match=name):
+        params(**over)
 
 
 @pytest.mark.parametrize("over,name", [({"method": "l0"}, "method"), ({"device": "auto"}, "device"),
@@ -90,14 +105,14 @@ def test_stages_reject_bad_parameters_naming_them(over, name):
                                        ({"train_subset": 50_001}, "train_subset"),
                                        ({"eval_subset": 10_001}, "eval_subset"),
                                        ({"epochs": 10**12}, "epochs"),
-                                       ({"batch_size": 10**12}, r"batch_size'\]=1000000000000 .*training images")])
-def test_check_config_rejects_bad_values_naming_the_key(over, name):
+                                       ({"batch_size": 10**12}, r"batch_size=1000000000000 .*training images")])
+def test_run_config_rejects_bad_values_naming_the_key(over, name):
     with pytest.raises(ValueError, match=name):
-        sl1.check_config(tiny(**over))
-    with pytest.raises(ValueError, match="missing keys.*lr"):
-        sl1.check_config({k: v for k, v in tiny().items() if k != "lr"})
-    assert sl1.check_config(tiny(alpha=0.0))["alpha"] == 0.0  # α = 0: group L1, the α sweep's limit
-    assert sl1.check_config(tiny(split="test", train_subset=60_000))["train_subset"] == 60_000
+        parse(sl1.RunConfig, tiny(**over))
+    with pytest.raises(ValueError, match=r"missing parameter\(s\) \['lr'\]"):
+        parse(sl1.RunConfig, {k: v for k, v in tiny().items() if k != "lr"})
+    assert parse(sl1.RunConfig, tiny(alpha=0.0)).alpha == 0.0  # α = 0: group L1, the α sweep's limit
+    assert parse(sl1.RunConfig, tiny(split="test", train_subset=60_000)).train_subset == 60_000
 
 
 def test_penalty_hook_is_the_papers_penalty_on_fc():
@@ -143,42 +158,42 @@ def fake_sweep(configs, score=lambda c: 0.5, fail=(), cos=lambda c: 0.5):
 
 
 def test_selection_sees_validation_rows_only():
-    base = sl1.tune_base_stage(**PARAMS, **WHERE)
+    base = sl1.tune_base_stage(P, **WHERE)
     best = {"activation": "sigmoid", "lr": 0.03}
     sw = fake_sweep(base, score=lambda c: 0.9 if (c["activation"], c["lr"]) == ("sigmoid", 0.03) else 0.8)
     assert "test" not in set(sw.frame["split"])
-    chosen, table = sl1.choose_base(sw, **PARAMS)
+    chosen, table = sl1.choose_base(P, sw)
     assert chosen == best and table["chosen"].sum() == 1 and list(table["n"]) == [2, 2, 2, 2]
     # a test-split run among the candidates is refused, whatever its score
     leak = fake_sweep(base + [{**base[0], "split": "test"}])
     with pytest.raises(ValueError, match="split != 'val'"):
-        sl1.choose_base(leak, **PARAMS)
+        sl1.choose_base(P, leak)
     # and the selection itself refuses a test row
     rows = sl1.config_rows(fake_sweep(base))
     rows.loc[0, "split"] = "test"
     with pytest.raises(ValueError, match="test-split row"):
-        selection.choose(rows, sl1.base_grid(**PARAMS), metric="accuracy")
+        selection.choose(rows, sl1.base_grid(P), metric="accuracy")
     with pytest.raises(ValueError, match="never on test"):
-        selection.choose(rows, sl1.base_grid(**PARAMS), metric="accuracy", split="test")
+        selection.choose(rows, sl1.base_grid(P), metric="accuracy", split="test")
 
 
 def test_only_the_final_stage_carries_the_test_split():
-    stages = {"tune_base": sl1.tune_base_stage(**PARAMS, **WHERE),
-              "tune_penalty": sl1.tune_penalty_stage({"activation": "relu", "lr": 0.1}, **PARAMS, **WHERE),
-              "final": sl1.final_stage(CHOSEN, **PARAMS, **WHERE),
-              "alpha_sweep": sl1.alpha_sweep_stage(CHOSEN, **PARAMS, **WHERE)}
+    stages = {"tune_base": sl1.tune_base_stage(P, **WHERE),
+              "tune_penalty": sl1.tune_penalty_stage(P, {"activation": "relu", "lr": 0.1}, **WHERE),
+              "final": sl1.final_stage(P, CHOSEN, **WHERE),
+              "alpha_sweep": sl1.alpha_sweep_stage(P, CHOSEN, **WHERE)}
     assert list(stages) == list(sl1.STAGES)
     assert {k: {c["split"] for c in v} for k, v in stages.items()} == {
         "tune_base": {"val"}, "tune_penalty": {"val"}, "final": {"test"}, "alpha_sweep": {"val"}}
 
 
 def test_choose_penalties_per_method_and_failed_candidates_are_never_chosen():
-    pen = sl1.tune_penalty_stage({"activation": "relu", "lr": 0.1}, **PARAMS, **WHERE)
+    pen = sl1.tune_penalty_stage(P, {"activation": "relu", "lr": 0.1}, **WHERE)
     score = {("sl1", 1e-2, 0.1): 0.7, ("sl1", 1e-2, 0.01): 0.99, ("sl1", 1e-3, 0.1): 0.8, ("sl1", 1e-3, 0.01): 0.8,
              ("group_l1", 2e-3, None): 0.5, ("l2", 3e-3, None): 0.6, ("l2", 3e-4, None): 0.95}
     fail = [i for i, c in enumerate(pen) if (c["method"], c["lam"], c["alpha"]) == ("sl1", 1e-2, 0.01)]
     sw = fake_sweep(pen, score=lambda c: score[(c["method"], c["lam"], c["alpha"])], fail=fail)
-    chosen, tables = sl1.choose_penalties(sw, {"activation": "relu", "lr": 0.1}, **PARAMS)
+    chosen, tables = sl1.choose_penalties(P, sw, {"activation": "relu", "lr": 0.1})
     # the failed (diverged) best setting is listed with n = 0 and not chosen; the tie 0.8 / 0.8 goes to the first
     assert chosen == {"activation": "relu", "lr": 0.1, "lam": {"none": None, "sl1": 1e-3, "group_l1": 2e-3,
                                                                 "l2": 3e-4}, "alpha": 0.1}
@@ -186,19 +201,19 @@ def test_choose_penalties_per_method_and_failed_candidates_are_never_chosen():
     assert t.loc[t["alpha"] == 0.01].query("lam == 0.01")["n"].item() == 0
     assert list(tables) == ["sl1", "group_l1", "l2"]
     with pytest.raises(ValueError, match="no setting"):
-        sl1.choose_base(fake_sweep(sl1.tune_base_stage(**PARAMS, **WHERE), fail=range(8)), **PARAMS)
+        sl1.choose_base(P, fake_sweep(sl1.tune_base_stage(P, **WHERE), fail=range(8)))
 
 
 @pytest.mark.needs_mnist
 def test_validation_runs_never_load_the_test_split(monkeypatch):
-    real = sl1._mnist_split
+    real = RUN._mnist_split
 
     def guarded(split):
         if split == "test":
             raise AssertionError("a validation run read the test split")
         return real(split)
 
-    monkeypatch.setattr(sl1, "_mnist_split", guarded)
+    monkeypatch.setattr(RUN, "_mnist_split", guarded)
     out = sl1.run(tiny())
     assert set(out.rows["split"]) == {"train", "val", "-"}
     assert set(out.rows[out.rows.metric.isin(["accuracy", "accuracy_pruned"])]["split"]) == {"val", "train"}
@@ -295,8 +310,9 @@ def test_code_version_covers_the_science_not_the_analysis():
     src = runs.code_sources(sl1.run)
     for key in ("module study.penalties", "module study.models.lenet_sl1", "module study.losses",
                 "module study.train", "module study.data", "module study.selection",
-                "def study.experiments.sl1.mnist_tensors", "def study.experiments.sl1.penalty_hook",
-                "def study.experiments.sl1.total_variation", "def study.experiments.sl1.tuning_split"):
+                "def study.experiments.sl1.run.mnist_tensors", "def study.experiments.sl1.run.penalty_hook",
+                "def study.experiments.sl1.run.total_variation", "def study.experiments.sl1.run.tuning_split",
+                "def study.experiments.sl1.run.RunConfig"):
         assert key in src
     assert not any(k.endswith((".claims", ".final_stage", ".select", ".choose_penalties", ".final_table",
                                ".plot_fig3", ".deviations")) for k in src)
@@ -333,7 +349,7 @@ def sweep_rows(tv, lam=1e-3):
 
 
 def verdicts(final, sweep=None, methods=("none", "sl1", "l2"), alpha=0.01, epochs=4, **kw):
-    out = sl1.claims(final, sweep, methods=list(methods), epochs=epochs, chosen_alpha=alpha, **kw)
+    out = sl1.judge_reading(final, sweep, methods=list(methods), epochs=epochs, chosen_alpha=alpha, **kw)
     for c in out:
         cl.check_claim(c)
     return [c["verdict"] for c in out], out
@@ -412,7 +428,7 @@ def test_one_smoothness_claim_per_swept_lambda():
 
 
 def test_config_rows_tables_and_metrics():
-    fin = sl1.final_stage(CHOSEN, **{**PARAMS, "methods": ["none", "sl1"]}, **WHERE)
+    fin = sl1.final_stage(params(methods=["none", "sl1"]), CHOSEN, **WHERE)
     sw = fake_sweep(fin, score=lambda c: 0.9 if c["method"] == "sl1" else 0.8)
     rows = sl1.config_rows(sw)
     assert {"activation", "lr", "lam", "alpha"} <= set(rows.columns)
@@ -428,7 +444,7 @@ def test_config_rows_tables_and_metrics():
 
 
 def test_deviations_are_rows_that_say_what_the_paper_does_not_give():
-    p = sl1.check_params({**PARAMS, "momentum_ramp_epochs": 6, "epochs": 4, "tune_epochs": 2})
+    p = params(momentum_ramp_epochs=6, epochs=4, tune_epochs=2)
     rows = sl1.deviations(p, CHOSEN, n_train=512, n_test=500)
     for r in rows:
         assert set(r) == set(cl.DEVIATION_FIELDS) and all(isinstance(v, str) and v for v in r.values())
@@ -440,7 +456,7 @@ def test_deviations_are_rows_that_say_what_the_paper_does_not_give():
     assert "final runs (4 epochs) reach 0.133333" in by["momentum schedule"]["ours"]
     assert "candidate runs (2 epochs) reach 0.0666667" in by["momentum schedule"]["ours"]
     assert "data size" in by  # subsets
-    full = sl1.deviations(sl1.check_params(PARAMS), CHOSEN, n_train=60_000, n_test=10_000)
+    full = sl1.deviations(P, CHOSEN, n_train=60_000, n_test=10_000)
     assert "data size" not in {r["setting"] for r in full}
     assert not any("leak" in r["ours"] for r in full)  # the leak is fixed; the why column says what was replaced
 
@@ -452,12 +468,12 @@ CHOICE_FIELDS = {"alpha": {"alpha"}, "activation": {"activation", "lr"},
 
 
 def test_reading_plan_changes_one_choice_per_reading():
-    plan = sl1.reading_plan(CHOSEN, BASE_LRS, **PARAMS, **WHERE)
+    plan = sl1.reading_plan(P, CHOSEN, BASE_LRS, **WHERE)
     assert list(plan) == ["headline", "alpha=0", "alpha=0.1", "activation=sigmoid", "momentum=ramp_from"]
-    assert sl1.headline_keys(CHOSEN, **PARAMS) == ["alpha=0.01", "activation=relu", "momentum=ramp_to",
+    assert sl1.headline_keys(P, CHOSEN) == ["alpha=0.01", "activation=relu", "momentum=ramp_to",
                                                    "error_function=data_term"]
     head = {(c["method"], c["seed"]): c for c in plan["headline"]}
-    assert plan["headline"] == sl1.final_stage(CHOSEN, **PARAMS, **WHERE)
+    assert plan["headline"] == sl1.final_stage(P, CHOSEN, **WHERE)
     assert {c["momentum_schedule"] for c in plan["headline"]} == {"ramp_to"}
     for key, cfgs in plan.items():
         assert {c["split"] for c in cfgs} == {"test"} and len(cfgs) == len(plan["headline"])
@@ -478,11 +494,11 @@ def test_reading_plan_changes_one_choice_per_reading():
     # shared runs are one config: 12 headline + 2 x 3 SL1 α runs + 12 + 12
     assert len(sl1.plan_configs(plan)) == 42
     # a profile that varies nothing has the headline only (and the error-function reading, which needs no run)
-    one = {**PARAMS, "reading_alphas": [], "activations": ["relu"], "momentum_readings": ["ramp_to"]}
-    assert list(sl1.reading_plan(CHOSEN, BASE_LRS, **one, **WHERE)) == ["headline"]
-    assert sl1.headline_keys(CHOSEN, **one) == ["error_function=data_term"]
+    one = params(reading_alphas=[], activations=["relu"], momentum_readings=["ramp_to"])
+    assert list(sl1.reading_plan(one, CHOSEN, BASE_LRS, **WHERE)) == ["headline"]
+    assert sl1.headline_keys(one, CHOSEN) == ["error_function=data_term"]
     with pytest.raises(ValueError, match="base_lrs"):
-        sl1.reading_plan(CHOSEN, {"relu": 0.1}, **PARAMS, **WHERE)
+        sl1.reading_plan(P, CHOSEN, {"relu": 0.1}, **WHERE)
 
 
 def frames_where(sl1_best_under):
@@ -500,8 +516,8 @@ def frames_where(sl1_best_under):
 def test_every_claim_is_judged_under_every_reading():
     frames = frames_where({"headline", "alpha=0.1", "momentum=ramp_from"})
     sweep = sweep_rows({0.0: [0.30, 0.31, 0.33], 0.01: [0.20, 0.22, 0.21], 0.1: [0.4, 0.41, 0.42]})
-    keys = sl1.headline_keys(CHOSEN, **PARAMS)
-    out = sl1.claims_with_readings(frames, sweep, methods=["none", "sl1", "l2"], epochs=4, chosen=CHOSEN, keys=keys)
+    keys = sl1.headline_keys(P, CHOSEN)
+    out = sl1.judge(frames, sweep, methods=["none", "sl1", "l2"], epochs=4, chosen=CHOSEN, keys=keys)
     for c in out:
         cl.check_claim(c)
     judged = [c for c in out if c["verdict"] != "not tested"]
@@ -525,13 +541,13 @@ def test_every_claim_is_judged_under_every_reading():
     assert smooth["readings"]["alpha=0"]["verdict"] == "not tested"  # α = 0 against itself: vacuous
     assert smooth["readings"]["alpha=0.1"]["verdict"] == "not reproduced"
     # under readings that all agree, every claim is robust
-    same = sl1.claims_with_readings(frames_where(set(frames)), None, methods=["none", "sl1", "l2"], epochs=4,
+    same = sl1.judge(frames_where(set(frames)), None, methods=["none", "sl1", "l2"], epochs=4,
                                     chosen=CHOSEN, keys=keys)
     assert {c["robustness"] for c in same if c["verdict"] != "not tested"} == {"robust"}
     tab = cl.readings_table(out)
     assert list(tab.index) == [c["claim"] for c in out]
     assert tab.loc[prec["claim"], "activation=sigmoid"] == "not reproduced"
-    rec = sl1.readings_record(CHOSEN, frames, **PARAMS)
+    rec = sl1.readings_record(P, CHOSEN, frames)
     assert set(rec) == {"alpha", "activation", "momentum", "error_function"}
     assert rec["alpha"]["readings"] == ["0", "0.01", "0.1"] and rec["alpha"]["headline"] == "0.01"
     assert rec["momentum"]["headline"] == "ramp_to" and all(r["why"] for r in rec.values())
@@ -567,40 +583,40 @@ def test_momentum_readings():
                  {"momentum_schedule": "ramp_from", "momentum_final": None},
                  {"momentum_schedule": "ramp_from", "momentum_final": 0.1}):
         with pytest.raises(ValueError, match="momentum_final"):
-            sl1.check_config(tiny(**over))
+            parse(sl1.RunConfig, tiny(**over))
     with pytest.raises(ValueError, match="momentum_schedule"):
-        sl1.check_config(tiny(momentum_schedule="cosine"))
+        parse(sl1.RunConfig, tiny(momentum_schedule="cosine"))
 
 
 def test_candidates_that_do_not_train_fc_are_left_out_and_grid_edges_are_reported():
     base = {"activation": "relu", "lr": 0.1}
-    s1 = fake_sweep(sl1.tune_base_stage(**PARAMS, **WHERE), cos=lambda c: 0.6)  # baseline 1 − cos = 0.4
-    pen = sl1.tune_penalty_stage(base, **PARAMS, **WHERE)
+    s1 = fake_sweep(sl1.tune_base_stage(P, **WHERE), cos=lambda c: 0.6)  # baseline 1 − cos = 0.4
+    pen = sl1.tune_penalty_stage(P, base, **WHERE)
     # the strongest SL1 and L2 settings score best but barely move fc (1 − cos = 0.1 < 0.5 × 0.4)
     frozen = lambda c: c["lam"] in (1e-2, 3e-3)  # noqa: E731
     sw = fake_sweep(pen, score=lambda c: 0.9, cos=lambda c: 0.9 if frozen(c) else 0.6)
-    chosen, tables = sl1.choose_penalties(sw, base, s1, **PARAMS)
+    chosen, tables = sl1.choose_penalties(P, sw, base, s1)
     assert chosen["lam"] == {"none": None, "sl1": 1e-3, "group_l1": 2e-3, "l2": 3e-4}
     t = tables["sl1"]
     assert list(t.loc[t["lam"] == 1e-2, "trains_fc"]) == [False, False] and t.loc[t["lam"] == 1e-2, "n"].eq(0).all()
     assert t.loc[t["chosen"], "moved_fc"].item() == pytest.approx(0.4)
-    assert sl1.choose_penalties(sw, base, **PARAMS)[0]["lam"]["sl1"] == 1e-2  # without the check: the strongest
+    assert sl1.choose_penalties(P, sw, base)[0]["lam"]["sl1"] == 1e-2  # without the check: the strongest
     with pytest.raises(ValueError, match="trains the fc layer"):
-        sl1.choose_penalties(fake_sweep(pen, cos=lambda c: 0.99), base, s1, **PARAMS)
-    assert sl1.lambda_edges(chosen, **PARAMS) == {"sl1": "smallest of the grid", "group_l1": "only value",
+        sl1.choose_penalties(P, fake_sweep(pen, cos=lambda c: 0.99), base, s1)
+    assert sl1.lambda_edges(P, chosen) == {"sl1": "smallest of the grid", "group_l1": "only value",
                                                   "l2": "smallest of the grid"}
-    wide = {**PARAMS, "lams_sl1": [1e-2, 1e-3, 1e-4]}
-    assert sl1.lambda_edges({**chosen, "lam": {**chosen["lam"], "sl1": 1e-3}}, **wide)["sl1"] == "inside"
-    assert sl1.lambda_edges({**chosen, "lam": {**chosen["lam"], "sl1": 1e-2}}, **wide)["sl1"] == "largest of the grid"
+    wide = params(lams_sl1=[1e-2, 1e-3, 1e-4])
+    assert sl1.lambda_edges(wide, {**chosen, "lam": {**chosen["lam"], "sl1": 1e-3}})["sl1"] == "inside"
+    assert sl1.lambda_edges(wide, {**chosen, "lam": {**chosen["lam"], "sl1": 1e-2}})["sl1"] == "largest of the grid"
 
 
 def test_a_diverged_or_failed_reading_run_touches_only_that_reading():
     frames = frames_where(set(["headline", "alpha=0", "alpha=0.1", "activation=sigmoid", "momentum=ramp_from"]))
-    keys = sl1.headline_keys(CHOSEN, **PARAMS)
+    keys = sl1.headline_keys(P, CHOSEN)
     kw = dict(methods=["none", "sl1", "l2"], epochs=4, chosen=CHOSEN, keys=keys)
     # one SL1 run of the momentum reading diverged: that reading's SL1 claims are inconclusive, the headline keeps
     # its verdicts, and the claims whose runs in that reading did not diverge are untouched
-    out = sl1.claims_with_readings(frames, None, diverged={"sl1/seed=1@momentum=ramp_from"}, **kw)
+    out = sl1.judge(frames, None, diverged={"sl1/seed=1@momentum=ramp_from"}, **kw)
     for c in out:
         if c["verdict"] == "not tested":
             continue
@@ -609,7 +625,28 @@ def test_a_diverged_or_failed_reading_run_touches_only_that_reading():
         assert c["robustness"] == "reading-dependent" and c["flipped_by"] == ["momentum=ramp_from"]
     # every run of a reading failed: its claims are not tested there and do not decide robustness
     gone = {**frames, "activation=sigmoid": frames["activation=sigmoid"].iloc[0:0]}
-    out = sl1.claims_with_readings(gone, None, **kw)
+    out = sl1.judge(gone, None, **kw)
     judged = [c for c in out if c["verdict"] != "not tested"]
     assert judged and all(c["readings"]["activation=sigmoid"]["verdict"] == "not tested" for c in judged)
     assert {c["robustness"] for c in judged} == {"robust"}
+
+
+# ------------------------------------------------------------------------------------------- the package's shape
+def test_run_module_computes_only_a_run():
+    """run.py imports no plotting, and the run's key reaches none of the package's params/plan/claims/figures."""
+    code = "import sys, study.experiments.sl1.run; print(sorted(m for m in sys.modules if m.startswith(('matplotlib', 'seaborn'))))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+    assert RUN.run is sl1.run
+    others = tuple(f"study.experiments.sl1.{m}" for m in ("params", "plan", "claims", "figures"))
+    src = runs.code_sources(RUN.run)
+    assert not [k for k in src if any(o in k for o in others)]
+    assert "def study.experiments.sl1.run.run" in src
+
+
+@pytest.mark.parametrize("profile", ["smoke", "default", "paper"])
+def test_every_profile_parses(profile):
+    values = {k: v for k, v in profile_values("01_sl1_mnist", profile).items()
+              if k not in ("profile", "seed", "device", "out_dir", "executor")}
+    p = parse(sl1.Params, values)
+    assert p.model_dump() == values and set(values) == set(sl1.Params.model_fields)
