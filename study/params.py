@@ -142,10 +142,11 @@ def accepted(field: FieldInfo) -> str:
 def _hint(annotation: Any, value: Any) -> str:
     """`checks.text_hint` for a value that arrived as text where a number, flag or list belongs."""
     text = repr(annotation)
-    if "Literal" in text or annotation is str:
+    names = "Literal" in text
+    if annotation is str or (names and "list" not in text):
         return ""
     if not isinstance(value, str):
-        return checks.text_hint(value, "list") if isinstance(value, list) else ""
+        return checks.text_hint(value, "list") if isinstance(value, list) and not names else ""
     kind = "list" if "list" in text else "flag" if annotation is bool else "number"
     return checks.text_hint(value, kind)
 

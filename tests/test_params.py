@@ -24,6 +24,7 @@ class Toy(Declared):
     loss: Literal["entropy_error", "cross_entropy"]
     lams: Annotated[list[Annotated[float, Field(ge=0)]], Distinct, Decreasing]
     flag: bool
+    names: list[Literal["a", "b"]]
 
     @model_validator(mode="after")
     def _ramp(self) -> "Toy":
@@ -33,7 +34,7 @@ class Toy(Declared):
 
 
 GOOD = {"epochs": 2, "subset": None, "lr": 0.1, "momentum": 0.2, "loss": "entropy_error", "lams": [0.1, 0.01],
-        "flag": False}
+        "flag": False, "names": ["a"]}
 
 
 def test_good_values_parse_frozen_and_typed():
@@ -62,6 +63,8 @@ def test_good_values_parse_frozen_and_typed():
     ("lams", (0.1,), "a list of numbers"),
     ("lams", "[0.1]", "papermill -p passes a list as text"),
     ("flag", "yes", "True or False; got text: write True / False"),
+    ("names", "a", "a list of names from ('a', 'b'); got text: papermill -p passes a list as text"),
+    ("names", ["c"], "a list of names from ('a', 'b') (at 0: input should be 'a' or 'b')"),
 ])
 def test_a_bad_value_is_named_with_what_is_accepted(name, value, accepted):
     with pytest.raises(ValueError) as e:
