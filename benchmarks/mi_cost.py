@@ -3,8 +3,8 @@ the shallow CNN with CE alone vs with eq. 7 (Zaugg et al.) -- ``python benchmark
 
 One MI term = three normalised Gram matrices and three eigendecompositions (H(Y), H(Ŷ), H(Y,Ŷ)) in float64 on
 softmax rows (N, 10); the eigendecomposition is O(N³). Prints a table and the fitted exponent b of time ∝ N^b.
-The MI term is timed by `study.experiments.mi.mi_term_seconds`, the function notebook 03 calls. Runs with torch's
-default thread count unless ``--threads`` is given (a run of the run store uses one thread).
+The MI term is timed by `study.experiments.mi.figures.mi_term_seconds`, the function notebook 03 calls. Runs with
+torch's default thread count unless ``--threads`` is given (a run of the run store uses one thread).
 
 Our own engineering target -- a training step with eq. 7 at most ``TARGET`` (1.5) times a CE step -- is checked
 here, not among the paper's claims (issue 11): it is a timing that moves with machine load, not a claim of
@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 
 from study import information as inf
-from study.experiments.mi import mi_term_seconds
+from study.experiments.mi.figures import mi_term_seconds
 from study.models.mi_cnn import ShallowCNN
 
 #: Our cost target for a training step with eq. 7 relative to a CE step (not a paper claim).

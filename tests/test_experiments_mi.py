@@ -10,6 +10,17 @@ import torch
 from study import claims, data, results, runs
 from study import information as inf
 from study.experiments import mi
+from study.params import parse
+
+
+def check_params(params):
+    """`params` parsed into `mi.Params` (what the notebook does first)."""
+    return parse(mi.Params, params)
+
+
+def check_config(config):
+    """`config` parsed into `mi.RunConfig` (what `mi.run` does first)."""
+    return parse(mi.RunConfig, config)
 
 PARAMS = dict(datasets=["mnist", "fashion-mnist"], train_per_class=2, val_per_class=1, test_per_class=2, seeds=[0, 1],
               epochs=1, batch_size=10, lr_grid=[0.01, 0.03], momentum=0.9, alpha=1.01, yhat_layer="softmax",
@@ -48,7 +59,7 @@ def test_plan_counts_seeds_and_keys():
     assert not any(c["tuning"] for c in ce)
     with pytest.raises(ValueError, match="no learning rate for data set"):
         mi.plan(PARAMS, method="ce", seed=0, device="cpu", lr={"mnist": 0.01})
-    assert all(set(c) == set(mi.CONFIG_KEYS) for c in ce)
+    assert all(set(c) == set(mi.RunConfig.model_fields) for c in ce)
     assert len({runs.canonical(c) for c in ce}) == len(ce)  # plain JSON, all distinct
 
 
@@ -104,12 +115,12 @@ def test_plan_rejects_bad_parameters():
                                         ("dataset", "cifar10"), ("resnet_stem", "small"), ("epochs", 10**12),
                                         ("n_widths", 10**12), ("batch_size", 10**12), ("train_per_class", 10**12),
                                         ("subset_datasets", [[1]]), ("alpha", 1e4)])
-def test_check_config_names_the_bad_key(key, value):
+def test_run_config_names_the_bad_key(key, value):
     cfg = mi.plan(PARAMS, method="ce", seed=0, device="cpu", lr=LR)[0]
     with pytest.raises(ValueError, match=key):
-        mi.check_config({**cfg, key: value})
-    with pytest.raises(ValueError, match="unknown keys"):
-        mi.check_config({**cfg, "extra": 1})
+        check_config({**cfg, key: value})
+    with pytest.raises(ValueError, match=r"unknown parameter\(s\) \[.extra.\]"):
+        check_config({**cfg, "extra": 1})
 
 
 # ------------------------------------------------------------------------------------------------------------- run
@@ -154,7 +165,7 @@ def test_run_on_i_alone_has_f_zero_and_records_the_gradient():
     assert set(rows[rows.metric == "grad_norm_mi"].epoch) == {0, 1}
     assert len(rows[rows.metric == "cos_init_fc2"]) == 1
     with pytest.raises(ValueError, match="s_star"):
-        mi.check_config({**cfg, "s_star": None})
+        check_config({**cfg, "s_star": None})
 
 
 @needs_data
@@ -261,7 +272,7 @@ def test_tuning_plan_is_ce_shallow_per_rate_and_data_set():
                                                      ("fashion-mnist", 0.03)]
     assert all(c["tuning"] and c["method"] == "ce" and c["model"] == "shallow" and not c["info_plane"] for c in tp)
     with pytest.raises(ValueError, match="tuning"):
-        mi.check_config({**mi.plan(PARAMS, method="mi", seed=0, device="cpu", lr=LR, s_star=S_STAR)[0],
+        check_config({**mi.plan(PARAMS, method="mi", seed=0, device="cpu", lr=LR, s_star=S_STAR)[0],
                          "tuning": True})
 
 
@@ -349,7 +360,7 @@ def synthetic_inputs(i_at_s_star=H_Y, i_alignment=1.0, i_silverman=H_Y):
 
 
 def claim_rows(df, params=TESTED, configs=None, inputs=None, **kw):
-    out = mi.claims_list(df, mi.check_params(params), synthetic_configs() if configs is None else configs,
+    out = mi.reading_claims(df, check_params(params), synthetic_configs() if configs is None else configs,
                          synthetic_inputs() if inputs is None else inputs, **kw)
     for c in out:
         claims.check_claim(c)   # every row carries the headline fields, judged rows name their runs
@@ -422,15 +433,15 @@ def test_dpi_at_the_single_width_is_not_tested_when_vacuous():
     assert align["verdict"] == "not reproduced" and "[our extension]" in align["note"]
     assert verdicts(synthetic_frame(), x_width="silverman")["Fig. 3 (shallow)"]["verdict"] == "not tested"
     with pytest.raises(ValueError, match="x_width"):
-        mi.dpi_claim(synthetic_frame(), mi.check_params(TESTED), synthetic_configs(), synthetic_inputs(), "shallow",
+        mi.dpi_claim(synthetic_frame(), check_params(TESTED), synthetic_configs(), synthetic_inputs(), "shallow",
                      "median")
 
 
 def test_every_claim_is_judged_under_every_reading_that_affects_it():
-    p = mi.check_params(TESTED)
+    p = check_params(TESTED)
     head = (synthetic_frame(violations=13), synthetic_configs(), synthetic_inputs())
     alt = (synthetic_frame(gap_l=0.6), synthetic_configs(lr=0.03), synthetic_inputs())   # L's gap as large as CE's
-    out = {c["claim"]: c for c in mi.claims_with_readings(head, p, alt)}
+    out = {c["claim"]: c for c in mi.judge(head, p, alt)}
     for c in out.values():
         claims.check_claim(c)
     dpi = out["Fig. 3 (shallow): the DPI I(Y;X) ≥ I(Y;Ŷ) holds"]
@@ -450,7 +461,7 @@ def test_every_claim_is_judged_under_every_reading_that_affects_it():
     assert not any(k.startswith("fig5_loss") for k in fig5a["readings"])              # CE runs only: unaffected
     assert not any(k.startswith("fig5_loss") for k in dpi["readings"])
     with pytest.raises(ValueError, match="fig5_loss"):
-        mi.claims_list(*head[:1], p, *head[1:], fig5_loss="L")
+        mi.reading_claims(*head[:1], p, *head[1:], fig5_loss="L")
     assert set(mi.READINGS) == {"x_width", "fig5_loss", "lr"} and all(
         len(r["readings"]) >= 2 and r["headline"] in r["readings"] and r["why"] for r in mi.READINGS.values())
 
@@ -591,3 +602,29 @@ def test_a_diverged_run_withholds_only_the_claims_that_depend_on_it():
             assert c["verdict"] == before[claim]["verdict"] and not c.get("withheld_by")
     assert out["Fig. 3 (shallow, mnist): minimising CE raises I(Y;Ŷ)"]["verdict"] == "reproduced"   # CE runs only
     assert out["Fig. 4 (shallow, mnist): training with L lowers the CE"]["verdict"] == "inconclusive"
+
+
+# ------------------------------------------------------------------------------------------------- package layout
+def test_run_module_holds_only_what_computes_a_run():
+    """run.py imports no plotting, and the run store's key of `mi.run` reaches none of the package's other modules
+    (editing a parameter's description, a plan, a claim or a figure never re-trains a network)."""
+    import subprocess
+    import sys
+
+    code = ("import sys, study.experiments.mi.run; "
+            "print(any(m.split('.')[0] in ('matplotlib', 'seaborn') for m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+    src = runs.code_sources(mi.run)
+    assert "def study.experiments.mi.run.run" in src and "def study.experiments.mi.run.EvalPass.__call__" in src
+    others = [f"study.experiments.mi.{m}" for m in ("params", "plan", "analysis", "claims", "figures")]
+    assert not [k for k in src if any(o in k for o in others)], sorted(src)
+
+
+@pytest.mark.parametrize("profile", ["smoke", "default", "paper"])
+def test_every_profile_parses(profile):
+    from notebook_params import profile_values
+
+    values = profile_values("03_mi_regularization", profile)
+    p = check_params({k: values[k] for k in mi.Params.model_fields})
+    assert set(p.model_dump()) == set(mi.Params.model_fields)
