@@ -17,7 +17,7 @@ import sys
 import types
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal, TypeVar, Union, get_args, get_origin
+from typing import Annotated, Any, Literal, TypeVar, Union, get_args, get_origin
 
 import annotated_types as at
 from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError
@@ -68,6 +68,17 @@ def _decreasing(v: list[Any]) -> list[Any]:
 
 #: `Annotated` markers for lists: no value twice; strictly decreasing
 Distinct, Decreasing = _distinct, _decreasing
+
+
+@rule(checks.DEVICE_ACCEPTED)
+def _resolved_device(v: str) -> str:
+    if not checks.device_ok(v):
+        raise ValueError("not a resolved device present here")
+    return v
+
+
+#: a run config's device: "cpu" or "cuda[:n]" present on this machine (`checks.device_ok`), never "auto"
+ResolvedDevice = Annotated[str, _resolved_device]
 
 
 def _kind(annotation: Any) -> str:

@@ -19,7 +19,7 @@ from pydantic import Field, model_validator
 
 from study import checks, data, results, runs, train
 from study import foundations as fd
-from study.params import Declared, Distinct, parse, rule
+from study.params import Declared, Distinct, ResolvedDevice, parse
 
 STUDY, DATASET = "00_training_foundations", "mnist"
 N_CLASSES, D_IN = 10, 784  # 28 x 28 MNIST pixels
@@ -34,13 +34,6 @@ DROPOUT_VARIANTS = ("none", "notes", "torch")
 MC_NOTES, MC_TORCH = "notes: mean over masks vs weights x p", "torch inverted: mean over masks vs eval()"
 
 
-@rule(checks.DEVICE_ACCEPTED)
-def _resolved_device(v: str) -> str:
-    if not checks.device_ok(v):
-        raise ValueError("not a resolved device present here")
-    return v
-
-
 Size = Annotated[int, Field(ge=1, le=checks.CAPS["samples"])]
 Width = Annotated[int, Field(ge=1, le=checks.CAPS["width"])]
 Rate = Annotated[float, Field(gt=0)]
@@ -51,7 +44,7 @@ class RunConfig(Declared):
     """What every run's config holds (a plan builds it; the store keeps it as a plain dict)."""
 
     seed: int = Field(ge=0, lt=2**63, description="seeds the global torch RNG and the data generator")
-    device: Annotated[str, _resolved_device] = Field(description="where the run trains")
+    device: ResolvedDevice = Field(description="where the run trains")
     per_class: Size
     hidden: Width
     epochs: Epochs

@@ -17,7 +17,7 @@ from pydantic import Field, model_validator
 from study import checks, data, results, runs, train
 from study import information as inf
 from study.models.mi_cnn import ResNet18MI, ShallowCNN
-from study.params import Declared, parse, rule
+from study.params import Declared, ResolvedDevice, parse, rule
 
 STUDY = "mi_regularization"
 MODELS = ("shallow", "resnet18")
@@ -34,13 +34,6 @@ Dataset = Literal["mnist", "fashion-mnist"]  # study.data.MD5
 YhatLayer = Literal["softmax", "logits"]  # YHAT_LAYERS
 Stem = Literal["small", "paper"]  # study.models.mi_cnn.STEMS
 Positive = Annotated[float, Field(gt=0)]
-
-
-@rule(checks.DEVICE_ACCEPTED)
-def _resolved_device(v: str) -> str:
-    if not checks.device_ok(v):
-        raise ValueError("not a resolved device present here")
-    return v
 
 
 @rule("[a, b] with 0 < a < b")
@@ -71,7 +64,7 @@ class RunConfig(Declared):
     model: Literal["shallow", "resnet18"] = Field(description="the shallow CNN (§4.2) or ResNet18")
     method: Literal["ce", "mi", "mi_only"] = Field(description="CE, eq. 7 (L) or I(Y;Ŷ) alone")
     seed: int = Field(ge=0, lt=2**63, description="training seed: weights and batch order")
-    device: Annotated[str, _resolved_device] = Field(description="where the run trains")
+    device: ResolvedDevice = Field(description="where the run trains")
     epochs: int = size_field("epochs", "epochs of training")
     lr: Positive = Field(description="SGD learning rate")
     momentum: float = Field(ge=0, lt=1, description="SGD momentum")

@@ -7,7 +7,7 @@ from __future__ import annotations
 import copy
 import functools
 from collections.abc import Callable
-from typing import Annotated, Any, Literal, get_args
+from typing import Any, Literal, get_args
 
 import torch
 import torch.nn as nn
@@ -15,7 +15,7 @@ from pydantic import Field, model_validator
 
 from study import checks, data, losses, penalties, results, runs, selection, train
 from study.models import LeNetSL1
-from study.params import Declared, parse, rule
+from study.params import Declared, ResolvedDevice, parse
 
 Method = Literal["none", "sl1", "group_l1", "l2"]
 Activation = Literal["relu", "sigmoid"]
@@ -45,13 +45,6 @@ def _pools(split: str) -> tuple[int, int]:
     return (N_FIT, N_VAL) if split == "val" else (MNIST_TRAIN, MNIST_TEST)
 
 
-@rule(checks.DEVICE_ACCEPTED)
-def _device(v: str) -> str:
-    if not checks.device_ok(v):
-        raise ValueError("not a device present here")
-    return v
-
-
 class RunConfig(Declared):
     """One run's config (a plain dict in the run store; the stage builders of `plan` make it)."""
 
@@ -73,7 +66,7 @@ class RunConfig(Declared):
     eval_subset: int | None = Field(ge=1, le=MNIST_TEST, description="evaluation images drawn, None: all")
     subset_seed: int = Field(ge=0)
     seed: int = Field(ge=0, lt=2**63)
-    device: Annotated[str, _device] = Field(description="resolved device")
+    device: ResolvedDevice = Field(description="resolved device")
 
     @model_validator(mode="after")
     def _relations(self) -> RunConfig:
