@@ -4,7 +4,7 @@
                                          [--repeats 5]
 
 Random binary images of the given size (the throughput does not depend on the content). The table is
-`study.experiments.rvsm.throughput_table`, the same one notebooks/02_rvsm_curves.ipynb §7 shows on the generated data;
+`study.experiments.rvsm.figures.throughput_table`, the same one notebooks/02_rvsm_curves.ipynb §7 shows on the generated data;
 ``--repeats`` times the four loops in turn that many rounds and keeps each one's median (issue 18's target: the RVSM
 step at >= 0.95x the bare loop in both layouts, column "vs bare same layout").
 """
@@ -14,7 +14,7 @@ import argparse
 
 import torch
 
-from study.experiments.rvsm import throughput_table
+from study.experiments.rvsm.figures import throughput_table
 from study.train import pick_device
 
 

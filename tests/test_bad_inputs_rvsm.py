@@ -1,5 +1,5 @@
-"""Notebook 02's parameters are all checked before any work (issue 12, item 1): `study.experiments.rvsm.check_params`
-(which `rvsm.Params` runs however it is made).
+"""Notebook 02's parameters are all checked before any work (issue 12, item 1; declared once, issue 20):
+`study.experiments.rvsm.Params`, parsed by `study.params.parse` as the notebook's first cell does.
 
 Every bad input starts from the notebook's own smoke parameters (its parameters cell, then
 ``notebooks/params/smoke/02_rvsm_curves.yaml``, as papermill would inject them) and changes one value; the error must
@@ -12,12 +12,14 @@ from pathlib import Path
 
 import pytest
 from notebook_params import profile_values
+from pydantic import ValidationError
 
 from study.experiments import rvsm
+from study.params import parse
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK = "02_rvsm_curves"
-RUN_START = {"profile", "device", "out_dir", "executor"}  # checked by study.run.Run.start (seed: by both)
+RUN_START = {"profile", "seed", "device", "out_dir", "executor"}  # checked by study.run.Run.start (seed: plans too)
 
 
 def notebook_params(profile: str) -> dict:
@@ -47,38 +49,37 @@ BAD = [  # (parameter, bad value, fragment of the message)
     ("tune_dataset", "digits", "one of ('letters', 'shapes')"),
     ("n_val", 256, "[1, 127]"),
     ("n_val", 128, "[1, 127] (carved out of n_train: the rest then holds more images than one class has"),
-    ("n_val", 0, "an integer in [1, 127]"),
-    ("n_val", 16.0, "an integer in [1, 127]"),
+    ("n_val", 0, "an integer >= 1; at most n_train // 2 - 1 (carved out of n_train"),
+    ("n_val", 16.0, "an integer >= 1; at most n_train // 2 - 1"),
     ("lr_grid", [0, 0.01], "a list of numbers > 0"),
-    ("lr_grid", [], "not empty"),
+    ("lr_grid", [], "a list of numbers > 0, non-empty"),
     ("lr_grid", ["0.001"], "YAML reads 1e-3 as a string"),
     ("lr_grid", [math.nan], "a list of numbers > 0"),
     ("lr_grid", [0.01, 0.01], "distinct"),
     ("epochs_grid", [True], "a list of integers in [1, 1000]"),
     ("epochs_grid", [0, 3], "a list of integers in [1, 1000]"),
     ("epochs_grid", [10**12], "a list of integers in [1, 1000]"),
-    ("n_seeds", 10**12, "an integer in [1, 100] (the study's cap on seeds, study.checks.CAPS)"),
+    ("n_seeds", 10**12, "an integer in [1, 100]; the upper bound is the study's cap on seeds (study.checks.CAPS)"),
     ("warmup_steps", 10**12, "an integer in [0, 100000]"),
     ("bench_steps", 10**12, "an integer in [1, 100000]"),
     ("image_size", 10**6, "an integer in [8, 1024]"),
     ("n_train", 10**12, "an integer in [4, 1000000]"),
     ("n_train", 2, "an integer in [4, 1000000]"),
     ("n_waves", 10**9, "an integer in [1, 100]"),
-    ("seed", 2**64, "an integer in [0, 4294967295]"),
     ("batch_grid", [193], "[1, n_train - n_val = 192]"),
-    ("batch_grid", [0], "[1, n_train - n_val = 192]"),
-    ("batch_grid", [16.0], "[1, n_train - n_val = 192]"),
+    ("batch_grid", [0], "a list of integers >= 1, non-empty, distinct; at most n_train - n_val"),
+    ("batch_grid", [16.0], "at most n_train - n_val (at 0: input should be a valid integer)"),
     ("warmup_steps", -1, "an integer in [0, 100000]"),
-    ("clip", 0.0, "None or a number > 0"),
+    ("clip", 0.0, "a number > 0 or None"),
     ("standardize", "yes", "True or False"),
     ("nesterov", 1, "True or False"),
     ("epoch_end_hard", None, "True or False"),
     ("adam_lr", 0, "a number > 0"),
     ("image_size", 20, "a multiple of 8"),
     ("image_size", 4, "an integer in [8, 1024]"),
-    ("n_train", 63, "an even integer"),
+    ("n_train", 63, "an integer in [4, 1000000]; even (balanced classes)"),
     ("n_test", 0, "an integer in [4, 1000000]"),
-    ("n_test", 7, "an even integer in [4, 1000000]"),
+    ("n_test", 7, "an integer in [4, 1000000]; even (balanced classes)"),
     ("letters_amplitude", [0.05, 0.03], "0 < min <= max"),
     ("shapes_wavelength", [0.12], "[min, max]"),
     ("letters_wavelength", "[0.12, 0.24]", "papermill -p passes a list as text"),
@@ -86,9 +87,9 @@ BAD = [  # (parameter, bad value, fragment of the message)
     ("n_waves", 0, "an integer in [1, 100]"),
     ("elastic_sigma", 0.0, "a number > 0"),
     ("elastic_alpha", -1.0, "a number >= 0"),
-    ("datasets", ["letters", "digits"], "unknown: ['digits']"),
-    ("datasets", [], "a non-empty list"),
-    ("datasets", ["shapes", "shapes"], "repeated: ['shapes']"),
+    ("datasets", ["letters", "digits"], "(at 1: input should be 'letters' or 'shapes')"),
+    ("datasets", [], "a list of names from ('letters', 'shapes'), non-empty"),
+    ("datasets", ["shapes", "shapes"], "distinct (repeated: 'shapes')"),
     ("datasets", "letters", "papermill -p passes a list as text"),
     ("momentum", 1.0, "[0, 1)"),
     ("beta", 0, "a number > 0"),
@@ -104,65 +105,74 @@ BAD = [  # (parameter, bad value, fragment of the message)
     ("tl1_a", [0.01, -1.0, 100.0], "numbers > 0"),
     ("n_seeds", 0, "an integer in [1, 100]"),
     ("n_seeds", 1.5, "an integer in [1, 100]"),
-    ("ablations", ["rvsm_l2"], "unknown: ['rvsm_l2']"),
+    ("ablations", ["rvsm_l2"], "names from ('coupling_outside', 'epoch_end_H', 'public_code_parts')"),
     ("ablations", ["epoch_end_H", "epoch_end_H"], "repeated"),
-    ("ablations", ["adam"], "unknown: ['adam']"),   # Adam is a reading now, not an ablation
+    ("ablations", ["adam"], "names from ('coupling_outside', 'epoch_end_H', 'public_code_parts')"),   # Adam is a reading now, not an ablation
     ("channels_last", "yes", "True or False"),
     ("bench_steps", 0, "an integer in [1, 100000]"),
     ("bench_batch", 257, "at most n_train"),
-    ("seed", -1, "an integer in [0, 4294967295]"),
-    ("si_sparsities", [], "not empty"),
-    ("si_sparsities", [0.5, 1.5], "fractions in [0, 1]"),
+    ("si_sparsities", [], "non-empty"),
+    ("si_sparsities", [0.5, 1.5], "a list of numbers in [0, 1]"),
 ]
 
 
 @pytest.mark.parametrize("name,value,fragment", BAD, ids=[f"{n}={v!r}" for n, v, _ in BAD])
 def test_a_bad_parameter_is_refused_naming_it_and_its_value(name, value, fragment):
     with pytest.raises(ValueError) as err:
-        rvsm.check_params({**SMOKE, name: value})
+        parse(rvsm.Params, {**SMOKE, name: value})
     msg = str(err.value)
-    assert name in msg and "accepted" in msg and fragment in msg, msg
-    with pytest.raises(ValueError, match=name):  # the notebook's way in refuses it the same way
-        rvsm.Params.from_namespace({**SMOKE, name: value})
+    assert f"{name}={value!r}" in msg and "accepted" in msg and fragment in msg, msg
+
+
+@pytest.mark.parametrize("seed", [-1, 2**64, 1.0, True])
+def test_a_bad_seed_is_refused_by_every_plan_before_any_config(seed):
+    """The seed is `study.run.Run.start`'s (not a field of `Params`); the plans that take it check it again."""
+    p = parse(rvsm.Params, SMOKE)
+    sched = {"lr": 0.003, "batch_size": 16, "epochs": 1}
+    for plan in (lambda: rvsm.schedule_plan(p, seed, "cpu"), lambda: rvsm.normalization_plan(p, sched, seed, "cpu"),
+                 lambda: rvsm.lambda_plan(p, sched, "max", seed, "cpu"),
+                 lambda: rvsm.main_plan(p, sched, {}, "max", seed, "cpu")):
+        with pytest.raises(ValueError, match=r"seed=.* is out of range; accepted: an integer in \[0, 4294967295\]"):
+            plan()
 
 
 def test_relations_between_parameters():
     # the batch grid must fit the training images left after carving out n_val
-    assert rvsm.check_params({**SMOKE, "n_val": 32, "batch_grid": [32]})["batch_grid"] == [32]
+    assert parse(rvsm.Params, {**SMOKE, "n_val": 32, "batch_grid": [32]}).batch_grid == [32]
     with pytest.raises(ValueError, match=r"batch_grid=\[130\] .*n_train - n_val = 129"):
-        rvsm.check_params({**SMOKE, "n_val": 127, "batch_grid": [130]})
+        parse(rvsm.Params, {**SMOKE, "n_val": 127, "batch_grid": [130]})
     # the tuning data set must be one of the data sets run
     with pytest.raises(ValueError, match=r"tune_dataset='letters'.*one of \('shapes',\)"):
-        rvsm.check_params({**SMOKE, "datasets": ["shapes"], "tune_dataset": "letters"})
+        parse(rvsm.Params, {**SMOKE, "datasets": ["shapes"], "tune_dataset": "letters"})
     # clip None is allowed (off)
-    assert rvsm.check_params({**SMOKE, "clip": None})["clip"] is None
+    assert parse(rvsm.Params, {**SMOKE, "clip": None}).clip is None
 
 
 def test_unknown_and_missing_names_are_listed_and_params_is_always_checked():
     with pytest.raises(ValueError, match=r"unknown parameter\(s\) \['lrr'\], missing parameter\(s\) \['lr_grid'\]"):
-        rvsm.check_params({**{k: v for k, v in SMOKE.items() if k != "lr_grid"}, "lrr": 0.1})
-    with pytest.raises(ValueError, match=r"parameters \['lr_grid'\] are not defined"):
-        rvsm.Params.from_namespace({k: v for k, v in SMOKE.items() if k != "lr_grid"})
-    with pytest.raises(ValueError, match="init='l2'"):  # built directly, not from a namespace
+        parse(rvsm.Params, {**{k: v for k, v in SMOKE.items() if k != "lr_grid"}, "lrr": 0.1})
+    with pytest.raises(ValueError, match=r"unknown parameter\(s\) \['seed'\]"):  # Run.start's, not a parameter here
+        parse(rvsm.Params, {**SMOKE, "seed": 0})
+    with pytest.raises(ValidationError):  # built directly, not parsed: still validated (pydantic)
         rvsm.Params(**{**SMOKE, "init": "l2"})
+    with pytest.raises(ValidationError):  # frozen
+        parse(rvsm.Params, SMOKE).lam = 1.0
 
 
 @pytest.mark.parametrize("profile", ["smoke", "default", "paper"])
 def test_every_profile_passes_and_is_returned_normalised(profile):
-    ns = notebook_params(profile)
-    assert set(checked_keys(ns)) == set(rvsm.PARAM_NAMES)  # the check covers every notebook parameter
-    p = rvsm.check_params(checked_keys(ns))
-    assert p == checked_keys(ns) and rvsm.check_params(p) == p
-    P = rvsm.Params.from_namespace(ns)
-    assert {k: getattr(P, k) for k in rvsm.PARAM_NAMES} == p
-    assert all(type(v) is float for k in ("tl1_a", "lam_grid", "letters_amplitude", "lr_grid") for v in p[k])
-    assert type(rvsm.check_params({**checked_keys(ns), "beta": 1})["beta"]) is float
+    ns = checked_keys(notebook_params(profile))
+    assert set(ns) == set(rvsm.Params.model_fields)  # the declaration covers every notebook parameter
+    P = parse(rvsm.Params, ns)
+    assert P.model_dump() == ns and parse(rvsm.Params, P.model_dump()) == P
+    assert all(type(v) is float for k in ("tl1_a", "lam_grid", "letters_amplitude", "lr_grid") for v in getattr(P, k))
+    assert type(parse(rvsm.Params, {**ns, "beta": 1}).beta) is float
 
 
 @pytest.mark.parametrize("profile", ["default", "paper"])
 def test_default_and_paper_profiles_run_the_papers_protocol(profile):
     """SGD headline rows at the paper's λ = 5e-4, β = 0.1, >= 3 seeds per row; paper: >= 20 epochs, 104 px."""
-    P = rvsm.Params.from_namespace(notebook_params(profile))
+    P = parse(rvsm.Params, checked_keys(notebook_params(profile)))
     assert P.headline()["optimizer"] == "sgd" and (P.lam, P.beta) == (rvsm.PAPER_LAM, rvsm.PAPER_BETA)
     assert P.n_seeds >= 3
     # the normalisation and the initialisation are run under >= 2 readings (issue 18), max|w| as written included
@@ -177,4 +187,5 @@ def test_the_notebook_checks_its_parameters_right_after_run_start():
     nb = json.loads((ROOT / "notebooks" / f"{NOTEBOOK}.ipynb").read_text())
     code = [c for c in nb["cells"] if c["cell_type"] == "code" and "parameters" not in c["metadata"].get("tags", [])]
     first = [ln for ln in "".join(code[0]["source"]).splitlines() if ln and not ln.startswith(("import", "from"))]
-    assert "Run.start(" in first[0] and "rvsm.Params.from_namespace(" in first[1], first[:2]
+    assert "Run.start(" in first[0] and "parse(rvsm.Params, {k: globals()[k] for k in rvsm.Params.model_fields})" \
+        in first[1], first[:2]

@@ -1,15 +1,23 @@
 """The RVSM experiment of notebook 02 (study.experiments.rvsm): plans, the run, the selections, claims."""
+import importlib
 import json
 import math
+import subprocess
+import sys
 
 import pandas as pd
 import pytest
 import torch
+from notebook_params import profile_values
 
-from study import claims as C, curves, results, runs, selection
+from study import claims as C
+from study import curves, results, runs, selection
 from study.experiments import rvsm
+from study.params import parse
 
-SMOKE = dict(seed=3, image_size=16, n_train=64, n_test=32, letters_amplitude=[0.03, 0.05],
+RUN = importlib.import_module("study.experiments.rvsm.run")  # the module (rvsm.run is its run function)
+SEED = 3  # the notebook's seed (study.run.Run.start's, not a field of rvsm.Params)
+SMOKE = dict(image_size=16, n_train=64, n_test=32, letters_amplitude=[0.03, 0.05],
              letters_wavelength=[0.12, 0.24], shapes_amplitude=[0.035, 0.055], shapes_wavelength=[0.12, 0.24],
              n_waves=3, elastic_alpha=20.0, elastic_sigma=4.0, datasets=["letters", "shapes"], lr_grid=[0.003, 0.01],
              batch_grid=[16, 32], epochs_grid=[1, 2], momentum=0.9, nesterov=False, warmup_steps=2, clip=None,
@@ -26,22 +34,22 @@ SCHED = {"lr": 0.01, "batch_size": 4, "epochs": 1}
 
 
 def params(**over):
-    return rvsm.Params.from_namespace({**SMOKE, **over})
+    return parse(rvsm.Params, {**SMOKE, **over})
 
 
 # ------------------------------------------------------------------------------------------------------- plans
 def test_plans_have_the_expected_runs():
     p = params()
-    tune = rvsm.schedule_plan(p, device="cpu")
+    tune = rvsm.schedule_plan(p, SEED, "cpu")
     assert len(tune) == len(rvsm.TUNE_METHODS) * 2 * 2 and {c["eval_split"] for c in tune} == {"val"}
     assert {c["method"] for c in tune} == set(rvsm.TUNE_METHODS) and {c["epochs"] for c in tune} == {2}
     assert {(c["n_val"], c["val_seed"], c["dataset"]) for c in tune} == {(16, 3, "letters")}
     assert len(rvsm.schedule_grid(p)) == 8 and rvsm.schedule_grid(p)[0] == {"epochs": 1, "lr": 0.003, "batch_size": 32}
 
-    lam = rvsm.lambda_plan(p, SCHED, "rel", "cpu")
+    lam = rvsm.lambda_plan(p, SCHED, "rel", SEED, "cpu")
     assert [c["lam"] for c in lam] == [0.005, 0.0005] * 2 and {c["eval_split"] for c in lam} == {"val"}
 
-    main = rvsm.main_plan(p, SCHED, {"letters": 0.005, "shapes": 0.0005}, "rel", torch.device("cpu"))
+    main = rvsm.main_plan(p, SCHED, {"letters": 0.005, "shapes": 0.0005}, "rel", SEED, torch.device("cpu"))
     labels = pd.Series([rvsm.method_label(c["method"], c["variant"]) for c in main])
     assert (labels.value_counts() == 3 * labels.value_counts().map(lambda n: n // 3)).all()
     head = [c for c in main if not c["variant"]]
@@ -70,11 +78,11 @@ def test_plans_have_the_expected_runs():
         choice, value = rvsm.parse_reading(k)
         head = [c for c in main if not c["variant"] and c["method"] == cs[0]["method"] and c["seed"] == cs[0]["seed"]
                 and c["dataset"] == "letters"][0]
-        changed = {f for f in rvsm.CONFIG_KEYS if cs[0][f] != head[f]} - {"variant"}
+        changed = {f for f in rvsm.RunConfig.model_fields if cs[0][f] != head[f]} - {"variant"}
         assert cs[0][choice] == value and changed <= {choice, "lr", "momentum", "warmup_steps", "curves"}, (k, changed)
         assert not cs[0]["curves"] and head["curves"] == head["method"].startswith("rvsm")  # Fig. 4: RVSM, headline
     assert all(c["curves"] for c in tune) and len(p.epochs_grid) > 1   # shorter candidates read from epoch rows
-    one = rvsm.schedule_plan(params(epochs_grid=[2]), device="cpu")
+    one = rvsm.schedule_plan(params(epochs_grid=[2]), SEED, "cpu")
     assert not any(c["curves"] for c in one)   # one epoch count: the validation runs are read at their end
     adam = by["optimizer=adam"][0]
     assert adam["lr"] == 0.001 and adam["momentum"] is None
@@ -91,14 +99,14 @@ def test_bad_parameters_raise_naming_them(over, name):
     with pytest.raises(ValueError, match=name):
         params(**over)
     with pytest.raises(ValueError, match="auto"):
-        rvsm.schedule_plan(params(), device="auto")
+        rvsm.schedule_plan(params(), SEED, device="auto")
 
 
 # --------------------------------------------------------------------------------------------------------- run
 @pytest.fixture()
 def tiny(tmp_path, monkeypatch):
     monkeypatch.setattr(curves, "CACHE_DIR", tmp_path)
-    return rvsm.Params.from_namespace(TINY)
+    return parse(rvsm.Params, TINY)
 
 
 def frame_without_timing(df):
@@ -106,7 +114,7 @@ def frame_without_timing(df):
 
 
 def test_run_returns_tidy_finite_rows_and_is_deterministic(tiny):
-    cfg = rvsm.run_config(tiny, "shapes", "rvsm_tl1_a0.1", 1, lam=5e-3, schedule=SCHED, eval_split="test",
+    cfg = rvsm.run_config(tiny, "shapes", "rvsm_tl1_a0.1", 1, data_seed=SEED, lam=5e-3, schedule=SCHED, eval_split="test",
                           device="cpu", normalize="max")
     a, b = rvsm.run(cfg), rvsm.run(dict(cfg))
     assert list(a.rows.columns) == results.COLUMNS and a.rows["value"].map(math.isfinite).all()
@@ -123,7 +131,7 @@ def test_run_returns_tidy_finite_rows_and_is_deterministic(tiny):
     assert set(a.rows.split) == {"test", "train", "-"} and set(a.rows.method) == {"rvsm_tl1_a0.1"}
     other = rvsm.run({**cfg, "seed": 2})
     assert not torch.equal(other.artifacts["dense_w"], a.artifacts["dense_w"])
-    adam = rvsm.run(rvsm.run_config(tiny, "shapes", "rvsm_l0", 1, schedule=SCHED, eval_split="test", device="cpu",
+    adam = rvsm.run(rvsm.run_config(tiny, "shapes", "rvsm_l0", 1, data_seed=SEED, schedule=SCHED, eval_split="test", device="cpu",
                                     variant="optimizer=adam", normalize="max"))
     assert set(adam.rows.method) == {"rvsm_l0|optimizer=adam"}
     # every run records how far each studied layer moved from its initialisation (issue 17), in [-1, 1]
@@ -133,7 +141,7 @@ def test_run_returns_tidy_finite_rows_and_is_deterministic(tiny):
 
 
 def test_sgd_runs_report_the_same_network_as_sparse_and_val_split(tiny):
-    cfg = rvsm.run_config(tiny, "shapes", "sgd_plain", 0, schedule=SCHED, eval_split="val", device="cpu",
+    cfg = rvsm.run_config(tiny, "shapes", "sgd_plain", 0, data_seed=SEED, schedule=SCHED, eval_split="val", device="cpu",
                           normalize="max")
     r = rvsm.run(cfg)
     assert torch.equal(r.artifacts["dense_w"], r.artifacts["dense_sparse"])
@@ -150,7 +158,7 @@ def test_a_run_without_curves_ends_exactly_where_the_run_with_curves_ends(tiny):
     """Evaluating after every epoch must not change training: the last epoch's rows and the weights agree exactly;
     without curves the two networks are evaluated at the last epoch alone."""
     for method in ("rvsm_l1", "sgd_tl1_a100"):
-        cfg = rvsm.run_config(tiny, "shapes", method, 0, schedule={**SCHED, "epochs": 3}, eval_split="test",
+        cfg = rvsm.run_config(tiny, "shapes", method, 0, data_seed=SEED, schedule={**SCHED, "epochs": 3}, eval_split="test",
                               device="cpu", normalize="rel", curves=True)
         full, short = rvsm.run(cfg), rvsm.run({**cfg, "curves": False})
         assert torch.equal(full.artifacts["dense_sparse"], short.artifacts["dense_sparse"])
@@ -186,25 +194,47 @@ def test_val_split_is_the_carved_partition_of_the_training_split():
                                        ("weight_decay", -1.0), ("variant", "lr=0.1"), ("curves", "yes"),
                                        ("variant", []), ("variant", {}), ("epochs", 10**12), ("batch_size", 10**12),
                                        ("seed", 2**64), ("weight_decay", 1e308), ("device", "cuda:99")])
-def test_check_config_rejects_bad_values_naming_the_key(key, value):
-    p = rvsm.Params.from_namespace(TINY)
-    cfg = rvsm.run_config(p, "shapes", "rvsm_l0", 0, lam=1e-3, schedule=SCHED, eval_split="test", device="cpu",
+def test_run_config_rejects_bad_values_naming_the_key(key, value):
+    p = parse(rvsm.Params, TINY)
+    cfg = rvsm.run_config(p, "shapes", "rvsm_l0", 0, data_seed=SEED, lam=1e-3, schedule=SCHED, eval_split="test", device="cpu",
                           normalize="max")
     with pytest.raises(ValueError, match=key):
-        rvsm.check_config({**cfg, key: value})
-    with pytest.raises(ValueError, match="unknown keys"):
-        rvsm.check_config({**cfg, "extra": 1})
+        parse(rvsm.RunConfig, {**cfg, key: value})
+    with pytest.raises(ValueError, match=r"unknown parameter\(s\) \['extra'\]"):
+        parse(rvsm.RunConfig, {**cfg, "extra": 1})
     with pytest.raises(ValueError, match="coupling"):  # outside momentum needs SGD
-        rvsm.check_config({**cfg, "optimizer": "adam", "momentum": None, "warmup_steps": 0, "coupling": "outside"})
+        parse(rvsm.RunConfig, {**cfg, "optimizer": "adam", "momentum": None, "warmup_steps": 0, "coupling": "outside"})
+    assert parse(rvsm.RunConfig, cfg).model_dump() == cfg  # the plans emit exactly the declared fields
 
 
 def test_code_version_covers_the_computation_not_the_analysis():
     src = runs.code_sources(rvsm.run)
     assert {"module study.curves", "module study.rvsm", "module study.train", "module study.models.curve_cnn",
-            "def study.experiments.rvsm.weight_statistics", "const study.experiments.rvsm.SCALES"} <= set(src)
-    for analysis in ("claims", "choose_lambda", "main_plan", "tables_1_2", "fig6", "throughput_table",
-                     "choose_normalization", "claims_with_readings", "training_checks", "predicted"):
-        assert f"def study.experiments.rvsm.{analysis}" not in src
+            "def study.experiments.rvsm.run.weight_statistics", "const study.experiments.rvsm.run.SCALES",
+            "def study.experiments.rvsm.run.RunConfig"} <= set(src)
+    for analysis in ("judge", "judge_frame", "choose_lambda", "main_plan", "tables_1_2", "fig6", "throughput_table",
+                     "choose_normalization", "training_checks", "predicted", "Params"):
+        assert not [k for k in src if k.endswith(f".{analysis}")], analysis
+
+
+def test_run_module_computes_only_a_run():
+    """run.py imports no plotting (a run worker draws nothing in), and the run's key reaches none of the package's
+    params/plan/claims/figures modules: editing a claim or a figure never re-trains a network."""
+    probe = "import sys, study.experiments.rvsm.run as _; print([m for m in sys.modules if 'matplotlib' in m or 'seaborn' in m])"
+    assert subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout == "[]\n"
+    assert RUN.run is rvsm.run and RUN.RunConfig is rvsm.RunConfig
+    reached = {k.split()[1].rsplit(".", 1)[0] for k in runs.code_sources(RUN.run) if k.startswith(("def ", "const "))}
+    assert {m for m in reached if m.startswith("study.experiments.rvsm")} <= {"study.experiments.rvsm.run",
+                                                                          "study.experiments.rvsm.run.RunConfig"}
+
+
+def test_every_profile_parses_into_the_declared_parameters():
+    """smoke, default and paper: the profile's values (minus `study.run.Run.start`'s) are exactly `rvsm.Params`."""
+    for profile in ("smoke", "default", "paper"):
+        ns = profile_values("02_rvsm_curves", profile)
+        for name in ("profile", "seed", "device", "out_dir", "executor"):
+            ns.pop(name, None)
+        assert parse(rvsm.Params, ns).model_dump() == ns and list(ns) == list(rvsm.Params.model_fields), profile
 
 
 # --------------------------------------------------------------------------------------- selection (issue 11.7)
@@ -225,7 +255,7 @@ def candidate(cfg, accs, *, metric_splits=("val",), w_accs=None):
 
 def test_choose_schedule_reads_validation_rows_only_and_follows_the_rule():
     p = params()
-    cfgs = rvsm.schedule_plan(p, "cpu")
+    cfgs = rvsm.schedule_plan(p, SEED, "cpu")
     best = {"lr": 0.01, "batch_size": 16}
     frames = [candidate(c, [0.9, 0.97] if {k: c[k] for k in best} == best else [0.8, 0.9]) for c in cfgs]
     chosen, table = rvsm.choose_schedule(cfgs, FakeSweep(frames), p)
@@ -243,7 +273,7 @@ def test_choose_schedule_reads_validation_rows_only_and_follows_the_rule():
 
 def test_choose_lambda_keeps_the_largest_admissible_lambda():
     p = params(lam_grid=[0.05, 0.02, 0.005])
-    cfgs = rvsm.lambda_plan(p, SCHED, "rel", "cpu")
+    cfgs = rvsm.lambda_plan(p, SCHED, "rel", SEED, "cpu")
     acc = {("letters", 0.05): (0.6, 0.99), ("letters", 0.02): (0.985, 0.99), ("letters", 0.005): (0.99, 0.99),
            ("shapes", 0.05): (0.5, 0.99), ("shapes", 0.02): (0.7, 0.99), ("shapes", 0.005): (0.9, 0.99)}
     frames = [candidate(c, [acc[(c["dataset"], c["lam"])][0]], w_accs=[acc[(c["dataset"], c["lam"])][1]])
@@ -264,7 +294,7 @@ def synthetic_frame(p, *, sparsity=0.86, acc=0.995, dense_acc=0.99, sgd_acc=0.95
     rows = []
     for d in datasets or p.datasets:
         for m in p.methods:
-            for i, s in enumerate(p.seeds):
+            for i, s in enumerate(rvsm.seeds(p, SEED)):
                 rv, e = m.startswith("rvsm"), noise * (i - 1)
                 a = rvsm.method_spec(m)[2]
                 sp = (sparsity - 0.01 * math.log10(a)) if (rv and a) else (sparsity if rv else 0.0)
@@ -286,7 +316,7 @@ def labels_of(df):
 
 
 def judged(p, df):
-    return rvsm.claims(df, p, labels_of(df))
+    return rvsm.judge_frame(df, p, labels_of(df))
 
 
 def verdict_of(claims, text):
@@ -355,11 +385,11 @@ def test_a_predicted_collapse_is_data_and_withholds_nothing(tmp_path):
     p = params()
     df = synthetic_frame(p, sgd_acc=0.5)  # SGD-TL1 collapsed to chance: the paper's prediction comes true
     cl = judged(p, df)
-    cfg = rvsm.run_config(p, "letters", "sgd_tl1_a0.01", 3, schedule=SCHED, eval_split="test", device="cpu",
+    cfg = rvsm.run_config(p, "letters", "sgd_tl1_a0.01", 3, data_seed=SEED, schedule=SCHED, eval_split="test", device="cpu",
                           normalize="rel")
     assert rvsm.predicted(cfg) and "hurt the accuracy" in rvsm.predicted(cfg)
     assert rvsm.predicted({**cfg, "method": "sgd_tl1_a100", "a": 100.0}) is None
-    assert rvsm.predicted(rvsm.run_config(p, "letters", "rvsm_tl1_a0.01", 3, schedule=SCHED, eval_split="test",
+    assert rvsm.predicted(rvsm.run_config(p, "letters", "rvsm_tl1_a0.01", 3, data_seed=SEED, schedule=SCHED, eval_split="test",
                                           device="cpu", normalize="rel")) is None
     nb = Run("02_rvsm_curves", "smoke", 0, torch.device("cpu"), tmp_path, torch.Generator(), {})
     label = "letters/sgd_tl1_a0.01/seed=3"
@@ -388,7 +418,7 @@ def test_every_claim_is_judged_under_every_reading():
             f = f[f.method.str.startswith("rvsm")]
         frames.append(f)
     df = pd.concat(frames, ignore_index=True)
-    out = rvsm.claims_with_readings(df, p, labels_of(df), sched, "rel")
+    out = rvsm.judge(df, p, labels_of(df), sched, "rel")
     (c,) = [c for c in out if c["claim"] == "Table 1 (letters), l0: sparsity of the dense layer"]
     norm = [k for k in c["readings"] if k.startswith("normalize=")]
     assert len(norm) >= 2 and "normalize=rel" in norm and "init=glorot" in c["readings"]
@@ -412,7 +442,7 @@ def test_every_claim_is_judged_under_every_reading():
 def test_choose_normalization_takes_the_first_candidate_that_trains_by_the_written_rule():
     p = params()
     sched = {"lr": 0.01, "batch_size": 4, "epochs": 2}
-    cfgs = rvsm.normalization_plan(p, sched, "cpu")
+    cfgs = rvsm.normalization_plan(p, sched, SEED, "cpu")
     assert [(c["method"], c["normalize"]) for c in cfgs][:3] == [("sgd_plain", None), ("rvsm_l0", "max"),
                                                                   ("rvsm_l1", "max")]
     assert {c["eval_split"] for c in cfgs} == {"val"}

@@ -176,7 +176,7 @@ def test_train_step_throughput_builds_u_on_the_model_device(moves_params_in_plac
 
 
 def test_throughput_benchmark_runs_on_a_non_cpu_device(moves_params_in_place, monkeypatch, capsys):
-    """benchmarks/rvsm_throughput.py (and `study.experiments.rvsm.throughput_table`, notebook 02 §7) end to end
+    """benchmarks/rvsm_throughput.py (and `study.experiments.rvsm.figures.throughput_table`, notebook 02 §7) end to end
     with ``--device meta``: every loop runs and no op combines two devices."""
     import importlib.util
     import pathlib
