@@ -180,7 +180,7 @@ def message(model: type[BaseModel], values: Mapping[str, Any], exc: ValidationEr
     field = model.model_fields[name]
     what = str(e["msg"]).removeprefix("Value error, ")
     at_ = ".".join(str(x) for x in e["loc"][1:])
-    where = f" ({what})" if e["type"] == "value_error" else f" (at {at_}: {what.lower()})" if at_ else ""
+    where = f" ({what})" if e["type"] == "value_error" else f" (at {at_}: {what[:1].lower() + what[1:]})" if at_ else ""
     return str(checks.out_of_range(name, value, accepted(field) + where + _hint(field.annotation, value)))
 
 
