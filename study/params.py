@@ -254,10 +254,17 @@ def generated() -> dict[Path, str]:
     return out
 
 
-if __name__ == "__main__":  # python -m study.params: write the schemas and the README's parameter tables
+def write() -> None:
+    """Write `generated` (temp file + rename each)."""
     SCHEMA_DIR.mkdir(parents=True, exist_ok=True)
     for path, text in generated().items():
         tmp = path.with_suffix(path.suffix + ".tmp")
         tmp.write_text(text)
         tmp.replace(path)
         print("wrote", path.relative_to(ROOT), file=sys.stderr)
+
+
+if __name__ == "__main__":  # python -m study.params: through the imported module (its RULES are the ones in use)
+    from study.params import write as _write
+
+    _write()
