@@ -26,6 +26,7 @@ from pydantic.fields import FieldInfo
 from study import checks
 
 M = TypeVar("M", bound=BaseModel)
+D = TypeVar("D", bound="Declared")
 
 
 class Declared(BaseModel):
@@ -33,6 +34,12 @@ class Declared(BaseModel):
     int is not a bool or a float, a number not a string, a list not a tuple), NaN and ±inf refused."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
+
+    @classmethod
+    def of(cls: type[D], namespace: Mapping[str, Any]) -> D:
+        """The declared parameters taken by name from `namespace` (a notebook's ``globals()``, where papermill put
+        them), parsed by `parse` (a name the namespace lacks is reported missing)."""
+        return parse(cls, {k: namespace[k] for k in cls.model_fields if k in namespace})
 
 
 #: validator -> what it requires, in words (`rule`); `accepted` reads it from a field's metadata

@@ -83,6 +83,13 @@ def test_unknown_and_missing_names_are_all_listed():
         parse(Toy, [1])  # type: ignore[arg-type]
 
 
+def test_of_takes_the_declared_names_from_a_namespace():
+    """`Declared.of(globals())`: the notebook's way; other names in the namespace are ignored, a missing one named."""
+    assert Toy.of({**GOOD, "profile": "smoke", "np": object()}) == parse(Toy, GOOD)
+    with pytest.raises(ValueError, match=r"missing parameter\(s\) \['flag'\]"):
+        Toy.of({k: v for k, v in GOOD.items() if k != "flag"})
+
+
 def test_a_relation_keeps_its_own_message():
     with pytest.raises(ValueError, match=r"^momentum=0.7 is out of range; accepted: at most 0.5 with a single epoch$"):
         parse(Toy, {**GOOD, "momentum": 0.7, "epochs": 1})
