@@ -129,9 +129,9 @@ def test_a_bad_seed_is_refused_by_every_plan_before_any_config(seed):
     """The seed is `study.run.Run.start`'s (not a field of `Params`); the plans that take it check it again."""
     p = parse(rvsm.Params, SMOKE)
     sched = {"lr": 0.003, "batch_size": 16, "epochs": 1}
-    for plan in (lambda: rvsm.schedule_plan(p, seed, "cpu"), lambda: rvsm.normalization_plan(p, sched, seed, "cpu"),
-                 lambda: rvsm.lambda_plan(p, sched, "max", seed, "cpu"),
-                 lambda: rvsm.main_plan(p, sched, {}, "max", seed, "cpu")):
+    for plan in (lambda: rvsm.schedule_plan(p, seed=seed, device="cpu"), lambda: rvsm.normalization_plan(p, sched, seed=seed, device="cpu"),
+                 lambda: rvsm.lambda_plan(p, sched, "max", seed=seed, device="cpu"),
+                 lambda: rvsm.main_plan(p, sched, {}, "max", seed=seed, device="cpu")):
         with pytest.raises(ValueError, match=r"seed=.* is out of range; accepted: an integer in \[0, 4294967295\]"):
             plan()
 

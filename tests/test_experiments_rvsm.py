@@ -40,16 +40,16 @@ def params(**over):
 # ------------------------------------------------------------------------------------------------------- plans
 def test_plans_have_the_expected_runs():
     p = params()
-    tune = rvsm.schedule_plan(p, SEED, "cpu")
+    tune = rvsm.schedule_plan(p, seed=SEED, device="cpu")
     assert len(tune) == len(rvsm.TUNE_METHODS) * 2 * 2 and {c["eval_split"] for c in tune} == {"val"}
     assert {c["method"] for c in tune} == set(rvsm.TUNE_METHODS) and {c["epochs"] for c in tune} == {2}
     assert {(c["n_val"], c["val_seed"], c["dataset"]) for c in tune} == {(16, 3, "letters")}
     assert len(rvsm.schedule_grid(p)) == 8 and rvsm.schedule_grid(p)[0] == {"epochs": 1, "lr": 0.003, "batch_size": 32}
 
-    lam = rvsm.lambda_plan(p, SCHED, "rel", SEED, "cpu")
+    lam = rvsm.lambda_plan(p, SCHED, "rel", seed=SEED, device="cpu")
     assert [c["lam"] for c in lam] == [0.005, 0.0005] * 2 and {c["eval_split"] for c in lam} == {"val"}
 
-    main = rvsm.main_plan(p, SCHED, {"letters": 0.005, "shapes": 0.0005}, "rel", SEED, torch.device("cpu"))
+    main = rvsm.main_plan(p, SCHED, {"letters": 0.005, "shapes": 0.0005}, "rel", seed=SEED, device=torch.device("cpu"))
     labels = pd.Series([rvsm.method_label(c["method"], c["variant"]) for c in main])
     assert (labels.value_counts() == 3 * labels.value_counts().map(lambda n: n // 3)).all()
     head = [c for c in main if not c["variant"]]
@@ -82,7 +82,7 @@ def test_plans_have_the_expected_runs():
         assert cs[0][choice] == value and changed <= {choice, "lr", "momentum", "warmup_steps", "curves"}, (k, changed)
         assert not cs[0]["curves"] and head["curves"] == head["method"].startswith("rvsm")  # Fig. 4: RVSM, headline
     assert all(c["curves"] for c in tune) and len(p.epochs_grid) > 1   # shorter candidates read from epoch rows
-    one = rvsm.schedule_plan(params(epochs_grid=[2]), SEED, "cpu")
+    one = rvsm.schedule_plan(params(epochs_grid=[2]), seed=SEED, device="cpu")
     assert not any(c["curves"] for c in one)   # one epoch count: the validation runs are read at their end
     adam = by["optimizer=adam"][0]
     assert adam["lr"] == 0.001 and adam["momentum"] is None
@@ -99,7 +99,7 @@ def test_bad_parameters_raise_naming_them(over, name):
     with pytest.raises(ValueError, match=name):
         params(**over)
     with pytest.raises(ValueError, match="auto"):
-        rvsm.schedule_plan(params(), SEED, device="auto")
+        rvsm.schedule_plan(params(), seed=SEED, device="auto")
 
 
 # --------------------------------------------------------------------------------------------------------- run
@@ -255,7 +255,7 @@ def candidate(cfg, accs, *, metric_splits=("val",), w_accs=None):
 
 def test_choose_schedule_reads_validation_rows_only_and_follows_the_rule():
     p = params()
-    cfgs = rvsm.schedule_plan(p, SEED, "cpu")
+    cfgs = rvsm.schedule_plan(p, seed=SEED, device="cpu")
     best = {"lr": 0.01, "batch_size": 16}
     frames = [candidate(c, [0.9, 0.97] if {k: c[k] for k in best} == best else [0.8, 0.9]) for c in cfgs]
     chosen, table = rvsm.choose_schedule(cfgs, FakeSweep(frames), p)
@@ -273,7 +273,7 @@ def test_choose_schedule_reads_validation_rows_only_and_follows_the_rule():
 
 def test_choose_lambda_keeps_the_largest_admissible_lambda():
     p = params(lam_grid=[0.05, 0.02, 0.005])
-    cfgs = rvsm.lambda_plan(p, SCHED, "rel", SEED, "cpu")
+    cfgs = rvsm.lambda_plan(p, SCHED, "rel", seed=SEED, device="cpu")
     acc = {("letters", 0.05): (0.6, 0.99), ("letters", 0.02): (0.985, 0.99), ("letters", 0.005): (0.99, 0.99),
            ("shapes", 0.05): (0.5, 0.99), ("shapes", 0.02): (0.7, 0.99), ("shapes", 0.005): (0.9, 0.99)}
     frames = [candidate(c, [acc[(c["dataset"], c["lam"])][0]], w_accs=[acc[(c["dataset"], c["lam"])][1]])
@@ -442,7 +442,7 @@ def test_every_claim_is_judged_under_every_reading():
 def test_choose_normalization_takes_the_first_candidate_that_trains_by_the_written_rule():
     p = params()
     sched = {"lr": 0.01, "batch_size": 4, "epochs": 2}
-    cfgs = rvsm.normalization_plan(p, sched, SEED, "cpu")
+    cfgs = rvsm.normalization_plan(p, sched, seed=SEED, device="cpu")
     assert [(c["method"], c["normalize"]) for c in cfgs][:3] == [("sgd_plain", None), ("rvsm_l0", "max"),
                                                                   ("rvsm_l1", "max")]
     assert {c["eval_split"] for c in cfgs} == {"val"}

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from typing import Annotated, Literal
 
+import jsonschema
 import pytest
 import yaml
 from notebook_params import profile_values
@@ -117,9 +118,11 @@ def test_every_profile_parses_and_its_yaml_fits_the_schema(nb, profile):
     values = {k: v for k, v in profile_values(nb, profile).items() if k not in RUN_START}
     parse(model, values)
     text = (params.ROOT / "notebooks" / "params" / profile / f"{nb}.yaml").read_text()
-    keys = set(yaml.safe_load(text) or {})
+    assert text.startswith(f"# yaml-language-server: $schema=../schema/{nb}.schema.json\n")  # editors validate
     schema = json.loads((params.SCHEMA_DIR / f"{nb}.schema.json").read_text())
-    assert keys <= set(schema["properties"]), keys - set(schema["properties"])
+    jsonschema.validate(yaml.safe_load(text) or {}, schema)  # the file itself, as an editor would check it
+    with pytest.raises(jsonschema.ValidationError):  # and the schema does refuse
+        jsonschema.validate({**(yaml.safe_load(text) or {}), "no_such_parameter": 1}, schema)
 
 
 def test_generated_files_are_current():

@@ -183,7 +183,7 @@ def schedule_grid(p: Params) -> list[Config]:
     ]
 
 
-def schedule_plan(p: Params, seed: int, device: str | torch.device) -> list[Config]:
+def schedule_plan(p: Params, *, seed: int, device: str | torch.device) -> list[Config]:
     """Stage 1: `TUNE_METHODS` × lr_grid × batch_grid on the validation split of ``tune_dataset``, seed `seed` (the
     notebook's), each trained for max(epochs_grid) epochs (the shorter candidates are read from the same runs' epoch
     rows). Length: len(TUNE_METHODS) · len(lr_grid) · len(batch_grid).
@@ -236,7 +236,9 @@ def choose_schedule(configs: list[Config], sweep: runs.Sweep, p: Params) -> tupl
     return selection.choose(rows, schedule_grid(p), metric="accuracy_sparse", split="val")
 
 
-def normalization_plan(p: Params, schedule: Mapping[str, Any], seed: int, device: str | torch.device) -> list[Config]:
+def normalization_plan(
+    p: Params, schedule: Mapping[str, Any], *, seed: int, device: str | torch.device
+) -> list[Config]:
     """Stage 1b: the dense baseline and `NORM_CHECK_METHODS` under each candidate of ``readings["normalize"]`` on
     the validation split of ``tune_dataset`` at the chosen schedule, seed `seed`. Length 1 + candidates."""
     kw = _val(seed, device, schedule=schedule)
@@ -324,7 +326,7 @@ def choose_normalization(configs: list[Config], sweep: runs.Sweep, p: Params) ->
 
 
 def lambda_plan(
-    p: Params, schedule: Mapping[str, Any], normalize: str, seed: int, device: str | torch.device
+    p: Params, schedule: Mapping[str, Any], normalize: str, *, seed: int, device: str | torch.device
 ) -> list[Config]:
     """Stage 2: RVSM-l0 (headline settings) at each λ of ``lam_grid`` on each data set's validation split, seed
     `seed`. Empty when ``lam_grid`` is empty. Length len(datasets) · len(lam_grid)."""
@@ -371,6 +373,7 @@ def main_plan(
     schedule: Mapping[str, Any],
     lam_val: Mapping[str, float],
     normalize: str,
+    *,
     seed: int,
     device: str | torch.device,
 ) -> list[Config]:
