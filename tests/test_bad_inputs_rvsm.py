@@ -187,5 +187,5 @@ def test_the_notebook_checks_its_parameters_right_after_run_start():
     nb = json.loads((ROOT / "notebooks" / f"{NOTEBOOK}.ipynb").read_text())
     code = [c for c in nb["cells"] if c["cell_type"] == "code" and "parameters" not in c["metadata"].get("tags", [])]
     first = [ln for ln in "".join(code[0]["source"]).splitlines() if ln and not ln.startswith(("import", "from"))]
-    assert "Run.start(" in first[0] and "parse(rvsm.Params, {k: globals()[k] for k in rvsm.Params.model_fields})" \
+    assert "Run.start(" in first[0] and "rvsm.Params.of(globals())" \
         in first[1], first[:2]

@@ -153,7 +153,7 @@ def test_the_notebook_checks_its_parameters_right_after_run_start():
     nb = json.loads((ROOT / "notebooks" / f"{NOTEBOOK}.ipynb").read_text())
     code = [c for c in nb["cells"] if c["cell_type"] == "code" and "parameters" not in c["metadata"].get("tags", [])]
     first = [ln for ln in "".join(code[0]["source"]).splitlines() if ln and not ln.startswith(("import", "from"))]
-    assert "Run.start(" in first[0] and "parse(sl1.Params, " in first[1], first[:2]
+    assert "Run.start(" in first[0] and "sl1.Params.of(globals())" in first[1], first[:2]
     rest = "".join("".join(c["source"]) for c in code)
     for call in ("sl1.tune_base_stage(params", "sl1.tune_penalty_stage(params, base",
                  "sl1.reading_plan(params, chosen, ", "sl1.alpha_sweep_stage(params, chosen",
