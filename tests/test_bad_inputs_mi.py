@@ -37,10 +37,11 @@ def test_the_notebook_declares_exactly_the_checked_parameters():
 @pytest.mark.parametrize("profile", ["smoke", "default", "paper"])
 def test_every_profile_passes_and_comes_back_unchanged(profile):
     params = profile_parameters(profile)
-    assert check_params(params).model_dump() == params
+    p = check_params(params)
+    assert p.model_dump() == params
     lr = {name: params["lr_grid"][0] for name in params["datasets"]}
-    assert mi.plan(params, method="ce", seed=0, device="cpu", lr=lr)   # the plan builder accepts what it returned
-    assert mi.tuning_plan(params, seed=0, device="cpu")
+    assert mi.plan(p, lr, method="ce", seed=0, device="cpu")   # the plan builder accepts what it returned
+    assert mi.tuning_plan(p, seed=0, device="cpu")
 
 
 BAD = [  # (parameter, bad value, fragment of the accepted range in the message)
@@ -160,7 +161,7 @@ def test_resnet_parameters_unused_without_resnet():
                          "resnet_train_per_class": 1000})
     assert mi.resnet_used(p) is None
     lr = {"mnist": 0.01, "fashion-mnist": 0.01}
-    assert not any(c["model"] == "resnet18" for c in mi.plan(p, method="ce", seed=0, device="cpu", lr=lr))
+    assert not any(c["model"] == "resnet18" for c in mi.plan(p, lr, method="ce", seed=0, device="cpu"))
     (row,) = [d for d in mi.deviations(p, lr, "cpu") if d["setting"] == "ResNet18"]
     assert row["ours"] == "not trained" and "not tested" in row["effect"]
     with pytest.raises(ValueError, match=re.escape("resnet_epochs=0 is out of range")):   # still type-checked

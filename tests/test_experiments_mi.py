@@ -1,6 +1,7 @@
 """study.experiments.mi (notebook 03, Zaugg et al.): the plan, the run on tiny configs, s*, the derived MI rows and
 the claim rules on synthetic frames."""
 import math
+import re
 
 import numpy as np
 import pandas as pd
@@ -30,6 +31,7 @@ PARAMS = dict(datasets=["mnist", "fashion-mnist"], train_per_class=2, val_per_cl
               resnet_lr=0.01, resnet_lr_alt=0.03, resnet_bn_cumulative=True, bench_sizes=[50], bench_repeats=1, ionly_epochs=1)
 S_STAR = {("shallow", "mnist"): 0.5, ("shallow", "fashion-mnist"): 0.6, ("resnet18", "mnist"): 0.7}
 LR = {"mnist": 0.01, "fashion-mnist": 0.03}
+P = parse(mi.Params, PARAMS)   # the plan builders take the parsed parameters
 
 
 def have_data():
@@ -46,7 +48,7 @@ needs_data = pytest.mark.skipif(not have_data(), reason="MNIST / Fashion-MNIST n
 
 # ------------------------------------------------------------------------------------------------------------ plan
 def test_plan_counts_seeds_and_keys():
-    ce = mi.plan(PARAMS, method="ce", seed=3, device="cpu", lr=LR)
+    ce = mi.plan(P, LR, method="ce", seed=3, device="cpu")
     assert len(ce) == 2 * 2 + 1 * 1
     assert [(c["model"], c["dataset"], c["seed"]) for c in ce] == [
         ("shallow", "mnist", 3), ("shallow", "mnist", 4), ("shallow", "fashion-mnist", 3),
@@ -57,37 +59,36 @@ def test_plan_counts_seeds_and_keys():
     assert all(c["resnet_stem"] == "small" and c["lr"] == PARAMS["resnet_lr"] for c in ce if c["model"] == "resnet18")
     assert [c["lr"] for c in ce if c["model"] == "shallow"] == [0.01, 0.01, 0.03, 0.03]   # the rate chosen per data set
     assert not any(c["tuning"] for c in ce)
-    with pytest.raises(ValueError, match="no learning rate for data set"):
-        mi.plan(PARAMS, method="ce", seed=0, device="cpu", lr={"mnist": 0.01})
+    with pytest.raises(ValueError, match=r"lr=\{'mnist': 0.01\} is out of range.*no learning rate for data set"):
+        mi.plan(P, {"mnist": 0.01}, method="ce", seed=0, device="cpu")
     assert all(set(c) == set(mi.RunConfig.model_fields) for c in ce)
     assert len({runs.canonical(c) for c in ce}) == len(ce)  # plain JSON, all distinct
 
 
 def test_plan_mi_needs_s_star_and_carries_it():
-    with pytest.raises(ValueError, match="s_star"):
-        mi.plan(PARAMS, method="mi", seed=0, device="cpu", lr=LR)
-    l_plan = mi.plan(PARAMS, method="mi", seed=0, device="cpu", lr=LR, s_star=S_STAR)
+    with pytest.raises(ValueError, match="s_star=None is out of range"):
+        mi.plan(P, LR, method="mi", seed=0, device="cpu")
+    l_plan = mi.plan(P, LR, S_STAR, method="mi", seed=0, device="cpu")
     assert [c["s_star"] for c in l_plan] == [0.5, 0.5, 0.6, 0.6, 0.7]
-    assert len(mi.plan({**PARAMS, "resnet": False}, method="ce", seed=0, device="cpu", lr=LR)) == 4
+    assert len(mi.plan(check_params({**PARAMS, "resnet": False}), LR, method="ce", seed=0, device="cpu")) == 4
 
 
 def test_stage2_plan_has_l_and_i_only_and_a_reading_skips_pairs_without_a_width():
-    full = mi.stage2_plan(PARAMS, seed=0, device="cpu", lr=LR, s_star=S_STAR)
+    full = mi.stage2_plan(P, LR, S_STAR, seed=0, device="cpu")
     assert [c["method"] for c in full] == ["mi"] * 5 + ["mi_only"] * 5
     assert all(c["epochs"] == PARAMS["ionly_epochs"] for c in full if c["method"] == "mi_only")
-    alt = mi.stage2_plan(PARAMS, seed=0, device="cpu", lr=LR, s_star={("shallow", "mnist"): 0.4,
-                                                                      ("resnet18", "mnist"): 0.7},
+    alt = mi.stage2_plan(P, LR, {("shallow", "mnist"): 0.4, ("resnet18", "mnist"): 0.7}, seed=0, device="cpu",
                          resnet_lr=PARAMS["resnet_lr_alt"], reading=True)
     assert {(c["model"], c["dataset"]) for c in alt} == {("shallow", "mnist"), ("resnet18", "mnist")} and len(alt) == 6
     assert all(c["subset_datasets"] == PARAMS["datasets"] for c in alt)   # the same subsets as the headline's
     assert {c["lr"] for c in alt if c["model"] == "resnet18"} == {PARAMS["resnet_lr_alt"]}
-    assert mi.stage2_plan(PARAMS, seed=0, device="cpu", lr=LR, s_star={}, reading=True) == []
-    with pytest.raises(ValueError, match="s_star"):
-        mi.stage2_plan(PARAMS, seed=0, device="cpu", lr=LR, s_star={("shallow", "mnist"): 0.4})
+    assert mi.stage2_plan(P, LR, {}, seed=0, device="cpu", reading=True) == []
+    with pytest.raises(ValueError, match=r"s_star=\{\('shallow', 'mnist'\): 0.4\} is out of range"):
+        mi.stage2_plan(P, LR, {("shallow", "mnist"): 0.4}, seed=0, device="cpu")
 
 
 def test_collect_requires_every_headline_run():
-    cfgs = mi.plan(PARAMS, method="ce", seed=0, device="cpu", lr=LR)[:2]
+    cfgs = mi.plan(P, LR, method="ce", seed=0, device="cpu")[:2]
     ok = runs.Result(rows=pd.DataFrame(columns=results.COLUMNS), artifacts={"a": 1})
     sw = runs.Sweep(configs=cfgs, results=[ok, None], counts={}, failures=[])
     frame, arts = mi.collect([sw], cfgs)
@@ -97,16 +98,20 @@ def test_collect_requires_every_headline_run():
 
 
 def test_plan_rejects_bad_parameters():
-    with pytest.raises(ValueError, match="method"):
-        mi.plan(PARAMS, method="l2", seed=0, device="cpu", lr=LR)
-    with pytest.raises(ValueError, match="resnet_datasets"):
-        mi.plan({**PARAMS, "datasets": ["fashion-mnist"]}, method="ce", seed=0, device="cpu", lr=LR)
-    with pytest.raises(ValueError, match="device"):
-        mi.plan(PARAMS, method="ce", seed=0, device="auto", lr=LR)
+    # the run's arguments: refused by `RunConfig` when the plan builds the config (the plan never emits a bad one)
+    with pytest.raises(ValueError, match="method='l2' is out of range"):
+        mi.plan(P, LR, method="l2", seed=0, device="cpu")
+    with pytest.raises(ValueError, match="device='auto' is out of range"):
+        mi.plan(P, LR, method="ce", seed=0, device="auto")
+    with pytest.raises(ValueError, match="seed=-1 is out of range"):
+        mi.tuning_plan(P, seed=-1, device="cpu")
+    # the notebook's parameters: refused by `Params` before any plan is built
+    with pytest.raises(ValueError, match=re.escape("resnet_datasets=['mnist'] is out of range")):
+        check_params({**PARAMS, "datasets": ["fashion-mnist"]})
     with pytest.raises(ValueError, match=r"missing parameter\(s\) \['alpha'\]"):
-        mi.plan({k: v for k, v in PARAMS.items() if k != "alpha"}, method="ce", seed=0, device="cpu", lr=LR)
-    with pytest.raises(ValueError, match="seeds=\\[\\]"):          # checked by `check_params` inside `plan`
-        mi.plan({**PARAMS, "seeds": []}, method="ce", seed=0, device="cpu", lr=LR)
+        check_params({k: v for k, v in PARAMS.items() if k != "alpha"})
+    with pytest.raises(ValueError, match=re.escape("seeds=[] is out of range")):
+        check_params({**PARAMS, "seeds": []})
 
 
 @pytest.mark.parametrize("key, value", [("epochs", 0), ("batch_size", 1), ("lr", -0.1), ("momentum", 1.0),
@@ -116,7 +121,7 @@ def test_plan_rejects_bad_parameters():
                                         ("n_widths", 10**12), ("batch_size", 10**12), ("train_per_class", 10**12),
                                         ("subset_datasets", [[1]]), ("alpha", 1e4)])
 def test_run_config_names_the_bad_key(key, value):
-    cfg = mi.plan(PARAMS, method="ce", seed=0, device="cpu", lr=LR)[0]
+    cfg = mi.plan(P, LR, method="ce", seed=0, device="cpu")[0]
     with pytest.raises(ValueError, match=key):
         check_config({**cfg, key: value})
     with pytest.raises(ValueError, match=r"unknown parameter\(s\) \[.extra.\]"):
@@ -126,7 +131,7 @@ def test_run_config_names_the_bad_key(key, value):
 # ------------------------------------------------------------------------------------------------------------- run
 @needs_data
 def test_run_tiny_rows_artifacts_and_determinism():
-    cfg = mi.plan(PARAMS, method="mi", seed=0, device="cpu", lr=LR, s_star=S_STAR)[0]
+    cfg = mi.plan(P, LR, S_STAR, method="mi", seed=0, device="cpu")[0]
     a, b = mi.run(cfg), mi.run(dict(cfg))
     rows = a.rows
     assert list(rows.columns) == results.COLUMNS
@@ -158,7 +163,7 @@ def test_run_tiny_rows_artifacts_and_determinism():
 
 @needs_data
 def test_run_on_i_alone_has_f_zero_and_records_the_gradient():
-    cfg = mi.plan(PARAMS, method="mi_only", seed=0, device="cpu", lr=LR, s_star=S_STAR)[0]
+    cfg = mi.plan(P, LR, S_STAR, method="mi_only", seed=0, device="cpu")[0]
     assert cfg["epochs"] == PARAMS["ionly_epochs"] and not cfg["info_plane"] and cfg["s_star"] == 0.5
     rows = mi.run(cfg).rows
     assert (rows[rows.metric == "f_transition"].value == 0.0).all()       # never CE, from epoch 0 on
@@ -172,7 +177,7 @@ def test_run_on_i_alone_has_f_zero_and_records_the_gradient():
 def test_at_one_small_width_i_yx_equals_h_y_on_real_images():
     # the headline reading of X's width: X at s* of softmax rows (< √2), 784-dimensional images lie far apart, the
     # input kernel is diagonal and I(Y;X) = H(Y) to round-off; at X's own alignment width it is not
-    cfg = mi.plan(PARAMS, method="ce", seed=0, device="cpu", lr=LR)[1]
+    cfg = mi.plan(P, LR, method="ce", seed=0, device="cpu")[1]
     art = {"s_x": 10.0}
     tab = mi.input_information_table([cfg], [art], {("shallow", cfg["dataset"]): 0.3})
     assert set(tab.x_width) == set(mi.X_WIDTH_READINGS) and len(tab) == 3 * 2   # 20 images, batches of 10
@@ -193,7 +198,7 @@ def test_at_one_small_width_i_yx_equals_h_y_on_real_images():
 
 @needs_data
 def test_silverman_frame_gives_the_second_dpi_convention():
-    cfg = mi.plan(PARAMS, method="ce", seed=0, device="cpu", lr=LR)[1]    # shallow CNN, no information plane
+    cfg = mi.plan(P, LR, method="ce", seed=0, device="cpu")[1]    # shallow CNN, no information plane
     res = mi.run(cfg)
     out = mi.silverman_frame([cfg, cfg], [res.artifacts, None])          # a failed run (None) is skipped
     assert set(out.metric) == {"mi_yyhat_silverman_bits", "mi_yx_silverman_bits"} and set(out.split) == {"train"}
@@ -204,7 +209,7 @@ def test_silverman_frame_gives_the_second_dpi_convention():
 
 @needs_data
 def test_run_tiny_resnet18_ce():
-    cfg = mi.plan(PARAMS, method="ce", seed=0, device="cpu", lr=LR)[-1]
+    cfg = mi.plan(P, LR, method="ce", seed=0, device="cpu")[-1]
     assert cfg["model"] == "resnet18"
     res = mi.run(cfg)
     rows = res.rows
@@ -267,13 +272,12 @@ def test_objective_frame_is_eq7():
 
 # ------------------------------------------------------------------------------------- learning-rate selection
 def test_tuning_plan_is_ce_shallow_per_rate_and_data_set():
-    tp = mi.tuning_plan(PARAMS, seed=0, device="cpu")
+    tp = mi.tuning_plan(P, seed=0, device="cpu")
     assert [(c["dataset"], c["lr"]) for c in tp] == [("mnist", 0.01), ("mnist", 0.03), ("fashion-mnist", 0.01),
                                                      ("fashion-mnist", 0.03)]
     assert all(c["tuning"] and c["method"] == "ce" and c["model"] == "shallow" and not c["info_plane"] for c in tp)
     with pytest.raises(ValueError, match="tuning"):
-        check_config({**mi.plan(PARAMS, method="mi", seed=0, device="cpu", lr=LR, s_star=S_STAR)[0],
-                         "tuning": True})
+        check_config({**mi.plan(P, LR, S_STAR, method="mi", seed=0, device="cpu")[0], "tuning": True})
 
 
 def test_choose_lr_picks_by_validation_accuracy_and_never_sees_test():
@@ -283,18 +287,18 @@ def test_choose_lr_picks_by_validation_accuracy_and_never_sees_test():
     frames = [results.tidy([r for r in rows[2 * i:2 * i + 2]], study=mi.STUDY, model="shallow", method="ce")
               for i in range(4)]
     cfgs = [{"lr": lr} for (_, lr) in acc]
-    chosen, table = mi.choose_lr(mi.tuning_frame(cfgs, frames), PARAMS)
+    chosen, table = mi.choose_lr(P, mi.tuning_frame(cfgs, frames))
     assert chosen == {"mnist": 0.03, "fashion-mnist": 0.01}      # judged at the last epoch, on val
     assert table["chosen"].sum() == 2 and set(table.dataset) == {"mnist", "fashion-mnist"}
     # a test row anywhere in the candidates' rows: the selection refuses to look
     leak = frames[0].iloc[[1]].assign(split="test", value=1.0)
     with pytest.raises(ValueError, match="test"):
-        mi.choose_lr(mi.tuning_frame(cfgs, [pd.concat([frames[0], leak]), *frames[1:]]), PARAMS)
+        mi.choose_lr(P, mi.tuning_frame(cfgs, [pd.concat([frames[0], leak]), *frames[1:]]))
 
 
 @needs_data
 def test_tuning_run_has_validation_rows_only():
-    cfg = {**mi.tuning_plan(PARAMS, seed=0, device="cpu")[0]}
+    cfg = {**mi.tuning_plan(P, seed=0, device="cpu")[0]}
     res = mi.run(cfg)
     assert "test" not in set(res.rows.split) and "val" in set(res.rows.split)
     assert set(res.rows[res.rows.split == "val"].metric) == {"accuracy", "ce_nats"}

@@ -85,7 +85,6 @@ from .params import (
     Datasets,
     Params,
     Seeds,
-    as_params,
     resnet_used,
 )
 from .plan import (
@@ -161,7 +160,6 @@ __all__ = [
     "Datasets",
     "LARGEST_CLASS",
     "Params",
-    "as_params",
     "resnet_used",
     "IONLY_PREDICTED",
     "tuning_plan",

@@ -5,14 +5,13 @@ profiles come from the same declaration (``python -m study.params``)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import Field, model_validator
 
 from study import information as inf
 from study.checks import CAPS, SEED_LIMIT, out_of_range
-from study.params import Declared, Distinct, parse
+from study.params import Declared, Distinct
 
 from .run import Dataset, Positive, Stem, WidthRel, YhatLayer, size_field
 
@@ -214,12 +213,6 @@ class Params(Declared):
             if not ok:
                 raise out_of_range(name, getattr(self, name), accepted)
         return self
-
-
-def as_params(params: Params | Mapping[str, Any]) -> Params:
-    """`params` itself when it is a `Params`, else parsed into one (`study.params.parse`: every error names the
-    parameter, its value and what is accepted)."""
-    return params if isinstance(params, Params) else parse(Params, params)
 
 
 def _batches(rows: int, batch_size: int) -> list[int]:

@@ -1,119 +1,67 @@
 """What turns notebook 03's parameters (`Params`) and the choices made on the way (the learning rate per data set,
 s*) into run configs: stage 0 (`tuning_plan`, `choose_lr`), stage 1 (`plan` with "ce"), s* (`width_star`, `widths`),
 stage 2 (`stage2_plan`), the learning-rate reading (`alternative_lr`), and the lookup of finished runs (`collect`).
-Every config is a plain dict (the run store keeps it) checked against `RunConfig` when it is built."""
+
+Every plan builder takes the parsed parameters first, the settings chosen earlier next and where to run as keywords
+(``seed``, ``device``); `Params` checked the parameters, and every config is a plain dict (the run store keeps it)
+checked by `RunConfig` when it is built (`_config`): a plan never emits a config the run refuses."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from study import results, runs
+from study import checks, results, runs
 from study.params import parse
 
-from .params import Params, as_params
+from .params import Params
 from .run import METHODS, MODELS, RunConfig
 
-
-def _checked(config: dict[str, Any]) -> dict[str, Any]:
-    """`config` (unchanged) when `RunConfig` accepts it.
-
-    Raises:
-        ValueError: naming the key, the value and what is accepted."""
-    parse(RunConfig, config)
-    return config
-
+if TYPE_CHECKING:
+    import torch
 
 IONLY_PREDICTED = (
     "Zaugg et al. §5.1: 'The maximization of I(Y;Ŷ) raises the problem of a vanishing gradient for both CNNs'"
 )
+#: the methods trained at a width s* of Ŷ (stage 2)
+WIDTH_METHODS = tuple(m for m in METHODS if m != "ce")
 
 
-#: The notebook's parameters (all but profile, seed, device, out_dir, executor; same names as the notebook): what
 # ------------------------------------------------------------------------------------------------------------- plan
-def tuning_plan(params: Params | Mapping[str, Any], *, seed: int, device: str) -> list[dict[str, Any]]:
-    """Stage 0, the learning-rate selection (`study.selection`): the shallow CNN trained with CE on the training
-    subset at every rate of ``lr_grid``, per data set, with the first seed of ``seeds``, for ``epochs`` epochs,
-    evaluated on the validation subset only (``tuning=True``: no test row). Grid order = ``lr_grid`` order.
-
-    Raises:
-        ValueError: a parameter `Params` refuses.
-    """
-    p = as_params(params)
-    return [
-        _checked(
-            {
-                **_config(p, "shallow", name, "ce", seed, p.seeds[0], device, p.epochs, lr, None, False),
-                "tuning": True,
-            }
-        )
-        for name in p.datasets
-        for lr in p.lr_grid
-    ]
-
-
-def tuning_frame(configs: list[dict[str, Any]], frames: list[pd.DataFrame | None]) -> pd.DataFrame:
-    """The rows of the `tuning_plan` runs with their learning rate as a column ``lr`` (failed runs skipped)."""
-    parts = [f.assign(lr=c["lr"]) for c, f in zip(configs, frames) if f is not None]
-    return pd.concat(parts, ignore_index=True)
-
-
-def choose_lr(frame: pd.DataFrame, params: Params | Mapping[str, Any]) -> tuple[dict[str, float], pd.DataFrame]:
-    """The learning rate per data set by `study.selection.choose` (its `RULE`): highest validation accuracy at the
-    last epoch of the `tuning_plan` runs, ties to the first rate of ``lr_grid``.
-
-    Args:
-        frame: `tuning_frame` of the `tuning_plan` runs (validation rows only; a test row makes `choose` raise).
-
-    Returns:
-        ({data set: lr}, the grid table with columns dataset, lr, mean, std, n, chosen).
-
-    Raises:
-        ValueError: a test row in `frame` (from `selection.choose`), or a data set / rate without rows.
-    """
-    from study import selection
-
-    p = as_params(params)
-    last = frame[frame.epoch == frame.groupby(["dataset", "seed", "lr"])["epoch"].transform("max")]
-    chosen: dict[str, float] = {}
-    tables = []
-    for name in p.datasets:
-        grid = [{"lr": lr} for lr in p.lr_grid]
-        pick, tab = selection.choose(last[last.dataset == name], grid, metric="accuracy", split="val")
-        chosen[name] = float(pick["lr"])
-        tables.append(tab.assign(dataset=name))
-    tab = pd.concat(tables, ignore_index=True)
-    return chosen, tab[["dataset", "lr", "mean", "std", "n", "chosen"]]
-
-
 def _config(
     p: Params,
+    *,
     model: str,
-    name: str,
+    dataset: str,
     method: str,
     seed: int,
-    s: int,
-    device: str,
+    data_seed: int,
+    device: str | torch.device,
     epochs: int,
     lr: float,
-    s_star: float | None,
-    info_plane: bool,
+    s_star: float | None = None,
+    info_plane: bool = False,
+    tuning: bool = False,
 ) -> dict[str, Any]:
+    """One run's config (a plain dict) of `model` on `dataset`, run seed `seed`, subsets drawn with `data_seed`.
+
+    Raises:
+        ValueError: a config `RunConfig` refuses (naming the key, the value and what is accepted).
+    """
     is_resnet = model == "resnet18"
-    return {
-        "dataset": name,
+    config = {
+        "dataset": dataset,
         "model": model,
         "method": method,
-        "seed": int(seed + s),
+        "seed": int(seed),
         "device": str(device),
         "epochs": int(epochs),
         "lr": float(lr),
         "momentum": float(p.momentum),
         "batch_size": int(p.batch_size),
-        "data_seed": int(seed),
+        "data_seed": int(data_seed),
         "subset_datasets": list(p.datasets),
         "train_per_class": int(p.train_per_class),
         "val_per_class": int(p.val_per_class),
@@ -133,18 +81,69 @@ def _config(
         "s_star": None if s_star is None else float(s_star),
         "grad_batches": int(p.grad_batches),
         "info_plane": bool(info_plane),
-        "tuning": False,
+        "tuning": bool(tuning),
     }
+    parse(RunConfig, config)
+    return config
+
+
+def tuning_plan(p: Params, *, seed: int, device: str | torch.device) -> list[dict[str, Any]]:
+    """Stage 0, the learning-rate selection (`study.selection`): the shallow CNN trained with CE on the training
+    subset at every rate of ``lr_grid``, per data set, with the first seed of ``seeds``, for ``epochs`` epochs,
+    evaluated on the validation subset only (``tuning=True``: no test row). Grid order = ``lr_grid`` order.
+
+    Raises:
+        ValueError: a config `RunConfig` refuses (a bad `seed` or `device`).
+    """
+    at: dict[str, Any] = dict(model="shallow", method="ce", data_seed=seed, device=device, epochs=p.epochs)
+    return [
+        _config(p, **at, dataset=name, seed=seed + p.seeds[0], lr=lr, tuning=True)
+        for name in p.datasets
+        for lr in p.lr_grid
+    ]
+
+
+def tuning_frame(configs: list[dict[str, Any]], frames: list[pd.DataFrame | None]) -> pd.DataFrame:
+    """The rows of the `tuning_plan` runs with their learning rate as a column ``lr`` (failed runs skipped)."""
+    parts = [f.assign(lr=c["lr"]) for c, f in zip(configs, frames) if f is not None]
+    return pd.concat(parts, ignore_index=True)
+
+
+def choose_lr(p: Params, frame: pd.DataFrame) -> tuple[dict[str, float], pd.DataFrame]:
+    """The learning rate per data set by `study.selection.choose` (its `RULE`): highest validation accuracy at the
+    last epoch of the `tuning_plan` runs, ties to the first rate of ``lr_grid``.
+
+    Args:
+        frame: `tuning_frame` of the `tuning_plan` runs (validation rows only; a test row makes `choose` raise).
+
+    Returns:
+        ({data set: lr}, the grid table with columns dataset, lr, mean, std, n, chosen).
+
+    Raises:
+        ValueError: a test row in `frame` (from `selection.choose`), or a data set / rate without rows.
+    """
+    from study import selection
+
+    last = frame[frame.epoch == frame.groupby(["dataset", "seed", "lr"])["epoch"].transform("max")]
+    chosen: dict[str, float] = {}
+    tables = []
+    for name in p.datasets:
+        grid = [{"lr": lr} for lr in p.lr_grid]
+        pick, tab = selection.choose(last[last.dataset == name], grid, metric="accuracy", split="val")
+        chosen[name] = float(pick["lr"])
+        tables.append(tab.assign(dataset=name))
+    tab = pd.concat(tables, ignore_index=True)
+    return chosen, tab[["dataset", "lr", "mean", "std", "n", "chosen"]]
 
 
 def plan(
-    params: Params | Mapping[str, Any],
+    p: Params,
+    lr: dict[str, float],
+    s_star: dict[tuple[str, str], float] | None = None,
     *,
     method: str,
     seed: int,
-    device: str,
-    lr: dict[str, float],
-    s_star: dict[tuple[str, str], float] | None = None,
+    device: str | torch.device,
     shallow_only: bool = False,
     resnet_lr: float | None = None,
 ) -> list[dict[str, Any]]:
@@ -156,57 +155,51 @@ def plan(
     CNN's first seed when ``info_plane``.
 
     Args:
-        params: the notebook's parameters, a `Params` or a dict of its fields (parsed: `as_params`).
-        method: "ce" (stage 1), "mi" or "mi_only" (stage 2, need `s_star`; "mi_only" runs ``ionly_epochs``
-            epochs, both networks, no information plane).
-        seed: the notebook's seed (>= 0); device: "cpu" or "cuda" (already resolved).
+        p: the notebook's parameters.
         lr: {data set: learning rate of the shallow CNN} (`choose_lr`).
         s_star: {(model, dataset): s*} from `width_star` (methods "mi", "mi_only").
+        method: "ce" (stage 1), "mi" or "mi_only" (stage 2, need `s_star`; "mi_only" runs ``ionly_epochs``
+            epochs, both networks, no information plane).
+        seed: the notebook's seed; device: "cpu" or "cuda[:n]" (already resolved).
         shallow_only: leave ResNet18 out.
         resnet_lr: ResNet18's rate instead of ``resnet_lr`` (the learning-rate reading: ``resnet_lr_alt``).
 
     Raises:
-        ValueError: bad `method`, a parameter `Params` refuses, no rate for a data set, a missing s* for "mi",
-            or a config `RunConfig` rejects.
+        ValueError: no rate in `lr` for a data set, no width in `s_star` for a (network, data set) of "mi" /
+            "mi_only", or a config `RunConfig` refuses (a bad `method`, `seed` or `device`).
     """
-    if method not in METHODS:
-        raise ValueError(f"method={method!r} is not one of {METHODS}")
-    p = as_params(params)
     missing = [name for name in p.datasets if name not in (lr or {})]
     if missing:
-        raise ValueError(f"lr={lr!r} has no learning rate for data set(s) {missing}; run the selection (choose_lr)")
+        accepted = f"a learning rate for every data set of datasets={p.datasets} (choose_lr)"
+        raise checks.out_of_range("lr", lr, f"{accepted}; no learning rate for data set(s) {missing}")
     groups = [("shallow", name, p.seeds, p.epochs, lr[name]) for name in p.datasets]
     if p.resnet and not shallow_only:
-        groups += [
-            (
-                "resnet18",
-                name,
-                p.resnet_seeds,
-                p.resnet_epochs,
-                p.resnet_lr if resnet_lr is None else float(resnet_lr),
-            )
-            for name in p.resnet_datasets
-        ]
+        rate = p.resnet_lr if resnet_lr is None else resnet_lr
+        groups += [("resnet18", name, p.resnet_seeds, p.resnet_epochs, rate) for name in p.resnet_datasets]
     out = []
     for model, name, seeds, epochs, lr_ in groups:
-        epochs = p.ionly_epochs if method == "mi_only" else epochs
-        if method != "ce" and (s_star is None or (model, name) not in s_star):
-            raise ValueError(f"s_star has no width for ({model!r}, {name!r}); run the CE stage and `width_star` first")
+        width: float | None = None
+        if method in WIDTH_METHODS:
+            if s_star is None or (model, name) not in s_star:
+                accepted = f"a width s* for every (network, data set) of method {method!r} (CE stage, width_star)"
+                raise checks.out_of_range("s_star", s_star, f"{accepted}; none for ({model!r}, {name!r})")
+            width = s_star[(model, name)]
         for s in seeds:
-            cfg = _config(
-                p,
-                model,
-                name,
-                method,
-                seed,
-                s,
-                device,
-                epochs,
-                lr_,
-                s_star[(model, name)] if method != "ce" else None,  # type: ignore[index]  # given for mi methods
-                bool(p.info_plane) and model == "shallow" and s == seeds[0] and method != "mi_only",
+            out.append(
+                _config(
+                    p,
+                    model=model,
+                    dataset=name,
+                    method=method,
+                    seed=seed + s,
+                    data_seed=seed,
+                    device=device,
+                    epochs=p.ionly_epochs if method == "mi_only" else epochs,
+                    lr=lr_,
+                    s_star=width,
+                    info_plane=p.info_plane and model == "shallow" and s == seeds[0] and method != "mi_only",
+                )
             )
-            out.append(_checked(cfg))
     return out
 
 
@@ -274,12 +267,12 @@ def widths(
 
 
 def stage2_plan(
-    params: Params | Mapping[str, Any],
-    *,
-    seed: int,
-    device: str,
+    p: Params,
     lr: dict[str, float],
     s_star: dict[tuple[str, str], float],
+    *,
+    seed: int,
+    device: str | torch.device,
     resnet_lr: float | None = None,
     reading: bool = False,
 ) -> list[dict[str, Any]]:
@@ -290,14 +283,13 @@ def stage2_plan(
     Raises:
         ValueError: as `plan` (a missing width of the headline reading included).
     """
-    p = as_params(params)
     keep = set(s_star)
     if reading:  # the data sets stay in the configs (they decide the subsets); pairs without a width are left out
         s_star = {**{(m, d): 1.0 for m in MODELS for d in p.datasets}, **s_star}
     return [
         c
         for m in ("mi", "mi_only")
-        for c in plan(p, method=m, seed=seed, device=device, lr=lr, s_star=s_star, resnet_lr=resnet_lr)
+        for c in plan(p, lr, s_star, method=m, seed=seed, device=device, resnet_lr=resnet_lr)
         if not reading or (c["model"], c["dataset"]) in keep
     ]
 
