@@ -28,23 +28,35 @@ def close_figures():
     plt.close("all")
 
 
+#: the smoke profile's parameters (`fx.Params`) made tiny: a handful of images, one to three epochs
+TINY = {
+    **{k: v for k, v in profile_values(fx.STUDY, "smoke").items() if k in fx.Params.model_fields},
+    "simplex_classes": [1, 4, 7], "simplex_per_class": 8, "simplex_epochs": 1,
+    "lr_val_per_class": 3, "opt_per_class": 4, "opt_hidden": 8, "opt_batch": 10, "opt_epochs": 1,
+    "lr_grid": [0.01, 0.3, 30.0], "mu_max": 0.9,
+    "mb_per_class": 2, "mb_batch_sizes": [1, 5, "full"], "mb_lrs": [0.05, 0.5], "mb_epochs": 1,
+    "es_per_class": 3, "es_val_per_class": 2, "es_hidden": 8, "es_epochs": 3, "es_lr": 0.05, "es_batch": 10,
+    "es_momentum": 0.9, "es_label_noise": [0.0, 0.5],
+    "do_per_class": 3, "do_hidden": [8, 8], "do_epochs": 2, "do_lr": 0.05, "do_batch": 10, "do_momentum": 0.9,
+    "do_p": 0.5, "do_input_p": 0.8, "do_mc_samples": 30,
+    "test_size": fx.DROPOUT_TEST_IMAGES, "n_seeds": 2,
+}
+
+
+def tiny_params(**over):
+    """`TINY` (with `over`) as checked `fx.Params`."""
+    return parse(fx.Params, {**TINY, **over})
+
+
 def tiny_plans(seed=3, n_seeds=2):
-    """One small plan per run kind: a handful of images, one to three epochs."""
+    """One small plan per run kind (`TINY`)."""
+    p = tiny_params(n_seeds=n_seeds)
     return {
-        "simplex": (fx.simplex_run, fx.simplex_plan(seed=seed, device="cpu", classes=[1, 4, 7], per_class=8,
-                                                    epochs=1, n_seeds=n_seeds)),
-        "momentum": (fx.momentum_run, fx.momentum_plan(seed=seed, device="cpu", per_class=4, val_per_class=3,
-                                                       hidden=8, batch_size=10, epochs=1, lrs=[0.01, 0.3, 30.0],
-                                                       mu_max=0.9, n_seeds=n_seeds)),
-        "minibatch": (fx.minibatch_run, fx.minibatch_plan(seed=seed, device="cpu", per_class=2, val_per_class=3,
-                                                          hidden=8, batch_sizes=[1, 5, "full"], lrs=[0.05, 0.5],
-                                                          epochs=1, n_seeds=n_seeds)),
-        "early": (fx.early_stopping_run, fx.early_stopping_plan(
-            seed=seed, device="cpu", per_class=3, val_per_class=2, hidden=8, epochs=3, lr=0.05, batch_size=10,
-            momentum=0.9, label_noise=[0.0, 0.5], n_seeds=n_seeds, test_size=40)),
-        "dropout": (fx.dropout_run, fx.dropout_plan(
-            seed=seed, device="cpu", per_class=3, hidden=[8, 8], epochs=2, lr=0.05, batch_size=10, momentum=0.9,
-            p=0.5, input_p=0.8, mc_samples=30, n_seeds=n_seeds, test_size=40)),
+        "simplex": (fx.simplex_run, fx.simplex_plan(p, seed=seed, device="cpu")),
+        "momentum": (fx.momentum_run, fx.momentum_plan(p, seed=seed, device="cpu")),
+        "minibatch": (fx.minibatch_run, fx.minibatch_plan(p, seed=seed, device="cpu")),
+        "early": (fx.early_stopping_run, fx.early_stopping_plan(p, seed=seed, device="cpu")),
+        "dropout": (fx.dropout_run, fx.dropout_plan(p, seed=seed, device="cpu")),
     }
 
 
@@ -61,7 +73,7 @@ def measured(df):
 # ---------------------------------------------------------------------------------------------------------- plans
 def test_plans_have_the_expected_configs():
     p = tiny_plans(seed=3)
-    assert fx.run_seeds(3, 2) == [3000, 3001]
+    assert fx.run_seeds(tiny_params(), seed=3) == [3000, 3001]
     mom = p["momentum"][1]
     assert [(c["seed"], c["lr"], c["momentum"]) for c in mom] == [
         (s, lr, m) for s in (3000, 3001) for lr in (0.01, 0.3, 30.0) for m in ("none", "sutskever")]
@@ -81,35 +93,39 @@ def test_plans_have_the_expected_configs():
                                                                         fx.SIMPLEX_BATCH)
     for _, plan in p.values():                    # plain JSON, distinct: one store entry per config
         assert len({runs.canonical(c) for c in plan}) == len(plan)
-    auto = fx.momentum_plan(seed=0, device="auto", per_class=1, val_per_class=1, hidden=1, batch_size=1, epochs=1,
-                            lrs=[0.1], mu_max=0.5)
+    auto = fx.momentum_plan(tiny_params(), seed=0, device="auto")
     assert {c["device"] for c in auto} <= {"cpu", "cuda"}
 
 
-@pytest.mark.parametrize("fn,kw,name", [
-    (fx.momentum_plan, dict(lrs=[]), "lrs"), (fx.momentum_plan, dict(mu_max=1.0), "mu_max"),
-    (fx.momentum_plan, dict(val_per_class=0), "val_per_class"), (fx.momentum_plan, dict(n_seeds=0), "n_seeds"),
-    (fx.minibatch_plan, dict(batch_sizes=[0]), "batch_sizes"),
-    (fx.minibatch_plan, dict(batch_sizes=[21]), "batch_sizes"),
-    (fx.minibatch_plan, dict(val_per_class=0), "val_per_class"),
-    (fx.early_stopping_plan, dict(label_noise=[1.0]), "label_noise"),
+PLANS = (fx.simplex_plan, fx.momentum_plan, fx.minibatch_plan, fx.early_stopping_plan, fx.dropout_plan)
+
+
+@pytest.mark.parametrize("fn,kw,name", [  # a plan reads checked Params: its parameters are refused there, by name
+    (fx.momentum_plan, dict(lr_grid=[]), "lr_grid"), (fx.momentum_plan, dict(mu_max=1.0), "mu_max"),
+    (fx.momentum_plan, dict(lr_val_per_class=0), "lr_val_per_class"), (fx.momentum_plan, dict(n_seeds=0), "n_seeds"),
+    (fx.minibatch_plan, dict(mb_batch_sizes=[0]), "mb_batch_sizes"),
+    (fx.minibatch_plan, dict(mb_batch_sizes=[1, 5, 21]), "mb_batch_sizes"),    # larger than N = 10 x 2
+    (fx.minibatch_plan, dict(lr_val_per_class=0), "lr_val_per_class"),
+    (fx.early_stopping_plan, dict(es_label_noise=[1.0]), "es_label_noise"),
     (fx.early_stopping_plan, dict(n_seeds=0), "n_seeds"),
-    (fx.dropout_plan, dict(p=0.0), "p"), (fx.dropout_plan, dict(input_p=1.5), "input_p"),
-    (fx.simplex_plan, dict(classes=[1, 1, 2]), "classes"), (fx.simplex_plan, dict(n_seeds=0), "n_seeds"),
+    (fx.dropout_plan, dict(do_p=0.0), "do_p"), (fx.dropout_plan, dict(do_input_p=1.5), "do_input_p"),
+    (fx.simplex_plan, dict(simplex_classes=[1, 1, 2]), "simplex_classes"), (fx.simplex_plan, dict(n_seeds=0), "n_seeds"),
 ])
 def test_plans_reject_bad_parameters(fn, kw, name):
-    full = {fx.momentum_plan: dict(seed=0, device="cpu", per_class=2, val_per_class=2, hidden=4, batch_size=2,
-                                   epochs=1, lrs=[0.1], mu_max=0.9, n_seeds=1),
-            fx.minibatch_plan: dict(seed=0, device="cpu", per_class=2, val_per_class=2, hidden=4, batch_sizes=[1],
-                                    lrs=[0.1], epochs=1, n_seeds=1),
-            fx.early_stopping_plan: dict(seed=0, device="cpu", per_class=2, val_per_class=2, hidden=4, epochs=1, lr=0.1,
-                                         batch_size=2, momentum=0.9, label_noise=[0.0], n_seeds=1, test_size=5),
-            fx.dropout_plan: dict(seed=0, device="cpu", per_class=2, hidden=[4], epochs=1, lr=0.1, batch_size=2,
-                                  momentum=0.9, p=0.5, input_p=None, mc_samples=5, n_seeds=1, test_size=5),
-            fx.simplex_plan: dict(seed=0, device="cpu", classes=[0, 1, 2], per_class=2, epochs=1, n_seeds=1)}[fn]
-    fn(**full)                                       # the valid base passes
-    with pytest.raises(ValueError, match=name):
-        fn(**{**full, **kw})
+    assert fn(tiny_params(), seed=0, device="cpu")    # the valid base passes
+    with pytest.raises(ValueError) as err:
+        tiny_params(**kw)
+    assert str(err.value).startswith(f"{name}={kw[name]!r} is out of range; accepted: "), err.value
+
+
+@pytest.mark.parametrize("fn", PLANS)
+def test_plans_refuse_a_bad_seed_and_check_every_config_with_the_runs_model(fn, monkeypatch):
+    for seed in (-1, 1.5, True, 2**32):
+        with pytest.raises(ValueError, match=rf"^seed={seed!r} is out of range"):
+            fn(tiny_params(), seed=seed, device="cpu")
+    monkeypatch.setattr(fx.plan.train, "pick_device", lambda d: torch.device("meta"))
+    with pytest.raises(ValueError, match=r"^device='meta' is out of range"):  # what the run refuses, the plan does
+        fn(tiny_params(), seed=0, device="cpu")
 
 
 def test_run_configs_are_validated():
@@ -298,7 +314,7 @@ def test_a_failed_run_stops_its_section_with_a_clear_error():
 def test_findings_from_tiny_sweeps_feed_the_claims():
     p = tiny_plans(n_seeds=3)
     sw = {k: sweep_of(fn, plan) for k, (fn, plan) in p.items()}
-    seeds = fx.run_seeds(3, 3)
+    seeds = fx.run_seeds(tiny_params(n_seeds=3), seed=3)
     outputs = fx.simplex_outputs(sw["simplex"])
     assert sorted(outputs) == seeds
     sections = [fx.simplex_findings(sw["simplex"]), fx.cross_entropy_findings(outputs),

@@ -21,7 +21,6 @@ from study import claims as cl
 from study import foundations as fd
 
 from .params import BP_POOL
-from .plan import _positive_int
 from .run import DATASET, STUDY, mnist, subset
 
 Outputs = dict[int, tuple[torch.Tensor, torch.Tensor]]
@@ -29,15 +28,13 @@ Outputs = dict[int, tuple[torch.Tensor, torch.Tensor]]
 
 @dataclass
 class Findings:
-    """What one section of the notebook found.
-
-    Attributes:
-        values: named numbers (and small objects) the claims are built from (`claims.judge`).
-        rows: tidy rows of the checks that are not runs (`study.results.COLUMNS`; `merge` adds study/dataset/seed).
-        runs: tidy frame of the section's training runs (`study.runs.Sweep.frame`), or None.
-        metrics: headline metrics ``{"name/method": {mean, std, ci95, n, unit}}`` over seeds (`over_seeds`).
-        text: lines printed by `figures.show`.
-        data: what the section's figures and tables are drawn from (`figures`).
+    """What one section of the notebook found. Attributes:
+    values: named numbers (and small objects) the claims are built from (`claims.judge`).
+    rows: tidy rows of the checks that are not runs (`study.results.COLUMNS`; `merge` adds study/dataset/seed).
+    runs: tidy frame of the section's training runs (`study.runs.Sweep.frame`), or None.
+    metrics: headline metrics ``{"name/method": {mean, std, ci95, n, unit}}`` over seeds (`over_seeds`).
+    text: lines printed by `figures.show`.
+    data: what the section's figures and tables are drawn from (`figures`).
     """
 
     values: dict[str, Any] = field(default_factory=dict)
@@ -173,7 +170,8 @@ def convexity_findings(*, seeds: list[int], classes: list[int], per_class: int, 
     """
     from torch.func import hessian
 
-    _positive_int(points=points, per_class=per_class, n_seeds=len(seeds))
+    for key, size in dict(points=points, per_class=per_class, n_seeds=len(seeds)).items():
+        checks.need(checks.is_int(size, 1), key, size, "an integer >= 1")
     x_train, y_train = mnist("train")
     relabel = {d: i for i, d in enumerate(classes)}
     hess_rows: list[dict[str, Any]] = []
@@ -309,7 +307,9 @@ def backprop_findings(
     Raises:
         ValueError: a size < 1, no seed, `samples` > `BP_POOL`, `fd_samples` > `samples`, or `h` not positive.
     """
-    _positive_int(samples=samples, fd_samples=fd_samples, channels=channels, kernel=kernel, n_seeds=len(seeds))
+    sizes = dict(samples=samples, fd_samples=fd_samples, channels=channels, kernel=kernel, n_seeds=len(seeds))
+    for key, size in sizes.items():
+        checks.need(checks.is_int(size, 1), key, size, "an integer >= 1")
     if samples > BP_POOL or fd_samples > samples:
         raise checks.out_of_range(
             "samples, fd_samples",
