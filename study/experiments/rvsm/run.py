@@ -16,7 +16,7 @@ from pydantic import Field, model_validator
 from study import checks, curves, penalties, results, runs, selection, train
 from study import rvsm as rv
 from study.models.curve_cnn import CurveCNN
-from study.params import Declared, parse, rule
+from study.params import Declared, ResolvedDevice, parse, rule
 
 Dataset = Literal["letters", "shapes"]
 Split = Literal["val", "test"]
@@ -85,13 +85,6 @@ def method_label(method: str, variant: str) -> str:
     return f"{method}|{variant}" if variant else method
 
 
-@rule(checks.DEVICE_ACCEPTED)
-def _device(v: str) -> str:
-    if not checks.device_ok(v):
-        raise ValueError("not a device present here")
-    return v
-
-
 @rule(METHODS_TEXT)
 def _method(v: str) -> str:
     method_spec(v)
@@ -146,7 +139,7 @@ class RunConfig(Declared):
     batch_size: int = Field(ge=1, description="at most the training images")
     channels_last: bool
     seed: int = Field(ge=0, lt=2**63, description="initialisation and batch order")
-    device: Annotated[str, _device] = Field(description="resolved device")
+    device: ResolvedDevice = Field(description="resolved device")
     curves: bool
 
     @model_validator(mode="after")
