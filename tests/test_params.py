@@ -144,6 +144,10 @@ def test_run_modules_hold_only_what_computes_a_run(paper):
     mod = importlib.import_module(f"study.experiments.{paper}.run")
     fns = [f for f in vars(mod).values() if callable(f) and isinstance(getattr(f, "experiment", None), str)]
     assert fns, f"no run function in study.experiments.{paper}.run"
+    configs = [c for c in vars(mod).values() if isinstance(c, type) and issubclass(c, Declared) and c is not Declared]
+    assert configs, f"no run config model in study.experiments.{paper}.run"
+    for c in configs:  # every value a run reads is in its stored config, so in its key: no default fills one in
+        assert not [k for k, f in c.model_fields.items() if not f.is_required()], c.__name__
     others = tuple(f"study.experiments.{paper}.{m}" for m in ("params", "plan", "claims", "figures"))
     for f in fns:
         reached = [k for k in runs.code_sources(f) if any(o in k for o in others)]
