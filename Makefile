@@ -20,7 +20,7 @@ export MPLBACKEND := Agg
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 NAMES := $(notdir $(basename $(NOTEBOOKS)))
 HEADLINES := $(foreach n,$(NAMES),reports/$(n)/headline.json)
-STUDY_SRC := $(wildcard study/*.py study/*/*.py)
+STUDY_SRC := $(wildcard study/*.py study/*/*.py study/*/*/*.py)
 VENV_STAMP := $(VENV)/.installed
 DATA_STAMP := data/.verified
 

@@ -99,12 +99,17 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
+#: the Makefile's STUDY_SRC: the sources whose edit re-executes every notebook
+STUDY_SRC = ("study/*.py", "study/*/*.py", "study/*/*/*.py")
+
+
 def study_sha256(root: Path | str) -> str:
-    """SHA-256 over the package sources the Makefile's notebook rule depends on (``study/*.py``, ``study/*/*.py``):
-    their paths relative to `root` and their bytes, in sorted order."""
+    """SHA-256 over the package sources the Makefile's notebook rule depends on (``STUDY_SRC``: ``study/*.py``,
+    ``study/*/*.py``, ``study/*/*/*.py``, the last the per-paper packages): their paths relative to `root` and their
+    bytes, in sorted order."""
     root = Path(root)
     h = hashlib.sha256()
-    for f in sorted([*root.glob("study/*.py"), *root.glob("study/*/*.py")]):
+    for f in sorted(f for pattern in STUDY_SRC for f in root.glob(pattern)):
         h.update(f.relative_to(root).as_posix().encode() + b"\0" + f.read_bytes() + b"\0")
     return h.hexdigest()
 

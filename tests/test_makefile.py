@@ -168,6 +168,19 @@ def test_notebooks_rerun_only_when_their_inputs_or_the_profile_change(repo):
     assert json.loads((repo / "reports" / "00_alpha" / "headline.json").read_text())["profile"] == "default"
 
 
+def test_an_edit_inside_a_paper_package_reruns_every_notebook_and_marks_the_report(repo):
+    """study/experiments/<paper>/*.py is in the notebooks' inputs (Makefile STUDY_SRC, `report.study_sha256`)."""
+    make(repo, "notebooks", "PROFILE=smoke")
+    n = len(calls(repo))
+    plan = repo / "study" / "experiments" / "sl1" / "plan.py"
+    with open(plan, "a") as f:
+        f.write("\n")
+    assert index(repo, "smoke").count("the study/ package changed since") == 2
+    make(repo, "notebooks", "PROFILE=smoke")
+    assert sorted(calls(repo)[n:]) == list(NAMES)
+    assert "Outdated" not in index(repo, "smoke")
+
+
 def test_a_failed_execution_keeps_the_previous_outputs_marked_failed_and_the_report_says_so(repo):
     make(repo, "notebooks", "PROFILE=smoke", FAKE_RUN="1")
     out = repo / "reports" / "00_alpha"
