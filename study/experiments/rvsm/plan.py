@@ -1,7 +1,6 @@
-"""Xue & Xin (notebook ``02_rvsm_curves``): from the checked parameters (`Params`), the notebook's seed and the choices
-made so far to run configs -- the stages `schedule_plan`, `normalization_plan`, `lambda_plan` and `main_plan` (with
-the readings, `reading_keys`) -- and the choices between stages (`choose_schedule`, `choose_normalization`,
-`choose_lambda`, on validation rows only). Every config is a plain dict checked by `run.RunConfig` (`run_config`)."""
+"""Xue & Xin (notebook ``02_rvsm_curves``): `Params`, seed and earlier choices to run configs (stages `schedule_plan`,
+`normalization_plan`, `lambda_plan`, `main_plan`; readings `reading_keys`), and the choices between stages on
+validation rows only (`choose_schedule`, `choose_normalization`, `choose_lambda`); each config checked by `RunConfig`."""
 
 from __future__ import annotations
 
