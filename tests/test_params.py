@@ -152,3 +152,12 @@ def test_run_modules_hold_only_what_computes_a_run(paper):
     for f in fns:
         reached = [k for k in runs.code_sources(f) if any(o in k for o in others)]
         assert not reached, (f.__name__, reached)
+
+
+@pytest.mark.parametrize("paper", ["foundations", "sl1", "rvsm", "mi"])
+def test_every_paper_package_has_the_five_modules_none_over_400_lines(paper):
+    """Issue 20: run, params, plan, claims, figures in every package; a larger paper adds modules, never lines."""
+    folder = params.ROOT / "study" / "experiments" / paper
+    assert {"run.py", "params.py", "plan.py", "claims.py", "figures.py"} <= {p.name for p in folder.glob("*.py")}
+    long = {p.name: n for p in folder.glob("*.py") if (n := len(p.read_text().splitlines())) > 400}
+    assert not long, long
