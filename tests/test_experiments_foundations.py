@@ -2,8 +2,6 @@
 turn a sweep into findings, the validation-only choices, the claim builder (study.claims rows) and the deviations;
 the package's layout (run.py alone in the run-store key, no plotting) and the profiles' declared parameters."""
 import math
-import subprocess
-import sys
 
 import matplotlib
 import matplotlib.pyplot as plt
@@ -483,24 +481,3 @@ def test_deviations_are_rows_of_the_shared_shape_and_name_the_parameters():
 def test_backprop_check_refuses_samples_it_would_truncate(kw):
     with pytest.raises(ValueError, match="samples, fd_samples"):       # before any data is loaded
         fx.backprop_findings(seeds=[0], channels=2, kernel=3, random_trials=0, h=1e-5, **kw)
-
-
-# -------------------------------------------------------------------------------------------------------- package
-def test_run_module_imports_no_plotting_and_its_key_reaches_no_analysis():
-    """Only run.py enters the run-store key (issue 20): it imports no matplotlib, and the code walk of every run
-    function stays out of the package's params, plan, analysis, sweeps, claims and figures modules."""
-    code = "import sys, study.experiments.foundations.run; assert 'matplotlib' not in sys.modules, sorted(sys.modules)"
-    subprocess.run([sys.executable, "-c", code], check=True)
-    for fn in (fx.simplex_run, fx.momentum_run, fx.minibatch_run, fx.early_stopping_run, fx.dropout_run):
-        sources = runs.code_sources(fn)
-        assert f"def study.experiments.foundations.run.{fn.__name__}" in sources
-        reached = [k for k in sources if "foundations." in k and "foundations.run." not in k]
-        assert not reached, (fn.__name__, reached)
-
-
-@pytest.mark.parametrize("profile", ["smoke", "default", "paper"])
-def test_every_profile_parses_with_the_declared_parameters(profile):
-    values = profile_values("00_training_foundations", profile)
-    params = parse(fx.Params, {k: values[k] for k in fx.Params.model_fields})
-    assert params.model_dump() == {k: values[k] for k in fx.Params.model_fields}
-    assert set(values) - set(fx.Params.model_fields) == {"profile", "seed", "device", "out_dir", "executor"}

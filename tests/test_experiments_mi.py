@@ -606,29 +606,3 @@ def test_a_diverged_run_withholds_only_the_claims_that_depend_on_it():
             assert c["verdict"] == before[claim]["verdict"] and not c.get("withheld_by")
     assert out["Fig. 3 (shallow, mnist): minimising CE raises I(Y;Ŷ)"]["verdict"] == "reproduced"   # CE runs only
     assert out["Fig. 4 (shallow, mnist): training with L lowers the CE"]["verdict"] == "inconclusive"
-
-
-# ------------------------------------------------------------------------------------------------- package layout
-def test_run_module_holds_only_what_computes_a_run():
-    """run.py imports no plotting, and the run store's key of `mi.run` reaches none of the package's other modules
-    (editing a parameter's description, a plan, a claim or a figure never re-trains a network)."""
-    import subprocess
-    import sys
-
-    code = ("import sys, study.experiments.mi.run; "
-            "print(any(m.split('.')[0] in ('matplotlib', 'seaborn') for m in sys.modules))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "False"
-    src = runs.code_sources(mi.run)
-    assert "def study.experiments.mi.run.run" in src and "def study.experiments.mi.run.EvalPass.__call__" in src
-    others = [f"study.experiments.mi.{m}" for m in ("params", "plan", "analysis", "claims", "figures")]
-    assert not [k for k in src if any(o in k for o in others)], sorted(src)
-
-
-@pytest.mark.parametrize("profile", ["smoke", "default", "paper"])
-def test_every_profile_parses(profile):
-    from notebook_params import profile_values
-
-    values = profile_values("03_mi_regularization", profile)
-    p = check_params({k: values[k] for k in mi.Params.model_fields})
-    assert set(p.model_dump()) == set(mi.Params.model_fields)

@@ -1,21 +1,16 @@
 """The RVSM experiment of notebook 02 (study.experiments.rvsm): plans, the run, the selections, claims."""
-import importlib
 import json
 import math
-import subprocess
-import sys
 
 import pandas as pd
 import pytest
 import torch
-from notebook_params import profile_values
 
 from study import claims as C
 from study import curves, results, runs, selection
 from study.experiments import rvsm
 from study.params import parse
 
-RUN = importlib.import_module("study.experiments.rvsm.run")  # the module (rvsm.run is its run function)
 SEED = 3  # the notebook's seed (study.run.Run.start's, not a field of rvsm.Params)
 SMOKE = dict(image_size=16, n_train=64, n_test=32, letters_amplitude=[0.03, 0.05],
              letters_wavelength=[0.12, 0.24], shapes_amplitude=[0.035, 0.055], shapes_wavelength=[0.12, 0.24],
@@ -215,26 +210,6 @@ def test_code_version_covers_the_computation_not_the_analysis():
     for analysis in ("judge", "judge_frame", "choose_lambda", "main_plan", "tables_1_2", "fig6", "throughput_table",
                      "choose_normalization", "training_checks", "predicted", "Params"):
         assert not [k for k in src if k.endswith(f".{analysis}")], analysis
-
-
-def test_run_module_computes_only_a_run():
-    """run.py imports no plotting (a run worker draws nothing in), and the run's key reaches none of the package's
-    params/plan/claims/figures modules: editing a claim or a figure never re-trains a network."""
-    probe = "import sys, study.experiments.rvsm.run as _; print([m for m in sys.modules if 'matplotlib' in m or 'seaborn' in m])"
-    assert subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout == "[]\n"
-    assert RUN.run is rvsm.run and RUN.RunConfig is rvsm.RunConfig
-    reached = {k.split()[1].rsplit(".", 1)[0] for k in runs.code_sources(RUN.run) if k.startswith(("def ", "const "))}
-    assert {m for m in reached if m.startswith("study.experiments.rvsm")} <= {"study.experiments.rvsm.run",
-                                                                          "study.experiments.rvsm.run.RunConfig"}
-
-
-def test_every_profile_parses_into_the_declared_parameters():
-    """smoke, default and paper: the profile's values (minus `study.run.Run.start`'s) are exactly `rvsm.Params`."""
-    for profile in ("smoke", "default", "paper"):
-        ns = profile_values("02_rvsm_curves", profile)
-        for name in ("profile", "seed", "device", "out_dir", "executor"):
-            ns.pop(name, None)
-        assert parse(rvsm.Params, ns).model_dump() == ns and list(ns) == list(rvsm.Params.model_fields), profile
 
 
 # --------------------------------------------------------------------------------------- selection (issue 11.7)

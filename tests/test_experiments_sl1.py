@@ -2,13 +2,10 @@
 stages, the final and α-sweep stages, and the claims."""
 import importlib
 import math
-import subprocess
-import sys
 
 import pandas as pd
 import pytest
 import torch
-from notebook_params import profile_values
 
 from study import claims as cl
 from study import penalties, results, runs, selection
@@ -629,24 +626,3 @@ def test_a_diverged_or_failed_reading_run_touches_only_that_reading():
     judged = [c for c in out if c["verdict"] != "not tested"]
     assert judged and all(c["readings"]["activation=sigmoid"]["verdict"] == "not tested" for c in judged)
     assert {c["robustness"] for c in judged} == {"robust"}
-
-
-# ------------------------------------------------------------------------------------------- the package's shape
-def test_run_module_computes_only_a_run():
-    """run.py imports no plotting, and the run's key reaches none of the package's params/plan/claims/figures."""
-    code = "import sys, study.experiments.sl1.run; print(sorted(m for m in sys.modules if m.startswith(('matplotlib', 'seaborn'))))"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[]"
-    assert RUN.run is sl1.run
-    others = tuple(f"study.experiments.sl1.{m}" for m in ("params", "plan", "claims", "figures"))
-    src = runs.code_sources(RUN.run)
-    assert not [k for k in src if any(o in k for o in others)]
-    assert "def study.experiments.sl1.run.run" in src
-
-
-@pytest.mark.parametrize("profile", ["smoke", "default", "paper"])
-def test_every_profile_parses(profile):
-    values = {k: v for k, v in profile_values("01_sl1_mnist", profile).items()
-              if k not in ("profile", "seed", "device", "out_dir", "executor")}
-    p = parse(sl1.Params, values)
-    assert p.model_dump() == values and set(values) == set(sl1.Params.model_fields)

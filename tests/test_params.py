@@ -116,7 +116,8 @@ RUN_START = {"profile", "seed", "device", "out_dir", "executor"}
 def test_every_profile_parses_and_its_yaml_fits_the_schema(nb, profile):
     model = params.load(params.NOTEBOOK_MODELS[nb])
     values = {k: v for k, v in profile_values(nb, profile).items() if k not in RUN_START}
-    parse(model, values)
+    assert set(values) == set(model.model_fields)  # the parameters cell declares exactly the model's fields
+    assert parse(model, values).model_dump() == values  # and parses to the same values
     text = (params.ROOT / "notebooks" / "params" / profile / f"{nb}.yaml").read_text()
     assert text.startswith(f"# yaml-language-server: $schema=../schema/{nb}.schema.json\n")  # editors validate
     schema = json.loads((params.SCHEMA_DIR / f"{nb}.schema.json").read_text())
@@ -130,6 +131,10 @@ def test_generated_files_are_current():
     stale = [str(p.relative_to(params.ROOT)) for p, text in params.generated().items()
              if not p.exists() or p.read_text() != text]
     assert not stale, f"run `python -m study.params`: stale {stale}"
+
+
+#: what a run's key must also reach (a class the run calls through an instance, not by name)
+REACHED = {"mi": ("def study.experiments.mi.run.EvalPass.__call__",)}
 
 
 @pytest.mark.parametrize("paper", ["foundations", "sl1", "rvsm", "mi"])
@@ -148,9 +153,14 @@ def test_run_modules_hold_only_what_computes_a_run(paper):
     assert configs, f"no run config model in study.experiments.{paper}.run"
     for c in configs:  # every value a run reads is in its stored config, so in its key: no default fills one in
         assert not [k for k, f in c.model_fields.items() if not f.is_required()], c.__name__
-    others = tuple(f"study.experiments.{paper}.{m}" for m in ("params", "plan", "claims", "figures"))
+    folder = params.ROOT / "study" / "experiments" / paper
+    others = tuple(f"study.experiments.{paper}.{p.stem}" for p in folder.glob("*.py") if p.stem not in ("run", "__init__"))
+    assert {f"study.experiments.{paper}.{m}" for m in ("params", "plan", "claims", "figures")} <= set(others)
     for f in fns:
-        reached = [k for k in runs.code_sources(f) if any(o in k for o in others)]
+        src = runs.code_sources(f)
+        assert f"def study.experiments.{paper}.run.{f.__qualname__}" in src
+        assert all(k in src for k in REACHED.get(paper, ())), REACHED[paper]
+        reached = [k for k in src if any(f"{o}." in k or k.endswith(o) for o in others)]
         assert not reached, (f.__name__, reached)
 
 
