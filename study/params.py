@@ -262,12 +262,11 @@ def generated() -> dict[Path, str]:
 
 
 def write() -> None:
-    """Write `generated` (temp file + rename each)."""
-    SCHEMA_DIR.mkdir(parents=True, exist_ok=True)
+    """Write `generated`, each file whole (`study.results.atomic_write_text`)."""
+    from study import results
+
     for path, text in generated().items():
-        tmp = path.with_suffix(path.suffix + ".tmp")
-        tmp.write_text(text)
-        tmp.replace(path)
+        results.atomic_write_text(path, text)
         print("wrote", path.relative_to(ROOT), file=sys.stderr)
 
 
