@@ -7,7 +7,7 @@ from __future__ import annotations
 from types import MappingProxyType
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, Field, model_validator
+from pydantic import Field, model_validator
 
 from study import checks, train
 from study import claims as claims_mod
@@ -34,15 +34,6 @@ def _distinct_printed(v: list[float]) -> list[float]:
     return v
 
 
-def _not_text(v: Any) -> Any:
-    """A list of names that arrived as text (papermill ``-p``) is refused with the hint (`study.checks.TEXT_HINTS`):
-    `study.params` gives it for lists of numbers only."""
-    if isinstance(v, str):
-        raise ValueError(checks.TEXT_HINTS["list"].removeprefix("; "))
-    return v
-
-
-Names = BeforeValidator(_not_text)
 Numbers = Annotated[list[Annotated[float, Field(ge=0)]], _distinct_printed]
 #: the λ grid parameter of each penalised method
 LAM_GRID = {"sl1": "lams_sl1", "group_l1": "lams_group_l1", "l2": "lams_l2"}
@@ -94,7 +85,7 @@ class Params(Declared):
     momentum: float = Field(ge=0, lt=1, description="Yang et al. §3(2)")
     momentum_ramp_epochs: int = _epochs("ramp from momentum/ramp to momentum over the first epochs", low=0)
     loss: Loss = Field(description="'entropy_error' (eq. 4) or 'cross_entropy'")
-    methods: Annotated[list[Method], Names, Field(min_length=1), Distinct] = Field(description="the compared penalties")
+    methods: Annotated[list[Method], Field(min_length=1), Distinct] = Field(description="the compared penalties")
     prune_threshold: float = Field(ge=0, description="input node k counts as pruned when ‖u_k‖ is below this")
     train_subset: int | None = _subset(MNIST_TRAIN, "MNIST's training split", "final runs: training images")
     test_subset: int | None = _subset(MNIST_TEST, "MNIST's test split", "final runs: test images")
@@ -102,7 +93,7 @@ class Params(Declared):
     tune_epochs: int = _epochs("candidate runs: epochs")
     tune_subset: int | None = _subset(N_FIT, "the fit part of MNIST train", "candidates and α sweep: fit images")
     val_subset: int | None = _subset(N_VAL, "the validation part of MNIST train", "candidates and α sweep: val images")
-    activations: Annotated[list[Activation], Names, Field(min_length=1), Distinct] = Field(
+    activations: Annotated[list[Activation], Field(min_length=1), Distinct] = Field(
         description="stage 1 grid: Table 1 says ReLU, the text sigmoid"
     )
     lrs: Annotated[list[Annotated[float, Field(gt=0)]], Field(min_length=1), _distinct_printed] = Field(
@@ -126,7 +117,7 @@ class Params(Declared):
         description="final runs: α readings (must hold 0; the chosen α is the headline)",
         json_schema_extra={"accepted": "empty (no α readings) or holding 0 (group L1), then with 'sl1' in methods"},
     )
-    momentum_readings: Annotated[list[Schedule], Names, Field(min_length=1), Distinct] = Field(
+    momentum_readings: Annotated[list[Schedule], Field(min_length=1), Distinct] = Field(
         description="the two readings of §3(2); ramp_to is the headline",
         json_schema_extra={"accepted": f"holds the headline {HEADLINE_MOMENTUM!r}"},
     )
